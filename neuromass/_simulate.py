@@ -1,0 +1,473 @@
+"""`simulate()`: integrate a network (or a single node) with Diffrax."""
+
+import math
+from collections.abc import Callable
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _history as hist
+from ._custom_types import Key, State
+from ._network import Network, _concrete
+from ._solution import Solution
+from .models import AbstractNode
+from .noise import AbstractNoise
+
+
+class _StepIncrement(diffrax.AbstractBrownianPath):
+    """A Brownian path that only knows one step: the increment drawn for it."""
+
+    W: dict
+    H: dict | None
+    dt: float = eqx.field(static=True)
+    levy_area: type = eqx.field(static=True)
+
+    @property
+    def t0(self):
+        return -jnp.inf
+
+    @property
+    def t1(self):
+        return jnp.inf
+
+    def evaluate(self, t0, t1=None, left=True, use_levy=False):
+        if not use_levy:
+            return self.W
+        dt = jnp.asarray(self.dt, dtype=jax.tree_util.tree_leaves(self.W)[0].dtype)
+        if self.levy_area is diffrax.SpaceTimeLevyArea:
+            return diffrax.SpaceTimeLevyArea(dt=dt, W=self.W, H=self.H)
+        return diffrax.BrownianIncrement(dt=dt, W=self.W)
+
+
+def _levy_area_for(solver) -> type:
+    minimal = getattr(solver, "minimal_levy_area", diffrax.BrownianIncrement)
+    if minimal in (diffrax.BrownianIncrement, diffrax.AbstractBrownianIncrement):
+        return diffrax.BrownianIncrement
+    if issubclass(diffrax.SpaceTimeLevyArea, minimal):
+        return diffrax.SpaceTimeLevyArea
+    raise ValueError(
+        f"Solver {type(solver).__name__} needs Lévy area {minimal.__name__}, which "
+        "neuromass does not generate; use Euler, EulerHeun, Heun, SRA1 or ShARK."
+    )
+
+
+def _as_network(model) -> Network:
+    if isinstance(model, Network):
+        return model
+    if isinstance(model, AbstractNode):
+        return Network(model, jnp.zeros((1, 1)))
+    raise TypeError(
+        "`model` must be an `nm.Network` or a node model such as "
+        f"`nm.models.Hopf()`; got {type(model).__name__}."
+    )
+
+
+def _check_state(name: str, y, net: Network) -> State:
+    if not isinstance(y, dict):
+        raise TypeError(
+            f"`{name}` must be a dict {{variable: (N,) array}} with variables "
+            f"{net.node.state_names}; got {type(y).__name__}."
+        )
+    names = net.node.state_names
+    unknown = sorted(set(y) - set(names))
+    missing = [v for v in names if v not in y]
+    if unknown or missing:
+        raise ValueError(
+            f"`{name}` has unknown variable(s) {unknown} and lacks {missing}; "
+            f"{type(net.node).__name__} has state variables {names}."
+        )
+    n = net.n_regions
+    out = {}
+    for v in names:
+        x = jnp.asarray(y[v], dtype=net.weights.dtype)
+        if x.shape not in ((), (1,), (n,)):
+            raise ValueError(
+                f"`{name}[{v!r}]` has shape {x.shape}; expected a scalar or ({n},)."
+            )
+        c = _concrete(x)
+        if c is not None and not np.all(np.isfinite(c)):
+            raise ValueError(f"`{name}[{v!r}]` contains NaN or inf.")
+        out[v] = jnp.broadcast_to(x, (n,))
+    return out
+
+
+def _time_grid(t0, t1, dt, save_every, transient):
+    for name, val in (("t0", t0), ("t1", t1), ("dt", dt), ("transient", transient)):
+        if not isinstance(val, int | float) or not math.isfinite(val):
+            raise ValueError(
+                f"`{name}` must be a finite Python number (ms); got {val!r}."
+            )
+    if dt <= 0:
+        raise ValueError(f"`dt` must be positive (ms); got {dt}.")
+    if t1 <= t0:
+        raise ValueError(f"`t1` ({t1}) must be later than `t0` ({t0}).")
+    n_total = int(math.floor((t1 - t0) / dt + 1e-6))
+    if n_total < 1:
+        raise ValueError(
+            f"`dt`={dt} ms is longer than the simulated span {t1 - t0} ms."
+        )
+    if transient < 0 or transient > t1 - t0:
+        raise ValueError(
+            f"`transient` must be in [0, t1 - t0] = [0, {t1 - t0}] ms; got {transient}."
+        )
+    save_every = dt if save_every is None else save_every
+    stride = round(save_every / dt)
+    if stride < 1 or abs(stride * dt - save_every) > 1e-6 * max(save_every, dt):
+        raise ValueError(
+            f"`save_every`={save_every} ms must be a positive multiple of `dt`={dt} ms."
+        )
+    n_trans = int(math.ceil(transient / dt - 1e-6))
+    n_save = (n_total - n_trans) // stride + 1
+    return n_total, n_trans, stride, n_save
+
+
+def simulate(
+    model: Network | AbstractNode,
+    *,
+    t1: float,
+    dt: float,
+    t0: float = 0.0,
+    y0: State | None = None,
+    history: Callable | dict | None = None,
+    solver: diffrax.AbstractSolver | None = None,
+    save_every: float | None = None,
+    transient: float = 0.0,
+    variables: tuple[str, ...] | None = None,
+    noise: AbstractNoise | None = None,
+    key: Key | None = None,
+    interpolation: str = "linear",
+    stepsize_controller: diffrax.AbstractStepSizeController | None = None,
+    max_steps: int | None = None,
+) -> Solution:
+    r"""Integrate a network (or a single node) from `t0` to `t1`.
+
+    - **Without delays** the system goes to `diffrax.diffeqsolve`: any Diffrax solver,
+      a fixed step `dt` or an adaptive one (`stepsize_controller=diffrax.PIDController
+      (...)`, `dt` is then the initial step).
+    - **With noise** (here or in the network) the system is the Itô SDE
+      `MultiTerm(ODETerm(drift), ControlTerm(diffusion, brownian))`, the Brownian path
+      built from `key` (the same key gives the same trajectory).
+    - **With delays** a fixed-step loop calls the Diffrax solver's own `step`; at every
+      stage time $t$ the delayed values $x_j(t - \tau_{ij})$ are interpolated from a
+      ring buffer of past states (`interpolation="nearest" | "linear" | "cubic"`).
+      Zero delays are instantaneous coupling (the stage's own state); delays strictly
+      between 0 and `dt` are refused. Any explicit Runge-Kutta solver works (Euler,
+      Heun, Midpoint, Ralston, Bosh3, Tsit5, ...), and for SDEs Euler, EulerHeun, Heun,
+      SRA1 and ShARK.
+
+    Decimation (`save_every`) and the transient happen inside the loop: memory grows
+    with the saved samples, not with the steps.
+
+    **Arguments:**
+
+    - `model`: an [`neuromass.Network`][] or a node model (simulated as one region).
+    - `t1`, `dt`, `t0`: end time, step and start time in ms.
+    - `y0`: initial state `{variable: scalar or (N,)}`; default: the history's value at
+      `t0`, or the node's `initial_state(N)`.
+    - `history`: the state on $t \le t_0$ for delayed networks: a callable
+      `history(t) -> {variable: (N,)}`, or a dict `{variable: (M, N)}` of the last M
+      states sampled every `dt`, the last one at `t0` (earlier times repeat the first
+      sample). Default: constant, equal to `y0`.
+    - `solver`: a Diffrax solver (default `diffrax.Heun()`).
+    - `save_every`: sampling interval of the output in ms, a multiple of `dt`
+      (default `dt`).
+    - `transient`: initial time (ms) simulated but not saved.
+    - `variables`: the state variables to save (default: all).
+    - `noise`: overrides the network's noise model.
+    - `key`: a `jax.random` key, required with noise.
+    - `interpolation`: how delayed states are read between grid points.
+    - `stepsize_controller`: Diffrax step-size controller (non-delayed systems only).
+    - `max_steps`: step budget for adaptive solves.
+
+    **Returns:** a [`neuromass.Solution`][] with `ts` (T,), `ys` `{variable: (T, N)}`.
+
+    !!! example
+
+        ```python
+        import jax
+        import neuromass as nm
+
+        conn = nm.datasets.load_connectome()
+        net = nm.Network(nm.models.Hopf(), conn.weights, lengths=conn.lengths,
+                         speed=10.0, coupling="diffusive", k=0.5)
+        sol = nm.simulate(net, t1=500.0, dt=0.1, save_every=1.0, transient=100.0)
+        sol["x"].shape  # (401, 76)
+        ```
+    """
+    net = _as_network(model)
+    solver = diffrax.Heun() if solver is None else solver
+    if not isinstance(solver, diffrax.AbstractSolver):
+        raise TypeError(
+            "`solver` must be a Diffrax solver such as `diffrax.Heun()`; got "
+            f"{solver!r}."
+        )
+    if interpolation not in hist.INTERPOLATIONS:
+        raise ValueError(
+            f"`interpolation` must be one of {hist.INTERPOLATIONS}; got "
+            f"{interpolation!r}."
+        )
+    n_total, n_trans, stride, n_save = _time_grid(t0, t1, dt, save_every, transient)
+    names = net.node.state_names
+    if variables is None:
+        variables = names
+    variables = (variables,) if isinstance(variables, str) else tuple(variables)
+    unknown = [v for v in variables if v not in names]
+    if unknown:
+        raise ValueError(
+            f"Cannot save unknown variable(s) {unknown}; state variables are {names}."
+        )
+    noise = net.noise if noise is None else noise
+    if noise is not None:
+        if not isinstance(noise, AbstractNoise):
+            raise TypeError(
+                f"`noise` must be an `nm.noise.AbstractNoise`; got {noise!r}."
+            )
+        if key is None:
+            raise ValueError(
+                "This simulation has noise, so it needs a random key: pass "
+                "`key=jax.random.key(0)` (the same key gives the same trajectory)."
+            )
+    past = _history_states(net, history, t0, dt) if history is not None else None
+    if y0 is None:
+        y0 = (
+            {v: past[v][-1] for v in names}
+            if past is not None
+            else net.node.initial_state(net.n_regions)
+        )
+    y0 = _check_state("y0", y0, net)
+    ts = t0 + (n_trans + stride * jnp.arange(n_save)) * dt
+    stats = dict(
+        dt=dt,
+        saved_every=stride * dt,
+        solver=type(solver).__name__,
+        interpolation=interpolation if net.has_delays else None,
+        max_delay=net.max_delay,
+    )
+    if not net.has_delays:
+        if history is not None:
+            raise ValueError("`history` was given but the network has no delays.")
+        ys, y_final, steps = _solve_diffrax(
+            net, solver, y0, t0, t1, dt, ts, noise, key, stepsize_controller, max_steps
+        )
+        num_steps = steps
+    else:
+        if stepsize_controller is not None and not isinstance(
+            stepsize_controller, diffrax.ConstantStepSize
+        ):
+            raise ValueError(
+                "Delayed networks are integrated with a fixed step `dt`; adaptive "
+                "`stepsize_controller`s are only supported without delays."
+            )
+        if isinstance(solver, diffrax.AbstractImplicitSolver):
+            raise ValueError(
+                f"{type(solver).__name__} is implicit; delayed networks need an "
+                "explicit solver (Euler, Heun, Midpoint, Ralston, Bosh3, Tsit5, ...)."
+            )
+        ys, y_final = _solve_delayed(
+            net,
+            solver,
+            y0,
+            past,
+            t0,
+            dt,
+            n_trans,
+            stride,
+            n_save,
+            noise,
+            key,
+            interpolation,
+        )
+        num_steps = jnp.asarray(n_total)
+    ys = {v: ys[v] for v in variables}
+    return Solution(ts=ts, ys=ys, y_final=y_final, num_steps=num_steps, stats=stats)
+
+
+# --------------------------------------------------------------------------- helpers
+def _history_states(net: Network, history, t0, dt) -> State:
+    """History as `{variable: (M, N)}` on the grid ending at t0."""
+    names = net.node.state_names
+    n = net.n_regions
+    if not net.has_delays:
+        raise ValueError("`history` was given but the network has no delays.")
+    length = int(np.ceil(net.max_delay / dt + hist._SNAP)) + 5
+    if callable(history):
+        times = t0 + dt * jnp.arange(-length + 1, 1)
+        out = jax.vmap(history)(times)
+        if not isinstance(out, dict):
+            raise TypeError("`history(t)` must return a dict {variable: (N,) array}.")
+        out = {v: jnp.broadcast_to(jnp.asarray(x), (length, n)) for v, x in out.items()}
+        _check_state("history(t)", {v: x[-1] for v, x in out.items()}, net)
+        return out
+    if isinstance(history, dict):
+        _check_state(
+            "history", {v: jnp.asarray(x)[-1] for v, x in history.items()}, net
+        )
+        out = {}
+        for v in names:
+            x = jnp.asarray(history[v], dtype=net.weights.dtype)
+            if x.ndim != 2 or x.shape[1] != n:
+                raise ValueError(
+                    f"`history[{v!r}]` must have shape (M, {n}) (M past samples every "
+                    f"dt, the last at t0); got {x.shape}."
+                )
+            out[v] = x
+        return out
+    raise TypeError(
+        "`history` must be a callable `history(t) -> state dict` or a dict of "
+        "(M, N) arrays."
+    )
+
+
+def _diffusion_term(net: Network, noise: AbstractNoise, path):
+    import lineax as lx
+
+    def g(t, y, args):
+        return lx.DiagonalLinearOperator(noise.diffusion(t, y))
+
+    return diffrax.ControlTerm(g, path)
+
+
+def _solve_diffrax(net, solver, y0, t0, t1, dt, ts, noise, key, controller, max_steps):
+    drift = diffrax.ODETerm(net.vector_field)
+    n_fixed = int(math.floor((t1 - t0) / dt + 1e-6))
+    t_end = t0 + n_fixed * dt
+    if noise is not None:
+        shape = {v: jax.ShapeDtypeStruct(x.shape, x.dtype) for v, x in y0.items()}
+        bm = diffrax.VirtualBrownianTree(
+            t0,
+            t_end,
+            tol=dt / 4,
+            shape=shape,
+            key=key,
+            levy_area=_levy_area_for(solver),
+        )
+        terms = diffrax.MultiTerm(drift, _diffusion_term(net, noise, bm))
+    else:
+        terms = drift
+    if controller is None:
+        controller = diffrax.ConstantStepSize()
+    if max_steps is None:
+        adaptive = not isinstance(controller, diffrax.ConstantStepSize)
+        max_steps = 16**4 if adaptive else n_fixed + 1
+    sol = diffrax.diffeqsolve(
+        terms,
+        solver,
+        t0,
+        t_end,
+        dt,
+        y0,
+        saveat=diffrax.SaveAt(ts=ts, t1=True),
+        stepsize_controller=controller,
+        max_steps=max_steps,
+    )
+    ys = {v: x[:-1] for v, x in sol.ys.items()}
+    y_final = {v: x[-1] for v, x in sol.ys.items()}
+    return ys, y_final, sol.stats["num_steps"]
+
+
+def _solve_delayed(
+    net, solver, y0, past, t0, dt, n_trans, stride, n_save, noise, key, interpolation
+):
+    plan = hist.make_plan(net, dt, interpolation)
+    cv = net.coupled_vars
+    L = plan.length
+    n = net.n_regions
+
+    def coupled(y):
+        return jnp.stack([y[v] for v in cv], axis=-1)
+
+    if past is None:
+        past_c = jnp.broadcast_to(coupled(y0), (L, n, len(cv)))
+    else:
+        pc = jnp.stack([past[v] for v in cv], axis=-1)
+        pc = pc[-L:]
+        if pc.shape[0] < L:
+            pad = jnp.broadcast_to(pc[:1], (L - pc.shape[0],) + pc.shape[1:])
+            pc = jnp.concatenate([pad, pc], axis=0)
+        past_c = pc.at[-1].set(coupled(y0))
+    buf = hist.init_buffer(plan, past_c.astype(net.weights.dtype))
+    w_edges = net.edge_weights()
+    store0 = hist.init_window(plan, buf) if plan.uses_window else None
+
+    def drift(t, y, args):
+        store, step, tn = args
+        c = (t - tn) / dt
+        xc = coupled(y)
+        x_j = hist.read(plan, store, step, c)
+        if plan.zero is not None:
+            x_j = jnp.where(plan.zero[..., None], xc[plan.idx], x_j)
+        return net.local_vector_field(t, y, net.afferent(x_j, xc, w_edges))
+
+    drift_term = diffrax.ODETerm(drift)
+    if noise is not None:
+        levy = _levy_area_for(solver)
+        names = tuple(y0)
+
+        def terms_at(step):
+            kk = jax.random.split(jax.random.fold_in(key, step), 2 * len(names))
+            sq = math.sqrt(dt)
+            W = {
+                v: sq * jax.random.normal(kk[i], (n,), y0[v].dtype)
+                for i, v in enumerate(names)
+            }
+            H = None
+            if levy is diffrax.SpaceTimeLevyArea:
+                H = {
+                    v: sq
+                    / math.sqrt(12.0)
+                    * jax.random.normal(kk[len(names) + i], (n,), y0[v].dtype)
+                    for i, v in enumerate(names)
+                }
+            path = _StepIncrement(W=W, H=H, dt=dt, levy_area=levy)
+            return diffrax.MultiTerm(drift_term, _diffusion_term(net, noise, path))
+    else:
+
+        def terms_at(step):
+            return drift_term
+
+    dtype = net.weights.dtype
+    t0_ = jnp.asarray(t0, dtype)
+
+    def store_of(buf, win):
+        return win if plan.uses_window else buf
+
+    step0 = jnp.asarray(0, jnp.int32)
+    args0 = (store_of(buf, store0), step0, t0_)
+    sstate0 = solver.init(terms_at(step0), t0_, t0_ + dt, y0, args0)
+
+    def one_step(carry, _):
+        y, sstate, buf, win, step = carry
+        tn = t0_ + step.astype(dtype) * dt
+        args = (store_of(buf, win), step, tn)
+        y1, _, _, sstate, _ = solver.step(
+            terms_at(step), tn, tn + dt, y, args, sstate, made_jump=False
+        )
+        nxt = step + 1
+        buf = hist.write(plan, buf, nxt, coupled(y1))
+        if plan.uses_window:
+            win = hist.advance_window(plan, win, buf, nxt)
+        return (y1, sstate, buf, win, nxt), None
+
+    def run(carry, steps):
+        if steps == 0:
+            return carry
+        carry, _ = jax.lax.scan(one_step, carry, None, length=steps)
+        return carry
+
+    carry = (y0, sstate0, buf, store0, step0)
+    carry = run(carry, n_trans)
+    first = carry[0]
+
+    def save_block(carry, _):
+        carry = run(carry, stride)
+        return carry, carry[0]
+
+    if n_save > 1:
+        carry, rest = jax.lax.scan(save_block, carry, None, length=n_save - 1)
+        ys = {v: jnp.concatenate([first[v][None], rest[v]], axis=0) for v in first}
+    else:
+        ys = {v: first[v][None] for v in first}
+    return ys, carry[0]

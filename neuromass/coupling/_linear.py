@@ -1,0 +1,68 @@
+"""Linear (additive) and diffusive (difference) couplings."""
+
+import jax.numpy as jnp
+
+from ..models._params import param
+from ._base import AbstractCoupling
+
+
+class Linear(AbstractCoupling):
+    r"""Linear (additive) coupling: the weighted sum of delayed source values.
+
+    $$c_i = a \sum_j w_{ij}\,x_j(t - \tau_{ij}) + b$$
+
+    **Arguments:**
+
+    - `a`: scale (dimensionless, default 1.0).
+    - `b`: offset added to the sum, in the units of the coupled variable's derivative
+      (default 0.0).
+
+    String shorthand: `"linear"` (also `"additive"`).
+
+    !!! example
+
+        ```python
+        import neuromass as nm
+
+        coupling = nm.coupling.Linear(a=1.0)
+        ```
+    """
+
+    a: jnp.ndarray = param(1.0)
+    b: jnp.ndarray = param(0.0)
+
+    def pre(self, x_j, x_i):
+        return x_j
+
+    def post(self, gx):
+        return self.a * gx + self.b
+
+
+class Diffusive(AbstractCoupling):
+    r"""Diffusive (difference) coupling: weighted differences between delayed source
+    values and the current local value.
+
+    $$c_i = a \sum_j w_{ij}\,\big(x_j(t - \tau_{ij}) - x_i(t)\big)$$
+
+    **Arguments:**
+
+    - `a`: scale (dimensionless, default 1.0).
+
+    String shorthand: `"diffusive"` (also `"difference"`).
+
+    !!! example
+
+        ```python
+        import neuromass as nm
+
+        coupling = nm.coupling.Diffusive()
+        ```
+    """
+
+    a: jnp.ndarray = param(1.0)
+
+    def pre(self, x_j, x_i):
+        return x_j - x_i
+
+    def post(self, gx):
+        return self.a * gx

@@ -1,0 +1,12 @@
+"""Structural connectomes: the `Connectome` module, loaders and generators.
+
+`weights[i, j]` is always the connection *to* region `i` *from* region `j`
+(TVB's `[to, from]` order); lengths and centres are in mm, delays in ms.
+"""
+
+from ._connectome import Connectome as Connectome
+from ._generate import generate_edr_connectome as generate_edr_connectome
+from ._loaders import (
+    available_connectomes as available_connectomes,
+    load_connectome as load_connectome,
+)

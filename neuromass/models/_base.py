@@ -1,0 +1,123 @@
+"""The node-model contract: `AbstractNode`."""
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._custom_types import CouplingInput, Key, State
+
+
+class AbstractNode(eqx.Module):
+    r"""Base class of every region (node) model.
+
+    A node model is an immutable `eqx.Module` whose fields are its parameters (each a
+    scalar or a per-region `(N,)` array) and whose class-level metadata names its
+    state variables. It defines the vector field of one region's local dynamics, given
+    the afferent coupling computed by the network:
+
+    $$\frac{d\mathbf{s}_i}{dt} = f(t, \mathbf{s}_i, c_i; \theta_i)$$
+
+    **Class attributes to define in a subclass:**
+
+    - `state_names`: the state variables, e.g. `("x", "y")`.
+    - `coupled_vars`: the variables that are, by default, sent through the connectome.
+    - `default_state`: `{name: float}`, the default (homogeneous) initial state.
+    - `state_ranges`: `{name: (low, high)}`, the typical range of each variable, used
+      for random initial states.
+    - `input_names`: the keys an external `inputs(t)` dict may provide.
+
+    **Method to implement:** `vector_field(t, state, coupling, inputs=None)`, with
+    `state` a dict of `(N,)` arrays, `coupling` a dict mapping each coupled variable to
+    its afferent input `(N,)`, and `inputs` an optional dict of external inputs.
+
+    !!! example "Writing your own node"
+
+        ```python
+        import jax.numpy as jnp
+        import neuromass as nm
+
+        class Leaky(nm.models.AbstractNode):
+            tau: float = 10.0  # ms
+            state_names = ("v",)
+            coupled_vars = ("v",)
+            default_state = {"v": 0.0}
+            state_ranges = {"v": (-1.0, 1.0)}
+            input_names = ("v",)
+
+            def vector_field(self, t, state, coupling, inputs=None):
+                dv = -state["v"] / self.tau + coupling.get("v", 0.0)
+                if inputs is not None and "v" in inputs:
+                    dv = dv + inputs["v"]
+                return {"v": dv}
+
+        dstate = Leaky().vector_field(0.0, {"v": jnp.ones(3)}, {"v": jnp.zeros(3)})
+        ```
+    """
+
+    state_names: ClassVar[tuple[str, ...]]
+    coupled_vars: ClassVar[tuple[str, ...]]
+    default_state: ClassVar[dict[str, float]]
+    state_ranges: ClassVar[dict[str, tuple[float, float]]]
+    input_names: ClassVar[tuple[str, ...]] = ()
+
+    @abc.abstractmethod
+    def vector_field(
+        self,
+        t: Float[Array, ""],
+        state: State,
+        coupling: CouplingInput,
+        inputs: dict[str, Float[Array, " nodes"]] | None = None,
+    ) -> State:
+        """Time derivative of every state variable, a dict of `(N,)` arrays."""
+
+    def initial_state(self, n_regions: int = 1, key: Key | None = None) -> State:
+        """An initial state for `n_regions` regions.
+
+        **Arguments:**
+
+        - `n_regions`: number of regions N.
+        - `key`: if given, each variable is drawn uniformly from its `state_ranges`
+          (independently per region); otherwise `default_state` is used everywhere.
+
+        **Returns:** a dict `{name: array of shape (N,)}`.
+        """
+        if int(n_regions) < 1:
+            raise ValueError(f"`n_regions` must be >= 1; got {n_regions}.")
+        dtype = jnp.result_type(float)
+        if key is None:
+            return {
+                name: jnp.full((n_regions,), self.default_state[name], dtype)
+                for name in self.state_names
+            }
+        keys = jax.random.split(key, len(self.state_names))
+        out = {}
+        for k, name in zip(keys, self.state_names):
+            lo, hi = self.state_ranges[name]
+            out[name] = jax.random.uniform(
+                k, (n_regions,), dtype=dtype, minval=lo, maxval=hi
+            )
+        return out
+
+    def replace(self, **changes) -> "AbstractNode":
+        """A copy with some parameters changed, e.g. `node.replace(a=0.1)`."""
+        unknown = set(changes) - {f for f in self.__dataclass_fields__}
+        if unknown:
+            raise ValueError(
+                f"Unknown parameter(s) {sorted(unknown)} for {type(self).__name__}; "
+                f"valid parameters are {sorted(self.__dataclass_fields__)}."
+            )
+        names = list(changes)
+        return eqx.tree_at(
+            lambda m: [getattr(m, n) for n in names],
+            self,
+            [changes[n] for n in names],
+            is_leaf=lambda x: x is None,
+        )
+
+    def parameters(self) -> dict[str, object]:
+        """The parameters of this node as a `{name: value}` dict."""
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}

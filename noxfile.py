@@ -1,0 +1,49 @@
+"""Developer tasks: `nox -s tests`, `nox -s lint`, `nox -s docs`, `nox -s bench`."""
+
+import os
+
+import nox
+
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session):
+    """Install neuromass with its test extra and run the whole test suite."""
+    session.install(".[test]")
+    workers = os.environ.get("NEUROMASS_TEST_WORKERS", "2")
+    # pytest exits with 5 when no test was collected (e.g. a filter matched nothing).
+    session.run(
+        "pytest",
+        "-n",
+        workers,
+        "--durations=15",
+        *session.posargs,
+        env={"MPLBACKEND": "Agg"},
+        success_codes=[0, 5],
+    )
+
+
+@nox.session
+def lint(session):
+    """ruff check and ruff format --check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def docs(session):
+    """Build the documentation site with `mkdocs build --strict`."""
+    session.install(".[docs]")
+    session.run("mkdocs", "build", "--strict", env={"MPLBACKEND": "Agg"})
+
+
+@nox.session
+def bench(session):
+    """Run the standard workloads (benchmarks/README.md) for neuromass and the
+    reference kernel, printing JSON lines and the ratios."""
+    session.install(".[data]", "scipy")
+    session.run("python", "benchmarks/run_all.py", *session.posargs)
