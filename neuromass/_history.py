@@ -49,7 +49,8 @@ class DelayPlan(eqx.Module):
 
 
 def make_plan(net: Network, dt: float, interpolation: str) -> DelayPlan:
-    d = net.edge_delays() / dt
+    d = net.edge_delays()
+    d = jnp.zeros(net.pattern.idx.shape, net.weights.dtype) if d is None else d / dt
     r = jnp.round(d)
     d = jnp.where(jnp.abs(d - r) < _SNAP, r, d)
     valid = net.pattern.valid
@@ -72,7 +73,8 @@ def make_plan(net: Network, dt: float, interpolation: str) -> DelayPlan:
             valid & (d > 0) & (d < 1),
             "A conduction delay is shorter than `dt` but not zero; use a smaller `dt`.",
         )
-    zero = (d == 0) & valid if net.pattern.has_zero_delay else None
+    has_zero = net.pattern.has_zero_delay or not net.has_delays
+    zero = (d == 0) & valid if has_zero else None
     # Zero-delay edges read the stage's own state; give them a harmless lag of 1.
     d = jnp.where(valid & (d > 0), d, 1.0)
     m = jnp.floor(d).astype(jnp.int32)

@@ -323,7 +323,9 @@ class Network(eqx.Module):
         }
 
     def local_vector_field(self, t, state: State, coupling: CouplingInput) -> State:
-        """The node's vector field with this network's external inputs applied."""
+        """The node's vector field with this network's external inputs applied (and
+        the node's `state_bounds` applied to the state it sees)."""
+        state = self.node.apply_bounds(state)
         inputs = None
         if self.inputs is not None:
             inputs = self.inputs(t)

@@ -139,6 +139,7 @@ def simulate(
     noise: AbstractNoise | None = None,
     key: Key | None = None,
     interpolation: str = "linear",
+    coupling_evaluation: str = "stage",
     stepsize_controller: diffrax.AbstractStepSizeController | None = None,
     max_steps: int | None = None,
 ) -> Solution:
@@ -179,6 +180,12 @@ def simulate(
     - `noise`: overrides the network's noise model.
     - `key`: a `jax.random` key, required with noise.
     - `interpolation`: how delayed states are read between grid points.
+    - `coupling_evaluation`: `"stage"` (default) evaluates the coupling at every solver
+      stage from the history interpolated at that stage's time; `"step"` evaluates it
+      once at the start of each step (delayed values at $t_n - \tau_{ij}$, local values
+      $x_i(t_n)$) and holds it across the stages, as The Virtual Brain does. With
+      `interpolation="nearest"` and `diffrax.Heun()` this is the TVB-parity mode (see
+      the docs); it is first-order accurate in the coupling.
     - `stepsize_controller`: Diffrax step-size controller (non-delayed systems only).
     - `max_steps`: step budget for adaptive solves.
 
@@ -208,6 +215,11 @@ def simulate(
         raise ValueError(
             f"`interpolation` must be one of {hist.INTERPOLATIONS}; got "
             f"{interpolation!r}."
+        )
+    if coupling_evaluation not in ("stage", "step"):
+        raise ValueError(
+            "`coupling_evaluation` must be 'stage' or 'step'; got "
+            f"{coupling_evaluation!r}."
         )
     n_total, n_trans, stride, n_save = _time_grid(t0, t1, dt, save_every, transient)
     names = net.node.state_names
@@ -246,7 +258,7 @@ def simulate(
         interpolation=interpolation if net.has_delays else None,
         max_delay=net.max_delay,
     )
-    if not net.has_delays:
+    if not net.has_delays and coupling_evaluation == "stage":
         if history is not None:
             raise ValueError("`history` was given but the network has no delays.")
         ys, y_final, steps = _solve_diffrax(
@@ -279,6 +291,7 @@ def simulate(
             noise,
             key,
             interpolation,
+            coupling_evaluation,
         )
         num_steps = jnp.asarray(n_total)
     ys = {v: ys[v] for v in variables}
@@ -363,13 +376,26 @@ def _solve_diffrax(net, solver, y0, t0, t1, dt, ts, noise, key, controller, max_
         stepsize_controller=controller,
         max_steps=max_steps,
     )
-    ys = {v: x[:-1] for v, x in sol.ys.items()}
-    y_final = {v: x[-1] for v, x in sol.ys.items()}
+    out = net.node.apply_bounds(sol.ys)
+    ys = {v: x[:-1] for v, x in out.items()}
+    y_final = {v: x[-1] for v, x in out.items()}
     return ys, y_final, sol.stats["num_steps"]
 
 
 def _solve_delayed(
-    net, solver, y0, past, t0, dt, n_trans, stride, n_save, noise, key, interpolation
+    net,
+    solver,
+    y0,
+    past,
+    t0,
+    dt,
+    n_trans,
+    stride,
+    n_save,
+    noise,
+    key,
+    interpolation,
+    coupling_evaluation="stage",
 ):
     plan = hist.make_plan(net, dt, interpolation)
     cv = net.coupled_vars
@@ -392,14 +418,20 @@ def _solve_delayed(
     w_edges = net.edge_weights()
     store0 = hist.init_window(plan, buf) if plan.uses_window else None
 
-    def drift(t, y, args):
-        store, step, tn = args
+    hold = coupling_evaluation == "step"
+
+    def afferent(t, y, store, step, tn):
         c = (t - tn) / dt
-        xc = coupled(y)
+        xc = coupled(net.node.apply_bounds(y))
         x_j = hist.read(plan, store, step, c)
         if plan.zero is not None:
             x_j = jnp.where(plan.zero[..., None], xc[plan.idx], x_j)
-        return net.local_vector_field(t, y, net.afferent(x_j, xc, w_edges))
+        return net.afferent(x_j, xc, w_edges)
+
+    def drift(t, y, args):
+        store, step, tn, held = args
+        cpl = held if hold else afferent(t, y, store, step, tn)
+        return net.local_vector_field(t, y, cpl)
 
     drift_term = diffrax.ODETerm(drift)
     if noise is not None:
@@ -435,16 +467,23 @@ def _solve_delayed(
         return win if plan.uses_window else buf
 
     step0 = jnp.asarray(0, jnp.int32)
-    args0 = (store_of(buf, store0), step0, t0_)
+
+    def make_args(y, buf, win, step, tn):
+        store = store_of(buf, win)
+        held = afferent(tn, y, store, step, tn) if hold else None
+        return (store, step, tn, held)
+
+    args0 = make_args(y0, buf, store0, step0, t0_)
     sstate0 = solver.init(terms_at(step0), t0_, t0_ + dt, y0, args0)
 
     def one_step(carry, _):
         y, sstate, buf, win, step = carry
         tn = t0_ + step.astype(dtype) * dt
-        args = (store_of(buf, win), step, tn)
+        args = make_args(y, buf, win, step, tn)
         y1, _, _, sstate, _ = solver.step(
             terms_at(step), tn, tn + dt, y, args, sstate, made_jump=False
         )
+        y1 = net.node.apply_bounds(y1)
         nxt = step + 1
         buf = hist.write(plan, buf, nxt, coupled(y1))
         if plan.uses_window:

@@ -29,6 +29,10 @@ class AbstractNode(eqx.Module):
     - `state_ranges`: `{name: (low, high)}`, the typical range of each variable, used
       for random initial states.
     - `input_names`: the keys an external `inputs(t)` dict may provide.
+    - `state_bounds` (optional): `{name: (low, high)}` hard bounds of a variable (either
+      side may be None), e.g. a gating variable in [0, 1]. As in The Virtual Brain,
+      the state is clipped to them at every solver stage (the vector field sees the
+      clipped state) and after every step.
 
     **Method to implement:** `vector_field(t, state, coupling, inputs=None)`, with
     `state` a dict of `(N,)` arrays, `coupling` a dict mapping each coupled variable to
@@ -63,6 +67,7 @@ class AbstractNode(eqx.Module):
     default_state: ClassVar[dict[str, float]]
     state_ranges: ClassVar[dict[str, tuple[float, float]]]
     input_names: ClassVar[tuple[str, ...]] = ()
+    state_bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
 
     @abc.abstractmethod
     def vector_field(
@@ -100,6 +105,15 @@ class AbstractNode(eqx.Module):
             out[name] = jax.random.uniform(
                 k, (n_regions,), dtype=dtype, minval=lo, maxval=hi
             )
+        return out
+
+    def apply_bounds(self, state: State) -> State:
+        """Clip the variables that have `state_bounds` (others pass through)."""
+        if not self.state_bounds:
+            return state
+        out = dict(state)
+        for name, (lo, hi) in self.state_bounds.items():
+            out[name] = jnp.clip(state[name], lo, hi)
         return out
 
     def replace(self, **changes) -> "AbstractNode":
