@@ -8,13 +8,27 @@ import importlib.metadata
 from . import (
     coupling as coupling,
     datasets as datasets,
+    metrics as metrics,
     models as models,
     noise as noise,
+    sweep as sweep,
     utils as utils,
+    viz as viz,
 )
 from ._network import Network as Network
 from ._simulate import simulate as simulate
 from ._solution import Solution as Solution
+from .sweep import (
+    DataAxis as DataAxis,
+    DistributionAxis as DistributionAxis,
+    GridAxis as GridAxis,
+    LogGridAxis as LogGridAxis,
+    Space as Space,
+    SweepError as SweepError,
+    SweepResult as SweepResult,
+    UniformAxis as UniformAxis,
+    apply_point as apply_point,
+)
 
 
 try:

@@ -117,17 +117,15 @@ def gather(plan: DelayPlan, buf, n, rel: Int[Array, "nodes edges"]):
 
 
 def init_window(plan: DelayPlan, buf):
-    """The per-edge window of grid values at steps `-m-1, -m, -m+1`, shape
-    `(N, K, V, 3)`."""
-    vals = [gather(plan, buf, 0, -plan.m + q) for q in (-1, 0, 1)]
-    return jnp.stack(vals, axis=-1)
+    """The per-edge window of grid values at steps `-m-1, -m, -m+1`: a tuple of three
+    `(K, N, V)` arrays."""
+    return tuple(gather(plan, buf, 0, -plan.m + q) for q in (-1, 0, 1))
 
 
 def advance_window(plan: DelayPlan, win, buf, n):
     """Slide the window from step `n - 1` to step `n` (the state of step `n` must
-    already be written)."""
-    new = gather(plan, buf, n, 1 - plan.m)
-    return jnp.concatenate([win[..., 1:], new[..., None]], axis=-1)
+    already be written): one gather per edge."""
+    return (win[1], win[2], gather(plan, buf, n, 1 - plan.m))
 
 
 def read(plan: DelayPlan, store, n, c) -> Float[Array, "nodes edges cvars"]:
@@ -137,12 +135,12 @@ def read(plan: DelayPlan, store, n, c) -> Float[Array, "nodes edges cvars"]:
     a = (c - plan.f)[..., None]  # in (-1, 1]
     if plan.mode == "nearest":
         q = jnp.floor(a + 0.5)
-        w0, w1, w2 = store[..., 0], store[..., 1], store[..., 2]
+        w0, w1, w2 = store
         return jnp.where(q < 0, w0, jnp.where(q > 0, w2, w1))
     if plan.mode == "linear":
         kk = jnp.clip(jnp.floor(a), -1.0, 0.0)
         frac = a - kk
-        w0, w1, w2 = store[..., 0], store[..., 1], store[..., 2]
+        w0, w1, w2 = store
         lo = jnp.where(kk < 0, w0, w1)
         hi = jnp.where(kk < 0, w1, w2)
         return lo + frac * (hi - lo)

@@ -16,8 +16,8 @@ from .noise import AbstractNoise
 
 class _EdgePattern:
     """Static sparsity pattern of the connectome, in padded per-region ("ELL")
-    layout: `idx[i, e]` is the source region of the e-th afferent edge of region i,
-    `valid[i, e]` marks real edges (padding has weight zero)."""
+    layout, edge-major: `idx[e, i]` is the source region of the e-th afferent edge of
+    region i, `valid[e, i]` marks real edges (padding has weight zero)."""
 
     def __init__(self, idx: np.ndarray, valid: np.ndarray, has_zero_delay: bool):
         self.idx = np.asarray(idx, dtype=np.int32)
@@ -41,7 +41,7 @@ class _EdgePattern:
         )
 
     def __repr__(self):
-        n, k = self.idx.shape
+        k, n = self.idx.shape
         return f"EdgePattern(regions={n}, max_in_degree={k}, edges={self.n_edges})"
 
 
@@ -290,27 +290,28 @@ class Network(eqx.Module):
         return Network(node, weights, **args)
 
     # ---------------------------------------------------------------- vector field
-    def edge_weights(self) -> Float[Array, "nodes edges"]:
-        """Weights of the afferent edges in the padded per-region layout `(N, K)`."""
-        rows = np.arange(self.n_regions)[:, None]
+    def edge_weights(self) -> Float[Array, "edges nodes"]:
+        """Weights of the afferent edges in the padded layout `(K, N)`: entry
+        `[e, i]` is the weight of the e-th afferent edge of region i."""
+        rows = np.arange(self.n_regions)[None, :]
         return self.weights[rows, self.pattern.idx] * self.pattern.valid
 
-    def edge_delays(self) -> Float[Array, "nodes edges"] | None:
-        """Delays (ms) of the afferent edges in the padded layout, or None."""
+    def edge_delays(self) -> Float[Array, "edges nodes"] | None:
+        """Delays (ms) of the afferent edges in the padded layout `(K, N)`, or None."""
         d = self.delays
         if d is None:
             return None
-        rows = np.arange(self.n_regions)[:, None]
+        rows = np.arange(self.n_regions)[None, :]
         return jnp.where(self.pattern.valid, d[rows, self.pattern.idx], 0.0)
 
     def afferent(
         self,
-        x_j: Float[Array, "nodes edges cvars"],
+        x_j: Float[Array, "edges nodes cvars"],
         x_i: Float[Array, "nodes cvars"],
-        w_edges: Float[Array, "nodes edges"],
+        w_edges: Float[Array, "edges nodes"],
     ) -> CouplingInput:
         """The coupling input of every region, from the source values on each edge."""
-        c = self.coupling(x_j, x_i[:, None, :], w_edges)
+        c = self.coupling(x_j, x_i[None], w_edges)
         k = self.k if self.k.ndim == 0 else self.k.reshape(-1, 1)
         c = k * c
         if c.shape[-1] > len(self.coupled_vars):
@@ -385,13 +386,13 @@ def _build_pattern(weights, delays, max_delay):
         mask = w != 0
     degree = mask.sum(axis=1)
     kmax = max(int(degree.max()), 1)
-    idx = np.zeros((n, kmax), dtype=np.int32)
-    valid = np.zeros((n, kmax), dtype=bool)
+    idx = np.zeros((kmax, n), dtype=np.int32)
+    valid = np.zeros((kmax, n), dtype=bool)
     for i in range(n):
         src = np.flatnonzero(mask[i])
-        idx[i, : src.size] = src
-        idx[i, src.size :] = i
-        valid[i, : src.size] = True
+        idx[: src.size, i] = src
+        idx[src.size :, i] = i
+        valid[: src.size, i] = True
     if delays is None:
         return _EdgePattern(idx, valid, False), 0.0
     d = _concrete(delays)
@@ -403,7 +404,7 @@ def _build_pattern(weights, delays, max_delay):
                 "bound on every delay."
             )
         return _EdgePattern(idx, valid, True), float(max_delay)
-    d_edges = d[np.arange(n)[:, None], idx][valid]
+    d_edges = d[np.arange(n)[None, :], idx][valid]
     dmax = float(d_edges.max()) if d_edges.size else 0.0
     if max_delay is not None:
         if float(max_delay) < dmax:

@@ -434,31 +434,46 @@ def _solve_delayed(
         return net.local_vector_field(t, y, cpl)
 
     drift_term = diffrax.ODETerm(drift)
-    if noise is not None:
-        levy = _levy_area_for(solver)
-        names = tuple(y0)
+    tableau = _explicit_tableau(solver) if _UNROLL_TABLEAU else None
+    levy = _levy_area_for(solver) if noise is not None else None
+    names = tuple(y0)
 
-        def terms_at(step):
-            kk = jax.random.split(jax.random.fold_in(key, step), 2 * len(names))
-            sq = math.sqrt(dt)
-            W = {
-                v: sq * jax.random.normal(kk[i], (n,), y0[v].dtype)
+    def increments(step):
+        """The Brownian increment (and space-time Lévy area) of step `step`."""
+        kk = jax.random.split(jax.random.fold_in(key, step), 2 * len(names))
+        sq = math.sqrt(dt)
+        W = {
+            v: sq * jax.random.normal(kk[i], (n,), y0[v].dtype)
+            for i, v in enumerate(names)
+        }
+        H = None
+        if levy is diffrax.SpaceTimeLevyArea:
+            H = {
+                v: sq
+                / math.sqrt(12.0)
+                * jax.random.normal(kk[len(names) + i], (n,), y0[v].dtype)
                 for i, v in enumerate(names)
             }
-            H = None
-            if levy is diffrax.SpaceTimeLevyArea:
-                H = {
-                    v: sq
-                    / math.sqrt(12.0)
-                    * jax.random.normal(kk[len(names) + i], (n,), y0[v].dtype)
-                    for i, v in enumerate(names)
-                }
-            path = _StepIncrement(W=W, H=H, dt=dt, levy_area=levy)
-            return diffrax.MultiTerm(drift_term, _diffusion_term(net, noise, path))
-    else:
+        return W, H
 
-        def terms_at(step):
+    def terms_at(step):
+        if noise is None:
             return drift_term
+        W, H = increments(step)
+        path = _StepIncrement(W=W, H=H, dt=dt, levy_area=levy)
+        return diffrax.MultiTerm(drift_term, _diffusion_term(net, noise, path))
+
+    def tableau_step(tn, y, args, step):
+        W = increments(step)[0] if noise is not None else None
+
+        def increment(t, ys):
+            f = drift(t, ys, args)
+            if W is None:
+                return {v: dt * f[v] for v in f}
+            g = noise.diffusion(t, ys)
+            return {v: dt * f[v] + g[v] * W[v] for v in f}
+
+        return _erk_step(tableau, increment, tn, y, dt)
 
     dtype = net.weights.dtype
     t0_ = jnp.asarray(t0, dtype)
@@ -474,15 +489,21 @@ def _solve_delayed(
         return (store, step, tn, held)
 
     args0 = make_args(y0, buf, store0, step0, t0_)
-    sstate0 = solver.init(terms_at(step0), t0_, t0_ + dt, y0, args0)
+    if tableau is None:
+        sstate0 = solver.init(terms_at(step0), t0_, t0_ + dt, y0, args0)
+    else:
+        sstate0 = None
 
     def one_step(carry, _):
         y, sstate, buf, win, step = carry
         tn = t0_ + step.astype(dtype) * dt
         args = make_args(y, buf, win, step, tn)
-        y1, _, _, sstate, _ = solver.step(
-            terms_at(step), tn, tn + dt, y, args, sstate, made_jump=False
-        )
+        if tableau is None:
+            y1, _, _, sstate, _ = solver.step(
+                terms_at(step), tn, tn + dt, y, args, sstate, made_jump=False
+            )
+        else:
+            y1 = tableau_step(tn, y, args, step)
         y1 = net.node.apply_bounds(y1)
         nxt = step + 1
         buf = hist.write(plan, buf, nxt, coupled(y1))
@@ -510,3 +531,47 @@ def _solve_delayed(
     else:
         ys = {v: first[v][None] for v in first}
     return ys, carry[0]
+
+
+# Explicit Runge-Kutta solvers are stepped by unrolling their Butcher tableau (read
+# from the Diffrax solver) rather than through `solver.step`, whose generic stage
+# loop costs more than the whole vector field of a small network. The result is the
+# same update (tested against `solver.step`); set False to use `solver.step`.
+_UNROLL_TABLEAU = True
+
+
+def _explicit_tableau(solver):
+    """`(c, a_lower, b_sol)` of an explicit RK solver, or None for other solvers."""
+    if type(solver) is diffrax.Euler:
+        return (np.zeros(1), (), np.ones(1))
+    if isinstance(solver, diffrax.AbstractERK):
+        tab = getattr(solver, "tableau", None)
+        if isinstance(tab, diffrax.ButcherTableau):
+            c = np.concatenate([[0.0], np.asarray(tab.c, dtype=float)])
+            a = tuple(np.asarray(row, dtype=float) for row in tab.a_lower)
+            return (c, a, np.asarray(tab.b_sol, dtype=float))
+    return None
+
+
+def _erk_step(tableau, increment, t, y, dt):
+    """One explicit RK step: `increment(t_s, y_s)` returns the stage increment
+    (`f dt`, plus `g dW` for an SDE, as Diffrax applies a tableau to a MultiTerm)."""
+    c, a, b = tableau
+    n_stages = len(b)
+    needed = [
+        b[j] != 0 or any(a[i - 1][j] != 0 for i in range(j + 1, n_stages))
+        for j in range(n_stages)
+    ]
+    ks = []
+    for s in range(n_stages):
+        if not needed[s]:
+            ks.append(None)
+            continue
+        ys = y
+        if s > 0:
+            ys = {
+                v: y[v] + sum(a[s - 1][j] * ks[j][v] for j in range(s) if a[s - 1][j])
+                for v in y
+            }
+        ks.append(increment(t + c[s] * dt, ys))
+    return {v: y[v] + sum(b[j] * ks[j][v] for j in range(n_stages) if b[j]) for v in y}

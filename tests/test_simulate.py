@@ -368,3 +368,28 @@ def test_jansen_rit_network_runs():
     sol = nm.simulate(net, t1=200.0, dt=0.1, save_every=1.0)
     v = np.asarray(sol["y1"] - sol["y2"])
     assert np.all(np.isfinite(v)) and v.std() > 0.1
+
+
+@pytest.mark.parametrize(
+    "solver",
+    [
+        diffrax.Euler(),
+        diffrax.Heun(),
+        diffrax.Midpoint(),
+        diffrax.Ralston(),
+        diffrax.Bosh3(),
+        diffrax.Tsit5(),
+    ],
+)
+@pytest.mark.parametrize("noisy", [False, True])
+def test_unrolled_tableau_equals_diffrax_step(x64, monkeypatch, solver, noisy):
+    import neuromass._simulate as sim
+
+    net = _random_net(n=4, seed=5)[0]
+    kw = dict(t1=5.0, dt=0.1, solver=solver)
+    if noisy:
+        kw.update(noise=nm.noise.Additive(0.05), key=jax.random.key(1))
+    fast = nm.simulate(net, **kw)
+    monkeypatch.setattr(sim, "_UNROLL_TABLEAU", False)
+    ref = nm.simulate(net, **kw)
+    np.testing.assert_allclose(fast["x"], ref["x"], rtol=1e-12, atol=1e-12)

@@ -1,0 +1,48 @@
+"""Parameter sweeps: axes, spaces, executors, resumable stores and tidy results.
+
+!!! example
+
+    ```python
+    import jax.numpy as jnp
+    from neuromass.sweep import GridAxis, Space, sweep
+
+    space = Space({"k": GridAxis(0.0, 1.5, 16), "a": GridAxis(-0.2, 0.4, 8)})
+    res = sweep(lambda p: {"v": jnp.tanh(p["k"]) + p["a"]}, space, progress=False)
+    res.grid("v").shape   # (8, 16): dimensions ("a", "k"), sorted dict keys
+    ```
+"""
+
+import sys
+import types
+
+from ._axes import (
+    AbstractAxis as AbstractAxis,
+    DataAxis as DataAxis,
+    DistributionAxis as DistributionAxis,
+    GridAxis as GridAxis,
+    LogGridAxis as LogGridAxis,
+    UniformAxis as UniformAxis,
+)
+from ._executors import (
+    AbstractExecution as AbstractExecution,
+    DaskExecution as DaskExecution,
+    ParallelExecution as ParallelExecution,
+    SequentialExecution as SequentialExecution,
+)
+from ._result import SweepError as SweepError, SweepResult as SweepResult
+from ._space import Space as Space, apply_point as apply_point
+from ._sweep import sweep as sweep
+
+
+class _CallableModule(types.ModuleType):
+    """Lets `neuromass.sweep(fn, space, ...)` call [`neuromass.sweep.sweep`][] while
+    `neuromass.sweep.Space` etc. stay reachable: the package re-exports this
+    namespace (not the function) under the name `sweep`."""
+
+    def __call__(self, *args, **kwargs):
+        return sweep(*args, **kwargs)
+
+    __call__.__doc__ = sweep.__doc__
+
+
+sys.modules[__name__].__class__ = _CallableModule

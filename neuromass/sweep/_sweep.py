@@ -1,0 +1,372 @@
+"""`sweep`: evaluate a function over a Space in chunks, with stores and resume."""
+
+import functools
+import hashlib
+import inspect
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any, Literal
+
+import jax
+import numpy as np
+from jaxtyping import PRNGKeyArray, PyTree
+
+from ._executors import AbstractExecution, ParallelExecution
+from ._job import Job
+from ._result import SweepError, SweepResult
+from ._space import Space, _is_arraylike, _leaves_with_paths, apply_point
+from ._store import ChunkStore
+
+
+_DEFAULT_BATCH = 64
+
+
+def _accepts_key(fn: Callable) -> tuple[bool, bool]:
+    """(accepts a `key` keyword, requires it)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False, False
+    param = sig.parameters.get("key")
+    if param is None or param.kind not in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY,
+    ):
+        return False, False
+    return True, param.default is inspect.Parameter.empty
+
+
+def _fn_name(fn: Callable) -> str:
+    """`module.qualname` of a function; of the wrapped function for partials; of
+    the class for callable objects (e.g. an `eqx.Module`)."""
+    if isinstance(fn, functools.partial):
+        return "functools.partial(" + _fn_name(fn.func) + ")"
+    target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else type(fn)
+    module = getattr(target, "__module__", None) or "?"
+    return f"{module}.{getattr(target, '__qualname__', repr(target))}"
+
+
+def _hash_tree(tree: PyTree) -> str | None:
+    if tree is None:
+        return None
+    h = hashlib.sha256()
+    paths, leaves, _ = _leaves_with_paths(tree)
+    for path, leaf in zip(paths, leaves):
+        h.update(path.encode())
+        if isinstance(leaf, jax.Array) and jax.dtypes.issubdtype(
+            leaf.dtype, jax.dtypes.prng_key
+        ):
+            leaf = jax.random.key_data(leaf)
+        if _is_arraylike(leaf):
+            arr = np.asarray(leaf)
+            h.update(f"{arr.dtype.str}{arr.shape}".encode())
+            h.update(np.ascontiguousarray(arr).tobytes())
+        else:
+            h.update(type(leaf).__qualname__.encode())
+    return h.hexdigest()
+
+
+def _describe_params(space: Space, flat: np.ndarray, limit: int = 8) -> str:
+    parts = []
+    for path, values in zip(space.axis_names, space._axis_batch(flat)):
+        if values.ndim == 1:
+            vals = np.unique(values)
+            if len(vals) <= limit:
+                shown = ", ".join(f"{v:.6g}" for v in vals.tolist())
+                parts.append(f"{path} in [{shown}]")
+            else:
+                parts.append(f"{path} from {vals.min():.6g} to {vals.max():.6g}")
+        else:
+            parts.append(f"{path}: {len(values)} values of shape {values.shape[1:]}")
+    return "; ".join(parts) if parts else "no swept parameters"
+
+
+def _summary(error: Exception, limit: int = 500) -> str:
+    """`Type: message` in one line (the message line of long, framed reports)."""
+    name = type(error).__name__
+    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
+    text = lines[0] if lines else ""
+    for ln in lines:  # e.g. Equinox frames its message with tracebacks
+        if f"{name}: " in ln:
+            text = ln.split(f"{name}: ", 1)[1]
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return f"{name}: {text}"
+
+
+def _status(outputs: dict[str, np.ndarray], n: int) -> np.ndarray:
+    finite = np.ones(n, dtype=bool)
+    for col in outputs.values():
+        if col.dtype.kind in "fc":
+            finite &= np.isfinite(col.reshape(n, -1)).all(axis=1)
+    return np.where(finite, "ok", "nonfinite").astype("<U9")
+
+
+def _check_outputs(
+    reference: dict[str, np.ndarray] | None, outputs: dict[str, np.ndarray], where: str
+) -> None:
+    if reference is None:
+        return
+    ref = {k: (v.shape[1:], v.dtype) for k, v in reference.items()}
+    new = {k: (v.shape[1:], v.dtype) for k, v in outputs.items()}
+    if ref != new:
+        raise ValueError(
+            f"Outputs of {where} do not match the other chunks: {new} vs {ref}. If the "
+            "function changed, use a new store or a new `fingerprint=`."
+        )
+
+
+def sweep(
+    fn: Callable[..., Any],
+    space: Space | PyTree,
+    *,
+    batch_size: int | None = None,
+    executor: AbstractExecution | None = None,
+    store: str | os.PathLike | None = None,
+    progress: bool = True,
+    key: PRNGKeyArray | None = None,
+    model: PyTree | None = None,
+    fingerprint: str | None = None,
+    on_error: Literal["raise", "record"] = "raise",
+    vectorized: bool = False,
+) -> SweepResult:
+    """Evaluate `fn` at every point of `space`.
+
+    The points are split into chunks of `batch_size`; the executor evaluates each
+    chunk (by default [`neuromass.sweep.ParallelExecution`][]: one
+    `filter_jit(filter_vmap(fn))` call per chunk, compiled once, sharded over the
+    devices). Only one chunk's inputs and outputs are in device memory at a time.
+
+    **The function.** `fn(point)` gets one point of the space (the tree with every
+    axis replaced by a value). With `model=`, it gets `apply_point(model, point)`
+    instead: the model with the attributes named by the point's paths set, e.g.
+    `Space({"k": GridAxis(...), "node.a": GridAxis(...)})` over a network. It returns
+    a dict (or any tree) of arrays/numbers; a bare array is named `"value"`. If `fn`
+    takes a `key` keyword and `key=` is given, each point gets
+    `jax.random.fold_in(key, index)` where `index` is its flat index in the unsliced
+    space, so results do not depend on the batch size, the executor, the number of
+    devices, or on which slice of the space is swept.
+
+    **Vectorized functions.** With `vectorized=True`, `fn` is called once per
+    chunk with the whole batch instead of being vmapped: every swept leaf has a
+    leading axis of `batch_size` points (fixed values stay unbatched), the `key`
+    is a batch of per-point keys, and each output must have that leading axis.
+    Use it when `fn` has a faster batched implementation than `vmap` (e.g. a
+    simulator that puts the sweep on a trailing axis).
+
+    **Failures.** A point whose outputs contain NaN or inf gets status
+    `"nonfinite"` and is kept like the others. If a chunk raises:
+
+    - `on_error="raise"` (default): a [`neuromass.sweep.SweepError`][] is raised
+      naming the chunk and its parameter values, with the original exception as
+      its cause and `.partial` holding every finished point. Other chunks still in
+      flight are cancelled.
+    - `on_error="record"`: a warning names the chunk, its points get status
+      `"error"` (outputs NaN) and the sweep goes on.
+
+    Chunks that failed are never written to the store, so a re-run retries them.
+
+    **Stores.** With `store=DIR`, each finished chunk is written atomically to
+    `DIR` as `.npz` (plus a small JSON sidecar with its SHA-256), after a
+    `manifest.json` that fingerprints the space (axes, values, fixed values), the
+    function (its qualified name, or `fingerprint` when given, and the arrays of a
+    callable Module), the model, the key and the x64 setting. Re-running the same
+    call after an interruption (even `kill -9`) loads the finished chunks and
+    computes only the rest; a store written by a different sweep is refused with
+    a `ValueError`, and a truncated or modified chunk is detected, discarded
+    (with a warning) and recomputed.
+    Files are read with `np.load(..., allow_pickle=False)`: nothing is unpickled.
+
+    **Arguments:**
+
+    - `fn`: `fn(point)` or `fn(point, key=...)` returning arrays/numbers.
+    - `space`: a [`neuromass.sweep.Space`][], or a tree of axes (then
+        `Space(space)`, product mode).
+    - `batch_size`: points per chunk (default: the executor's, else
+        `min(len(space), 64)`).
+    - `executor`: [`neuromass.sweep.ParallelExecution`][] (default),
+        [`neuromass.sweep.SequentialExecution`][] or
+        [`neuromass.sweep.DaskExecution`][].
+    - `store`: a directory for finished chunks, to make the sweep resumable.
+    - `progress`: show a tqdm progress bar (points/s, ETA).
+    - `key`: a JAX PRNG key for functions that take `key`.
+    - `model`: a model to which each point is applied with `apply_point`.
+    - `fingerprint`: names the function in the store instead of its qualified name;
+        change it when the function's code changes.
+    - `on_error`: `"raise"` or `"record"`, see above.
+    - `vectorized`: `fn` takes and returns whole batches, see above.
+
+    **Returns:**
+
+    A [`neuromass.sweep.SweepResult`][] with one row per point, in space order.
+
+    !!! example
+
+        ```python
+        import jax.numpy as jnp
+        from neuromass.sweep import GridAxis, Space, sweep
+
+        def fn(p):
+            return {"r": jnp.sqrt(p["x"] ** 2 + p["y"] ** 2)}
+
+        space = Space({"x": GridAxis(-1.0, 1.0, 21), "y": GridAxis(-1.0, 1.0, 11)})
+        res = sweep(fn, space, batch_size=64, store="runs/radius", progress=False)
+        res.grid("r").shape   # (21, 11)
+        ```
+    """
+    if not isinstance(space, Space):
+        space = Space(space)
+    if executor is None:
+        executor = ParallelExecution()
+    if not isinstance(executor, AbstractExecution):
+        raise TypeError(
+            "`sweep(executor=...)` must be SequentialExecution, ParallelExecution or "
+            f"DaskExecution; got {type(executor).__name__}."
+        )
+    if on_error not in ("raise", "record"):
+        raise ValueError(f'`on_error` must be "raise" or "record"; got {on_error!r}.')
+    if (
+        batch_size is not None
+        and executor.batch_size is not None
+        and batch_size != executor.batch_size
+    ):
+        raise ValueError(
+            f"`sweep(batch_size={batch_size})` disagrees with the executor's "
+            f"`batch_size={executor.batch_size}`; give one of them."
+        )
+    size = batch_size or executor.batch_size or max(1, min(len(space), _DEFAULT_BATCH))
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
+        raise ValueError(f"`batch_size` must be an integer >= 1; got {size!r}.")
+    multiple = executor.chunk_multiple()
+    size = -(-size // multiple) * multiple  # e.g. a multiple of the device count
+
+    takes_key, needs_key = _accepts_key(fn)
+    if needs_key and key is None:
+        raise ValueError(
+            f"`{_fn_name(fn)}` requires a `key` argument: pass `key=` to `sweep`."
+        )
+    if model is not None and len(space):
+        apply_point(model, space[0])  # fail early, naming any unknown path
+
+    job = Job(
+        fn=fn,
+        model=model,
+        fixed=space._fixed,
+        key=key,
+        treedef=space._treedef,
+        slots=space._slots,
+        has_model=model is not None,
+        pass_key=takes_key and key is not None,
+        vectorized=bool(vectorized),
+    )
+
+    indices = space.indices
+    pieces: list[_Piece] = []
+    reference: dict[str, np.ndarray] | None = None
+
+    chunk_store = None
+    if store is not None:
+        identity = {
+            "space": space.fingerprint(),
+            "function": fingerprint if fingerprint is not None else _fn_name(fn),
+            "function_arrays": _hash_tree(fn),
+            "model": _hash_tree(model),
+            "key": _hash_tree(key),
+            "jax_enable_x64": bool(jax.config.jax_enable_x64),
+        }
+        chunk_store = ChunkStore(store, identity)
+        for chunk in chunk_store.load(indices):
+            _check_outputs(reference, chunk["outputs"], f"store {chunk_store.path!r}")
+            reference = reference or chunk["outputs"]
+            pieces.append((chunk["index"], chunk["status"], chunk["outputs"]))
+
+    loaded = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, int)
+    todo = indices[~np.isin(indices, loaded)]
+    chunks = [todo[s : s + size] for s in range(0, len(todo), size)]
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=len(space),
+        initial=len(space) - len(todo),
+        disable=not progress,
+        unit="pt",
+        desc="sweep",
+        dynamic_ncols=True,
+    )
+    try:
+        runner = executor.run(job, space._axis_batch, chunks, size, bar.update)
+        try:
+            for c, outcome in runner:
+                flat = chunks[c]
+                if isinstance(outcome, Exception):
+                    what = (
+                        f"chunk {c} of {len(chunks)} (points {flat[0]}..{flat[-1]}, "
+                        f"{_describe_params(space, flat)})"
+                    )
+                    message = f"{what} failed: {_summary(outcome)}"
+                    if on_error == "raise":
+                        partial = _assemble(space, pieces)
+                        raise SweepError("Sweep " + message, partial, c, flat) from (
+                            outcome
+                        )
+                    warnings.warn(
+                        "Sweep " + message + "; its points are marked 'error'.",
+                        stacklevel=2,
+                    )
+                    pieces.append((flat, np.full(len(flat), "error", "<U9"), None))
+                    bar.update(len(flat))
+                    continue
+                _check_outputs(reference, outcome, f"chunk {c}")
+                reference = reference or outcome
+                status = _status(outcome, len(flat))
+                if chunk_store is not None:
+                    chunk_store.write(flat, status, outcome)
+                pieces.append((flat, status, outcome))
+        finally:
+            runner.close()
+    finally:
+        bar.close()
+    return _assemble(space, pieces)
+
+
+#: (flat indices, status per point, outputs or None for failed chunks)
+_Piece = tuple[np.ndarray, np.ndarray, "dict[str, np.ndarray] | None"]
+
+
+def _assemble(space: Space, pieces: list[_Piece]) -> SweepResult:
+    """Concatenate chunks into one result, rows in the order of the space."""
+    indices = space.indices
+    if pieces:
+        flat = np.concatenate([p[0] for p in pieces]).astype(np.int64)
+        status = np.concatenate([p[1] for p in pieces]).astype("<U9")
+    else:
+        flat = np.zeros(0, np.int64)
+        status = np.zeros(0, "<U9")
+    sorter = np.argsort(indices, kind="stable")
+    position = sorter[np.searchsorted(indices, flat, sorter=sorter)]
+    position, first = np.unique(position, return_index=True)
+    index = indices[position]
+    outputs: dict[str, np.ndarray] = {}
+    example = next((p[2] for p in pieces if p[2] is not None), {})
+    failed = any(p[2] is None for p in pieces)
+    for name, value in example.items():
+        dtype = value.dtype
+        if failed and dtype.kind not in "fc":
+            dtype = np.result_type(dtype, np.float32)
+        cols = []
+        for p_flat, _, p_out in pieces:
+            if p_out is None:
+                cols.append(np.full((len(p_flat),) + value.shape[1:], np.nan, dtype))
+            else:
+                cols.append(p_out[name].astype(dtype, copy=False))
+        outputs[name] = np.concatenate(cols)[first]
+    params = dict(zip(space.axis_names, space._axis_batch(index)))
+    return SweepResult(
+        index=index,
+        status=status[first],
+        params=params,
+        outputs=outputs,
+        coords=space.coords,
+        grid_shape=space.grid_shape,
+    )

@@ -1,0 +1,88 @@
+"""ParallelExecution over several devices (two CPU host devices, in a subprocess)."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import jax
+import numpy as np
+
+import neuromass
+
+
+SCRIPT = """
+import json, os
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+import jax
+jax.config.update("jax_enable_x64", {x64})
+import jax.numpy as jnp
+import numpy as np
+from neuromass.sweep import (
+    GridAxis, ParallelExecution, SequentialExecution, Space, sweep)
+import neuromass.sweep._executors as executors
+
+assert len(jax.devices()) == 2, jax.devices()
+seen = []
+_run_batch = executors.run_batch
+
+
+def spy(job, values, indices, mesh):
+    out = _run_batch(job, values, indices, mesh)
+    seen.append(len(out["y"].sharding.device_set))
+    return out
+
+
+executors.run_batch = spy
+space = Space({{"x": GridAxis(0.0, 1.0, 7), "z": GridAxis(1.0, 2.0, 2)}})
+
+
+def fn(p, key):
+    noise = jax.random.normal(key, (3,))
+    return {{"y": p["x"] * p["z"] + noise.sum(), "v": noise * p["x"]}}
+
+
+key = jax.random.key(0)
+par = sweep(fn, space, key=key, progress=False,
+            executor=ParallelExecution(batch_size=3))  # rounded up to 4
+par_devices = list(seen)
+one = sweep(fn, space, key=key, progress=False,
+            executor=ParallelExecution(batch_size=4, devices=jax.devices()[:1]))
+seq = sweep(fn, space, key=key, progress=False, executor=SequentialExecution())
+out = {{
+    "multiple": ParallelExecution().chunk_multiple(),
+    "par_devices": par_devices,
+    "par_y": par.table["y"].tolist(),
+    "one_y": one.table["y"].tolist(),
+    "seq_y": seq.table["y"].tolist(),
+    "par_v": par.outputs["v"].tolist(),
+    "seq_v": seq.outputs["v"].tolist(),
+    "status": par.status.tolist(),
+}}
+print("RESULT" + json.dumps(out))
+"""
+
+
+def test_parallel_execution_on_two_host_devices(tmp_path):
+    script = tmp_path / "devices.py"
+    script.write_text(SCRIPT.format(x64=jax.config.jax_enable_x64))
+    root = str(pathlib.Path(neuromass.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT"))
+    out = json.loads(line[len("RESULT") :])
+    assert out["multiple"] == 2
+    assert out["par_devices"] == [2, 2, 2, 2]  # 14 points in chunks of 4, 2 devices
+    assert len(out["par_y"]) == 14 and out["status"] == ["ok"] * 14
+    np.testing.assert_allclose(out["par_y"], out["seq_y"], rtol=1e-6)
+    np.testing.assert_allclose(out["one_y"], out["seq_y"], rtol=1e-6)
+    np.testing.assert_allclose(out["par_v"], out["seq_v"], rtol=1e-6, atol=1e-7)
