@@ -10,6 +10,7 @@ from . import (
     datasets as datasets,
     metrics as metrics,
     models as models,
+    monitors as monitors,
     noise as noise,
     sweep as sweep,
     utils as utils,

@@ -14,6 +14,7 @@ from ._custom_types import Key, State
 from ._network import Network, _concrete
 from ._solution import Solution
 from .models import AbstractNode
+from .monitors import AbstractMonitor, MonitorOutput
 from .noise import AbstractNoise
 
 
@@ -142,6 +143,9 @@ def simulate(
     coupling_evaluation: str = "stage",
     stepsize_controller: diffrax.AbstractStepSizeController | None = None,
     max_steps: int | None = None,
+    monitors: list[AbstractMonitor] | tuple = (),
+    checkpoint: bool = False,
+    gradient_horizon: float | None = None,
 ) -> Solution:
     r"""Integrate a network (or a single node) from `t0` to `t1`.
 
@@ -188,6 +192,18 @@ def simulate(
       the docs); it is first-order accurate in the coupling.
     - `stepsize_controller`: Diffrax step-size controller (non-delayed systems only).
     - `max_steps`: step budget for adaptive solves.
+    - `monitors`: observation models stepped inside the loop (see
+      [`neuromass.monitors`][]); their outputs are in `Solution.monitors[name]`.
+    - `checkpoint`: for reverse-mode gradients of long runs: store the loop state only
+      once per block of steps (the saving interval, or the greatest common period of
+      the monitors) and recompute inside each block during the backward pass, so
+      memory grows with the number of blocks instead of steps.
+    - `gradient_horizon`: truncated backpropagation through time: gradients flow back
+      at most this many ms (a multiple of the block) before being cut, which keeps
+      gradients of long chaotic runs bounded. The forward solution is unchanged.
+
+    Monitors, `checkpoint` and `gradient_horizon` use the fixed-step loop (also for
+    networks without delays), so they need a fixed step.
 
     **Returns:** a [`neuromass.Solution`][] with `ts` (T,), `ys` `{variable: (T, N)}`.
 
@@ -258,7 +274,13 @@ def simulate(
         interpolation=interpolation if net.has_delays else None,
         max_delay=net.max_delay,
     )
-    if not net.has_delays and coupling_evaluation == "stage":
+    monitors = _check_monitors(monitors, net, dt)
+    horizon = None
+    if gradient_horizon is not None:
+        horizon = _stride_of("`gradient_horizon`", gradient_horizon, dt)
+    loop_only = bool(monitors) or checkpoint or horizon is not None
+    monitor_out = {}
+    if not net.has_delays and coupling_evaluation == "stage" and not loop_only:
         if history is not None:
             raise ValueError("`history` was given but the network has no delays.")
         ys, y_final, steps = _solve_diffrax(
@@ -270,15 +292,16 @@ def simulate(
             stepsize_controller, diffrax.ConstantStepSize
         ):
             raise ValueError(
-                "Delayed networks are integrated with a fixed step `dt`; adaptive "
-                "`stepsize_controller`s are only supported without delays."
+                "Delayed networks, monitors, `checkpoint` and `gradient_horizon` use "
+                "a fixed step `dt`; adaptive `stepsize_controller`s are only "
+                "supported for plain runs without delays."
             )
         if isinstance(solver, diffrax.AbstractImplicitSolver):
             raise ValueError(
                 f"{type(solver).__name__} is implicit; delayed networks need an "
                 "explicit solver (Euler, Heun, Midpoint, Ralston, Bosh3, Tsit5, ...)."
             )
-        ys, y_final = _solve_delayed(
+        ys, y_final, monitor_out = _solve_delayed(
             net,
             solver,
             y0,
@@ -292,10 +315,48 @@ def simulate(
             key,
             interpolation,
             coupling_evaluation,
+            monitors,
+            checkpoint,
+            horizon,
         )
         num_steps = jnp.asarray(n_total)
     ys = {v: ys[v] for v in variables}
-    return Solution(ts=ts, ys=ys, y_final=y_final, num_steps=num_steps, stats=stats)
+    return Solution(
+        ts=ts,
+        ys=ys,
+        y_final=y_final,
+        num_steps=num_steps,
+        monitors=monitor_out,
+        stats=stats,
+    )
+
+
+def _check_monitors(monitors, net: Network, dt: float) -> tuple:
+    if monitors is None:
+        return ()
+    if isinstance(monitors, AbstractMonitor):
+        monitors = (monitors,)
+    monitors = tuple(monitors)
+    names = set()
+    for m in monitors:
+        if not isinstance(m, AbstractMonitor):
+            raise TypeError(
+                "`monitors` must be a list of `nm.monitors` objects, e.g. "
+                f"`[nm.monitors.Bold('x')]`; got {type(m).__name__}."
+            )
+        if m.name in names:
+            raise ValueError(
+                f"Two monitors are named {m.name!r}; give them distinct `name=`s."
+            )
+        names.add(m.name)
+        used = getattr(m, "variables", None) or ()
+        unknown = [v for v in used if v not in net.node.state_names]
+        if unknown:
+            raise ValueError(
+                f"Monitor {m.name!r} observes unknown variable(s) {unknown}; "
+                f"{type(net.node).__name__} has {net.node.state_names}."
+            )
+    return monitors
 
 
 # --------------------------------------------------------------------------- helpers
@@ -396,6 +457,9 @@ def _solve_delayed(
     key,
     interpolation,
     coupling_evaluation="stage",
+    monitors=(),
+    checkpoint=False,
+    horizon=None,
 ):
     plan = hist.make_plan(net, dt, interpolation)
     cv = net.coupled_vars
@@ -511,26 +575,164 @@ def _solve_delayed(
             win = hist.advance_window(plan, win, buf, nxt)
         return (y1, sstate, buf, win, nxt), None
 
-    def run(carry, steps):
+    core0 = (y0, sstate0, buf, store0, step0)
+    return _drive(
+        lambda core: one_step(core, None)[0],
+        core0,
+        t0,
+        dt,
+        n_trans,
+        stride,
+        n_save,
+        monitors,
+        checkpoint,
+        horizon,
+    )
+
+
+def _drive(
+    advance, core0, t0, dt, n_trans, stride, n_save, monitors, checkpoint, horizon
+):
+    """Run the fixed-step loop: the transient, then blocks of `g` steps, emitting the
+    saved trajectory and every monitor's samples at their periods.
+
+    `advance(core) -> core` performs one step; `core[0]` is the state and `core[4]`
+    the step counter. Returns `(ys, y_final, monitor_outputs)`.
+    """
+    periodic = [m for m in monitors if m.period(dt) is not None]
+    strides = {}
+    for m in monitors:
+        every = m.period(dt) if m in periodic else m.sample_every(dt)
+        strides[m.name] = _stride_of(f"monitor {m.name!r} period", every, dt)
+    g = math.gcd(stride, *strides.values()) if strides else stride
+    n_blocks = (n_save - 1) * stride // g
+    if horizon is not None and horizon % g:
+        raise ValueError(
+            f"`gradient_horizon` must be a multiple of {g * dt:g} ms (the loop's "
+            "block of steps, from `save_every` and the monitor periods)."
+        )
+    y0 = core0[0]
+
+    def step_all(state, _):
+        core, mst = state
+        core = advance(core)
+        t = t0 + core[4].astype(dt_type(core[0])) * dt
+        mst = tuple(m.update(s, t, core[0], dt) for m, s in zip(monitors, mst))
+        return (core, mst), None
+
+    def run(state, steps):
         if steps == 0:
-            return carry
-        carry, _ = jax.lax.scan(one_step, carry, None, length=steps)
-        return carry
+            return state
+        return jax.lax.scan(step_all, state, None, length=steps)[0]
 
-    carry = (y0, sstate0, buf, store0, step0)
-    carry = run(carry, n_trans)
-    first = carry[0]
+    mst0 = tuple(m.init(y0, dt) for m in monitors)
+    state = run((core0, mst0), n_trans)
+    core, mst = state
+    mst = tuple(
+        s if m.warm_through_transient else m.init(core[0], dt)
+        for m, s in zip(monitors, mst)
+    )
+    state = (core, mst)
+    first = core[0]
+    # output buffers for samples not emitted at every block
+    bufs = {}
+    for m, s in zip(monitors, mst):
+        if m in periodic and strides[m.name] != g:
+            n_m = n_blocks * g // strides[m.name]
+            shape = jax.eval_shape(m.emit, s)[1]
+            bufs[m.name] = jax.tree.map(
+                lambda sd, n_m=n_m: jnp.zeros((n_m,) + sd.shape, sd.dtype), shape
+            )
+    if stride != g:
+        bufs["__ys__"] = jax.tree.map(
+            lambda x: jnp.zeros((n_save - 1,) + x.shape, x.dtype), first
+        )
 
-    def save_block(carry, _):
-        carry = run(carry, stride)
-        return carry, carry[0]
+    def block(carry, b):
+        state, bufs = carry
+        if horizon is not None:
+            cut = (b * g) % horizon == 0
+            state = jax.tree.map(
+                lambda x: (
+                    jnp.where(cut, jax.lax.stop_gradient(x), x)
+                    if eqx.is_inexact_array(x)
+                    else x
+                ),
+                state,
+            )
+        state = (jax.checkpoint(run, static_argnums=1) if checkpoint else run)(state, g)
+        core, mst = state
+        n_done = (b + 1) * g
+        out = {}
+        bufs = dict(bufs)
+        new_mst = []
+        for m, s in zip(monitors, mst):
+            s_m = strides[m.name]
+            due = n_done % s_m == 0
+            if m in periodic:
+                if s_m == g:
+                    s, out[m.name] = m.emit(s)
+                else:
+                    s2, sample = m.emit(s)
+                    s = _select(due, s2, s)
+                    slot = jnp.maximum(n_done // s_m - 1, 0)
+                    bufs[m.name] = jax.tree.map(
+                        lambda bb, x, due=due, slot=slot: bb.at[slot].set(
+                            jnp.where(due, x, bb[slot])
+                        ),
+                        bufs[m.name],
+                        sample,
+                    )
+            else:
+                observed = m.observe(s, core[0])
+                s = observed if s_m == g else _select(due, observed, s)
+            new_mst.append(s)
+        if stride == g:
+            out["__ys__"] = core[0]
+        else:
+            due = n_done % stride == 0
+            slot = jnp.maximum(n_done // stride - 1, 0)
+            bufs["__ys__"] = jax.tree.map(
+                lambda bb, x: bb.at[slot].set(jnp.where(due, x, bb[slot])),
+                bufs["__ys__"],
+                core[0],
+            )
+        return ((core, tuple(new_mst)), bufs), out
 
-    if n_save > 1:
-        carry, rest = jax.lax.scan(save_block, carry, None, length=n_save - 1)
-        ys = {v: jnp.concatenate([first[v][None], rest[v]], axis=0) for v in first}
-    else:
-        ys = {v: first[v][None] for v in first}
-    return ys, carry[0]
+    (state, bufs), outs = jax.lax.scan(
+        block, (state, bufs), jnp.arange(n_blocks), length=n_blocks
+    )
+    core, mst = state
+    rest = outs.pop("__ys__") if "__ys__" in outs else bufs.pop("__ys__")
+    ys = {v: jnp.concatenate([first[v][None], rest[v]], axis=0) for v in first}
+    results = {}
+    for m, s in zip(monitors, mst):
+        if m in periodic:
+            data = outs[m.name] if m.name in outs else bufs[m.name]
+            n_m = jax.tree.leaves(data)[0].shape[0]
+            s_m = strides[m.name]
+            ts = t0 + (n_trans + s_m * (1 + jnp.arange(n_m))) * dt
+            results[m.name] = MonitorOutput(ts=ts, data=data)
+        else:
+            results[m.name] = MonitorOutput(ts=None, data=m.finalize(s))
+    return ys, core[0], results
+
+
+def dt_type(y):
+    return jax.tree.leaves(y)[0].dtype
+
+
+def _select(pred, a, b):
+    return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
+
+
+def _stride_of(what, every, dt):
+    stride = round(every / dt)
+    if stride < 1 or abs(stride * dt - every) > 1e-6 * max(every, dt):
+        raise ValueError(
+            f"The {what} ({every} ms) must be a positive multiple of `dt`={dt} ms."
+        )
+    return stride
 
 
 # Explicit Runge-Kutta solvers are stepped by unrolling their Butcher tableau (read

@@ -1,0 +1,209 @@
+"""Monitors against independent references (numpy reductions, scipy ODE solves)."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.integrate
+from helpers import Decay
+
+import neuromass as nm
+
+
+def _net(n=5, seed=0, noise=None):
+    rng = np.random.default_rng(seed)
+    w = rng.random((n, n))
+    lengths = rng.uniform(2.0, 20.0, (n, n))
+    return nm.Network(
+        nm.models.Hopf(a=0.1),
+        w,
+        lengths=lengths,
+        speed=4.0,
+        coupling="diffusive",
+        k=0.2,
+        noise=noise,
+    )
+
+
+def test_subsample_average_projection_match_numpy():
+    net = _net()
+    gain = np.random.default_rng(1).normal(size=(3, 5))
+    mons = [
+        nm.monitors.Subsample(2.0, variables="x"),
+        nm.monitors.TemporalAverage(1.0, variables=("x", "y")),
+        nm.monitors.Projection(gain, variable="x", every=0.5),
+    ]
+    sol = nm.simulate(net, t1=40.0, dt=0.1, transient=10.0, monitors=mons)
+    raw = {v: np.asarray(sol[v]) for v in ("x", "y")}  # every step from t=10
+    sub = sol.monitors["subsample"]
+    np.testing.assert_allclose(sub.data["x"], raw["x"][20::20], atol=1e-6)
+    np.testing.assert_allclose(sub.ts, np.asarray(sol.ts)[20::20], atol=1e-4)
+    tavg = sol.monitors["tavg"]
+    blocks = raw["y"][1:].reshape(-1, 10, 5).mean(axis=1)
+    np.testing.assert_allclose(tavg.data["y"], blocks, atol=1e-6)
+    np.testing.assert_allclose(tavg.ts, 10.0 + np.arange(1, 31), atol=1e-4)
+    eeg = sol.monitors["eeg"]
+    proj = raw["x"][1:].reshape(-1, 5, 5).mean(axis=1) @ gain.T
+    np.testing.assert_allclose(eeg.data, proj, atol=1e-5)
+    assert sol["eeg"].shape == (60, 3)
+
+
+def test_streaming_statistics_match_numpy(getkey):
+    net = _net(noise=nm.noise.Additive(0.05))
+    mons = [nm.monitors.OnlineFC("x", every=0.5), nm.monitors.RunningStats("y")]
+    sol = nm.simulate(
+        net, t1=60.0, dt=0.1, save_every=0.5, transient=5.0, key=getkey(), monitors=mons
+    )
+    x = np.asarray(sol["x"][1:])
+    y_all = nm.simulate(net, t1=60.0, dt=0.1, transient=5.0, key=jax.random.key(0))
+    fc = sol.monitors["fc"].data
+    np.testing.assert_allclose(fc["fc"], np.corrcoef(x.T), atol=2e-5)
+    np.testing.assert_allclose(fc["mean"], x.mean(0), atol=1e-6)
+    assert sol.monitors["fc"].ts is None and float(fc["count"]) == x.shape[0]
+    stats = sol.monitors["stats"].data
+    yy = np.asarray(y_all["y"][1:])
+    assert float(stats["count"]) == yy.shape[0]
+    del stats, yy  # RunningStats checked on a deterministic run below
+
+
+def test_running_stats_match_numpy():
+    net = _net()
+    sol = nm.simulate(
+        net,
+        t1=30.0,
+        dt=0.1,
+        transient=5.0,
+        monitors=[nm.monitors.RunningStats("x", every=0.2)],
+    )
+    x = np.asarray(sol["x"][2::2])
+    st = sol.monitors["stats"].data
+    np.testing.assert_allclose(st["mean"], x.mean(0), atol=1e-6)
+    np.testing.assert_allclose(st["var"], x.var(0), atol=1e-6)
+
+
+def test_streaming_memory_does_not_grow_with_duration():
+    net = _net()
+    mon = [nm.monitors.OnlineFC("x")]
+    short = jax.eval_shape(
+        lambda: (
+            nm.simulate(net, t1=10.0, dt=0.1, save_every=10.0, monitors=mon).monitors
+        )
+    )
+    long = jax.eval_shape(
+        lambda: (
+            nm.simulate(
+                net, t1=1000.0, dt=0.1, save_every=1000.0, monitors=mon
+            ).monitors
+        )
+    )
+    assert jax.tree.map(lambda s: s.shape, short) == jax.tree.map(
+        lambda s: s.shape, long
+    )
+
+
+def _balloon_reference(z, t_end, bold):
+    p = {k: float(getattr(bold, k)) for k in ("kappa", "gamma", "tau", "alpha", "E0")}
+
+    def rhs(t, u):
+        s, f, v, q = u
+        vo = v ** (1 / p["alpha"])
+        e = (1 - (1 - p["E0"]) ** (1 / f)) / p["E0"]
+        return [
+            z - p["kappa"] * s - p["gamma"] * (f - 1),
+            s,
+            (f - vo) / p["tau"],
+            (f * e - vo * q / v) / p["tau"],
+        ]
+
+    return scipy.integrate.solve_ivp(
+        rhs, (0, t_end), [0, 1, 1, 1], rtol=1e-10, atol=1e-12, dense_output=True
+    )
+
+
+def test_bold_balloon_against_scipy_and_steady_state(x64):
+    z0 = 0.5
+    node = Decay(gamma=0.0)  # v stays at its initial value: constant drive
+    bold = nm.monitors.Bold("v", tr=500.0)
+    sol = nm.simulate(
+        node, t1=30000.0, dt=1.0, save_every=30000.0, y0={"v": z0}, monitors=[bold]
+    )
+    out = sol.monitors["bold"]
+    ref = _balloon_reference(z0, 30.0, bold)
+    k1 = 4.3 * 40.3 * 0.34 * 0.04
+    k2 = 1.0 * 25.0 * 0.34 * 0.04
+    for t, y in zip(np.asarray(out.ts)[:20], np.asarray(out.data)[:20, 0]):
+        s, f, v, q = ref.sol(t / 1000.0)
+        expect = 0.02 * (k1 * (1 - q) + k2 * (1 - q / v))
+        np.testing.assert_allclose(y, expect, atol=2e-5)
+    f = 1 + z0 / 0.41
+    v = f**0.32
+    q = v * (1 - (1 - 0.34) ** (1 / f)) / 0.34
+    steady = 0.02 * (k1 * (1 - q) + k2 * (1 - q / v))
+    np.testing.assert_allclose(out.data[-1, 0], steady, rtol=1e-3)
+
+
+def test_online_fc_over_bold_source(getkey):
+    net = _net(noise=nm.noise.Additive(0.1))
+    bold = nm.monitors.Bold("x", tr=50.0)
+    fc_b = nm.monitors.OnlineFC(source=nm.monitors.Bold("x", tr=50.0), name="bold_fc")
+    sol = nm.simulate(
+        net, t1=2000.0, dt=0.5, save_every=100.0, key=getkey(), monitors=[bold, fc_b]
+    )
+    b = np.asarray(sol["bold"])
+    np.testing.assert_allclose(sol["bold_fc"]["fc"], np.corrcoef(b.T), atol=1e-4)
+
+
+def test_monitors_on_network_without_delays_match_diffrax_path():
+    w = np.random.default_rng(2).random((4, 4))
+    net = nm.Network(nm.models.Hopf(), w, coupling="diffusive", k=0.1)
+    plain = nm.simulate(net, t1=20.0, dt=0.1, save_every=1.0)
+    looped = nm.simulate(
+        net,
+        t1=20.0,
+        dt=0.1,
+        save_every=1.0,
+        monitors=[nm.monitors.TemporalAverage(1.0)],
+    )
+    np.testing.assert_allclose(plain["x"], looped["x"], atol=1e-5)
+
+
+def test_monitor_validation():
+    net = _net()
+    with pytest.raises(ValueError, match="unknown variable"):
+        nm.simulate(net, t1=5.0, dt=0.1, monitors=[nm.monitors.Bold("z")])
+    with pytest.raises(ValueError, match="multiple of `dt`"):
+        nm.simulate(net, t1=5.0, dt=0.1, monitors=[nm.monitors.TemporalAverage(0.25)])
+    with pytest.raises(ValueError, match="distinct"):
+        nm.simulate(
+            net, t1=5.0, dt=0.1, monitors=[nm.monitors.Bold(), nm.monitors.Bold()]
+        )
+    with pytest.raises(ValueError, match="gain"):
+        nm.monitors.Projection(jnp.ones(3))
+
+
+def _loss_fn(net, **kw):
+    def loss(k):
+        sol = nm.simulate(
+            eqx.tree_at(lambda n: n.k, net, k), t1=30.0, dt=0.1, save_every=1.0, **kw
+        )
+        return jnp.mean(sol["x"][-10:] ** 2)
+
+    return loss
+
+
+def test_checkpoint_gives_the_same_gradient(x64):
+    net = _net()
+    k = jnp.asarray(0.3)
+    g0 = jax.grad(_loss_fn(net))(k)
+    g1 = jax.grad(_loss_fn(net, checkpoint=True))(k)
+    np.testing.assert_allclose(g1, g0, rtol=1e-10)
+    # a horizon longer than the run changes nothing; a short one truncates
+    g2 = jax.grad(_loss_fn(net, gradient_horizon=50.0))(k)
+    g3 = jax.grad(_loss_fn(net, gradient_horizon=5.0))(k)
+    np.testing.assert_allclose(g2, g0, rtol=1e-10)
+    assert np.isfinite(g3) and abs(float(g3) - float(g0)) > 1e-8
+    # ... and a finite difference agrees with the full gradient
+    h = 1e-6
+    fd = (_loss_fn(net)(k + h) - _loss_fn(net)(k - h)) / (2 * h)
+    np.testing.assert_allclose(g0, fd, rtol=1e-5)
