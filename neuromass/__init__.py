@@ -16,6 +16,13 @@ from . import (
     utils as utils,
     viz as viz,
 )
+from ._fit import (
+    AbstractConstraint as AbstractConstraint,
+    Bounded as Bounded,
+    FitTrace as FitTrace,
+    Positive as Positive,
+    fit as fit,
+)
 from ._network import Network as Network
 from ._simulate import simulate as simulate
 from ._solution import Solution as Solution

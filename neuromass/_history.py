@@ -3,7 +3,7 @@
 Layout and reading scheme (all shapes for one network; vmap adds leading axes):
 
 - The history of the coupled variables is a ring buffer of `L` grid states, stored
-  twice back to back, shape `(2L * N, V)` flattened, so that every read of a state
+  twice back to back, shape `(2L, N, V)`, so that every read of a state
   `k <= n` steps back is a contiguous-index lookup with no per-edge modulo:
   `slot(k) = (n mod L) + L - (n - k)`.
 - Each afferent edge `(i, e)` with delay `tau = (m + f) dt`, `m >= 1` integer and
@@ -95,52 +95,96 @@ def init_buffer(plan: DelayPlan, past: Float[Array, "L nodes cvars"]):
     """The doubled ring buffer at step 0 from `past`: the coupled states at steps
     `-(L-1), ..., 0` in chronological order."""
     buf = jnp.roll(past, 1, axis=0)  # slot(k) = k mod L
-    buf = jnp.concatenate([buf, buf], axis=0)
-    return buf.reshape(2 * plan.length * plan.n_regions, past.shape[-1])
+    return jnp.concatenate([buf, buf], axis=0)  # (2L, N, V)
 
 
 def write(plan: DelayPlan, buf, n, value: Float[Array, "nodes cvars"]):
     """Store the coupled state of step `n` (both copies)."""
     s = jnp.mod(n, plan.length)
-    rows = plan.n_regions
-    buf = jax.lax.dynamic_update_slice_in_dim(buf, value, s * rows, axis=0)
-    return jax.lax.dynamic_update_slice_in_dim(
-        buf, value, (s + plan.length) * rows, axis=0
-    )
+    zero = jnp.zeros((), s.dtype)
+    value = value[None].astype(buf.dtype)
+    buf = jax.lax.dynamic_update_slice(buf, value, (s, zero, zero))
+    return jax.lax.dynamic_update_slice(buf, value, (s + plan.length, zero, zero))
 
 
 def gather(plan: DelayPlan, buf, n, rel: Int[Array, "nodes edges"]):
     """Values of each edge's source at steps `n + rel` (`-L <= rel <= 0`)."""
     base = jnp.mod(n, plan.length) + plan.length
     flat = (base + rel) * plan.n_regions + plan.idx
-    return buf.at[flat].get(mode="promise_in_bounds")
+    rows = buf.reshape(-1, buf.shape[-1])
+    return rows.at[flat].get(mode="promise_in_bounds")
 
 
 def init_window(plan: DelayPlan, buf):
-    """The per-edge window of grid values at steps `-m-1, -m, -m+1`: a tuple of three
-    `(K, N, V)` arrays."""
-    return tuple(gather(plan, buf, 0, -plan.m + q) for q in (-1, 0, 1))
+    """The per-edge window of grid values at steps `-m-1, -m, -m+1`, shape
+    `(3, K, N, V)`. At step n, the value at step `n - m - 1 + q` lives in slot
+    `(n + q) mod 3`, so sliding the window rewrites one slot in place."""
+    return jnp.stack([gather(plan, buf, 0, -plan.m + q) for q in (-1, 0, 1)])
 
 
 def advance_window(plan: DelayPlan, win, buf, n):
     """Slide the window from step `n - 1` to step `n` (the state of step `n` must
-    already be written): one gather per edge."""
-    return (win[1], win[2], gather(plan, buf, n, 1 - plan.m))
+    already be written): one gather per edge, written over the oldest slot."""
+    new = gather(plan, buf, n, 1 - plan.m)[None]
+    zero = jnp.zeros((), jnp.int32)
+    slot = jnp.mod(n + 2, 3).astype(jnp.int32)
+    return jax.lax.dynamic_update_slice(win, new, (slot, zero, zero, zero))
 
 
-def read(plan: DelayPlan, store, n, c) -> Float[Array, "nodes edges cvars"]:
+def window_values(win, n):
+    """The window's three values `(w0, w1, w2)` at step `n` (steps `n-m-1+q`)."""
+    return tuple(
+        jax.lax.dynamic_index_in_dim(win, jnp.mod(n + q, 3), keepdims=False)
+        for q in range(3)
+    )
+
+
+def window_coefficients(plan: DelayPlan, c):
+    """Weights `(c0, c1, c2)` of the three window values for reading at stage offset
+    `c`, each `(K, N, 1)`: nearest and linear reads are `c0 w0 + c1 w1 + c2 w2`.
+    For a stage offset known at trace time they are computed once, outside the
+    loop."""
+    a = (c - plan.f)[..., None]  # in (-1, 1]
+    if plan.mode == "nearest":
+        q = jnp.floor(a + 0.5)
+        one, zero = jnp.ones_like(a), jnp.zeros_like(a)
+        return (
+            jnp.where(q < 0, one, zero),
+            jnp.where(q == 0, one, zero),
+            jnp.where(q > 0, one, zero),
+        )
+    kk = jnp.clip(jnp.floor(a), -1.0, 0.0)
+    frac = a - kk
+    low = kk < 0
+    zero = jnp.zeros_like(a)
+    return (
+        jnp.where(low, 1.0 - frac, zero),
+        jnp.where(low, frac, 1.0 - frac),
+        jnp.where(low, zero, frac),
+    )
+
+
+def read_window(values, coefficients) -> Float[Array, "edges nodes cvars"]:
+    """A nearest or linear read from the window values `(w0, w1, w2)` with
+    precomputed coefficients."""
+    c0, c1, c2 = coefficients
+    w0, w1, w2 = values
+    return c0 * w0 + c1 * w1 + c2 * w2
+
+
+def read(plan: DelayPlan, store, n, c) -> Float[Array, "edges nodes cvars"]:
     """Delayed source values of every edge at stage time `t_n + c dt`.
 
     `store` is the window (nearest, linear) or the buffer (cubic)."""
     a = (c - plan.f)[..., None]  # in (-1, 1]
     if plan.mode == "nearest":
         q = jnp.floor(a + 0.5)
-        w0, w1, w2 = store
+        w0, w1, w2 = window_values(store, n)
         return jnp.where(q < 0, w0, jnp.where(q > 0, w2, w1))
     if plan.mode == "linear":
         kk = jnp.clip(jnp.floor(a), -1.0, 0.0)
         frac = a - kk
-        w0, w1, w2 = store
+        w0, w1, w2 = window_values(store, n)
         lo = jnp.where(kk < 0, w0, w1)
         hi = jnp.where(kk < 0, w1, w2)
         return lo + frac * (hi - lo)

@@ -311,7 +311,21 @@ class Network(eqx.Module):
         w_edges: Float[Array, "edges nodes"],
     ) -> CouplingInput:
         """The coupling input of every region, from the source values on each edge."""
-        c = self.coupling(x_j, x_i[None], w_edges)
+        return self._deliver(self.coupling(x_j, x_i[None], w_edges))
+
+    def afferent_from_sums(
+        self,
+        sums: Float[Array, "nodes cvars"],
+        x_i: Float[Array, "nodes cvars"],
+        row_sums: Float[Array, "nodes 1"],
+    ) -> CouplingInput:
+        """The coupling input for an `AbstractLinearCoupling`, from the weighted sums
+        of the delayed source values `sum_j w_ij x_j(t - tau_ij)`."""
+        local = self.coupling.local
+        c = sums - local * x_i * row_sums if local else sums
+        return self._deliver(self.coupling.post(c))
+
+    def _deliver(self, c) -> CouplingInput:
         k = self.k if self.k.ndim == 0 else self.k.reshape(-1, 1)
         c = k * c
         if c.shape[-1] > len(self.coupled_vars):

@@ -13,6 +13,7 @@ from . import _history as hist
 from ._custom_types import Key, State
 from ._network import Network, _concrete
 from ._solution import Solution
+from .coupling._base import AbstractLinearCoupling, sum_edges
 from .models import AbstractNode
 from .monitors import AbstractMonitor, MonitorOutput
 from .noise import AbstractNoise
@@ -484,21 +485,64 @@ def _solve_delayed(
 
     hold = coupling_evaluation == "step"
 
-    def afferent(t, y, store, step, tn):
-        c = (t - tn) / dt
+    tableau = _explicit_tableau(solver) if _UNROLL_TABLEAU else None
+    # Stage offsets known at trace time (unrolled tableaus, held coupling): their
+    # interpolation weights are computed once here, outside the loop.
+    coefficients = {}
+    if plan.uses_window:
+        offsets = {0.0} if hold else set()
+        if tableau is not None and not hold:
+            offsets |= {float(c) for c in tableau[0]}
+        coefficients = {c: hist.window_coefficients(plan, c) for c in offsets}
+
+    # Linear couplings: the delayed part is a weighted sum of the history, reduced
+    # once per stage offset at the start of each step (it does not depend on the
+    # stage state); the read at c = 1 of step n is the read at c = 0 of step n + 1.
+    linear = (
+        isinstance(net.coupling, AbstractLinearCoupling)
+        and plan.uses_window
+        and plan.zero is None
+        and not hold
+        and tableau is not None
+    )
+    if linear:
+        weighted = {
+            c: tuple(w_edges[..., None] * q for q in coefficients[c])
+            for c in coefficients
+        }
+        row_sums = sum_edges(w_edges)[:, None]
+        reuse = 1.0 in coefficients
+
+    def reduced_reads(win, step, cached):
+        out = {}
+        win = hist.window_values(win, step)
+        for c, (a0, a1, a2) in weighted.items():
+            if c == 0.0 and reuse and cached is not None:
+                out[c] = cached
+            elif c >= 1.0:  # reads lie in (t_{n-m}, t_{n-m+1}]: w0 has weight 0
+                out[c] = sum_edges(a1 * win[1] + a2 * win[2])
+            else:
+                out[c] = sum_edges(a0 * win[0] + a1 * win[1] + a2 * win[2])
+        return out
+
+    def afferent(t, y, store, step, tn, c=None, reads=None):
         xc = coupled(net.node.apply_bounds(y))
-        x_j = hist.read(plan, store, step, c)
+        if reads is not None and c in reads:
+            return net.afferent_from_sums(reads[c], xc, row_sums)
+        if c in coefficients:
+            x_j = hist.read_window(hist.window_values(store, step), coefficients[c])
+        else:
+            x_j = hist.read(plan, store, step, (t - tn) / dt if c is None else c)
         if plan.zero is not None:
             x_j = jnp.where(plan.zero[..., None], xc[plan.idx], x_j)
         return net.afferent(x_j, xc, w_edges)
 
-    def drift(t, y, args):
-        store, step, tn, held = args
-        cpl = held if hold else afferent(t, y, store, step, tn)
+    def drift(t, y, args, c=None):
+        store, step, tn, held, reads = args
+        cpl = held if hold else afferent(t, y, store, step, tn, c, reads)
         return net.local_vector_field(t, y, cpl)
 
     drift_term = diffrax.ODETerm(drift)
-    tableau = _explicit_tableau(solver) if _UNROLL_TABLEAU else None
     levy = _levy_area_for(solver) if noise is not None else None
     names = tuple(y0)
 
@@ -530,8 +574,8 @@ def _solve_delayed(
     def tableau_step(tn, y, args, step):
         W = increments(step)[0] if noise is not None else None
 
-        def increment(t, ys):
-            f = drift(t, ys, args)
+        def increment(c, t, ys):
+            f = drift(t, ys, args, c)
             if W is None:
                 return {v: dt * f[v] for v in f}
             g = noise.diffusion(t, ys)
@@ -547,10 +591,11 @@ def _solve_delayed(
 
     step0 = jnp.asarray(0, jnp.int32)
 
-    def make_args(y, buf, win, step, tn):
+    def make_args(y, buf, win, step, tn, cached=None):
         store = store_of(buf, win)
-        held = afferent(tn, y, store, step, tn) if hold else None
-        return (store, step, tn, held)
+        held = afferent(tn, y, store, step, tn, 0.0) if hold else None
+        reads = reduced_reads(win, step, cached) if linear else None
+        return (store, step, tn, held, reads)
 
     args0 = make_args(y0, buf, store0, step0, t0_)
     if tableau is None:
@@ -559,9 +604,11 @@ def _solve_delayed(
         sstate0 = None
 
     def one_step(carry, _):
-        y, sstate, buf, win, step = carry
+        y, sstate, buf, win, step, cached = carry
         tn = t0_ + step.astype(dtype) * dt
-        args = make_args(y, buf, win, step, tn)
+        args = make_args(y, buf, win, step, tn, cached)
+        if linear and reuse:
+            cached = args[4][1.0]
         if tableau is None:
             y1, _, _, sstate, _ = solver.step(
                 terms_at(step), tn, tn + dt, y, args, sstate, made_jump=False
@@ -573,9 +620,10 @@ def _solve_delayed(
         buf = hist.write(plan, buf, nxt, coupled(y1))
         if plan.uses_window:
             win = hist.advance_window(plan, win, buf, nxt)
-        return (y1, sstate, buf, win, nxt), None
+        return (y1, sstate, buf, win, nxt, cached), None
 
-    core0 = (y0, sstate0, buf, store0, step0)
+    cached0 = args0[4][0.0] if linear and reuse else None
+    core0 = (y0, sstate0, buf, store0, step0, cached0)
     return _drive(
         lambda core: one_step(core, None)[0],
         core0,
@@ -623,7 +671,9 @@ def _drive(
     def run(state, steps):
         if steps == 0:
             return state
-        return jax.lax.scan(step_all, state, None, length=steps)[0]
+        return jax.lax.scan(step_all, state, None, length=steps, unroll=_UNROLL_STEPS)[
+            0
+        ]
 
     mst0 = tuple(m.init(y0, dt) for m in monitors)
     state = run((core0, mst0), n_trans)
@@ -740,6 +790,7 @@ def _stride_of(what, every, dt):
 # loop costs more than the whole vector field of a small network. The result is the
 # same update (tested against `solver.step`); set False to use `solver.step`.
 _UNROLL_TABLEAU = True
+_UNROLL_STEPS = int(__import__("os").environ.get("NM_UNROLL", "1"))
 
 
 def _explicit_tableau(solver):
@@ -756,7 +807,7 @@ def _explicit_tableau(solver):
 
 
 def _erk_step(tableau, increment, t, y, dt):
-    """One explicit RK step: `increment(t_s, y_s)` returns the stage increment
+    """One explicit RK step: `increment(c_s, t_s, y_s)` returns the stage increment
     (`f dt`, plus `g dW` for an SDE, as Diffrax applies a tableau to a MultiTerm)."""
     c, a, b = tableau
     n_stages = len(b)
@@ -775,5 +826,5 @@ def _erk_step(tableau, increment, t, y, dt):
                 v: y[v] + sum(a[s - 1][j] * ks[j][v] for j in range(s) if a[s - 1][j])
                 for v in y
             }
-        ks.append(increment(t + c[s] * dt, ys))
+        ks.append(increment(float(c[s]), t + c[s] * dt, ys))
     return {v: y[v] + sum(b[j] * ks[j][v] for j in range(n_stages) if b[j]) for v in y}

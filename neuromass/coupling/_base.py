@@ -67,6 +67,25 @@ class AbstractCoupling(eqx.Module):
         return self.post(sum_edges(weights[..., None] * self.pre(x_j, x_i)))
 
 
+class AbstractLinearCoupling(AbstractCoupling):
+    r"""A coupling whose per-edge term is affine in the source value:
+
+    $$\mathrm{pre}(x_j, x_i) = x_j - \lambda\,x_i,\qquad
+    c_i = \mathrm{post}\Big(\sum_j w_{ij} x_j(t - \tau_{ij})
+      - \lambda\,x_i \sum_j w_{ij}\Big)$$
+
+    with a class-level constant `local` ($\lambda$). Because the delayed part is a
+    weighted sum of the history, the simulation loop reduces it once per stage time
+    and reuses it across stages and steps (e.g. Heun's corrector read of step $n$ is
+    the predictor read of step $n+1$). Subclasses define `local` and `post`.
+    """
+
+    local: eqx.AbstractClassVar[float]
+
+    def pre(self, x_j, x_i):
+        return x_j - self.local * x_i if self.local else x_j
+
+
 def sum_edges(y: Float[Array, "edges ..."]) -> Float[Array, "..."]:
     """Sum over the leading (edge) axis.
 

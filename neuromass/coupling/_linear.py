@@ -1,12 +1,14 @@
 """Linear (additive) and diffusive (difference) couplings."""
 
+from typing import ClassVar
+
 import jax.numpy as jnp
 
 from ..models._params import param
-from ._base import AbstractCoupling
+from ._base import AbstractLinearCoupling
 
 
-class Linear(AbstractCoupling):
+class Linear(AbstractLinearCoupling):
     r"""Linear (additive) coupling: the weighted sum of delayed source values.
 
     $$c_i = a \sum_j w_{ij}\,x_j(t - \tau_{ij}) + b$$
@@ -30,15 +32,13 @@ class Linear(AbstractCoupling):
 
     a: jnp.ndarray = param(1.0)
     b: jnp.ndarray = param(0.0)
-
-    def pre(self, x_j, x_i):
-        return x_j
+    local: ClassVar[float] = 0.0
 
     def post(self, gx):
         return self.a * gx + self.b
 
 
-class Diffusive(AbstractCoupling):
+class Diffusive(AbstractLinearCoupling):
     r"""Diffusive (difference) coupling: weighted differences between delayed source
     values and the current local value.
 
@@ -60,9 +60,7 @@ class Diffusive(AbstractCoupling):
     """
 
     a: jnp.ndarray = param(1.0)
-
-    def pre(self, x_j, x_i):
-        return x_j - x_i
+    local: ClassVar[float] = 1.0
 
     def post(self, gx):
         return self.a * gx
