@@ -38,6 +38,11 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=64, help="W2 chunk size")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument(
+        "--checkpoint",
+        action="store_true",
+        help="W3: simulate(checkpoint=True) (one stored state per save)",
+    )
+    p.add_argument(
         "--no-ynn",
         action="store_true",
         help=f"set XLA_FLAGS={C.NO_YNN_FLAG} (before importing jax)",
@@ -132,7 +137,8 @@ def main(argv=None):
     def loss(params):
         k, a = params
         n2 = eqx.tree_at(lambda n: (n.k, n.node.a), net, (k, a))
-        fc = nm.metrics.fc(nm.simulate(n2, **sim_kw)["x"][fc_slice])
+        sol = nm.simulate(n2, checkpoint=args.checkpoint, **sim_kw)
+        fc = nm.metrics.fc(sol["x"][fc_slice])
         return jnp.mean((fc[iu] - target[iu]) ** 2)
 
     vg = jax.jit(jax.value_and_grad(loss))
