@@ -52,7 +52,10 @@ def make_plan(net: Network, dt: float, interpolation: str) -> DelayPlan:
     d = net.edge_delays()
     d = jnp.zeros(net.pattern.idx.shape, net.weights.dtype) if d is None else d / dt
     r = jnp.round(d)
-    d = jnp.where(jnp.abs(d - r) < _SNAP, r, d)
+    if interpolation == "nearest":
+        d = r  # whole steps, rounded half to even as The Virtual Brain does
+    else:
+        d = jnp.where(jnp.abs(d - r) < _SNAP, r, d)
     valid = net.pattern.valid
     dc = _concrete(d)
     if dc is not None:

@@ -266,7 +266,9 @@ def simulate(
             if past is not None
             else net.node.initial_state(net.n_regions)
         )
-    y0 = _check_state("y0", y0, net)
+    y0 = net.node.apply_bounds(_check_state("y0", y0, net))
+    if past is not None:
+        past = net.node.apply_bounds(past)
     ts = t0 + (n_trans + stride * jnp.arange(n_save)) * dt
     stats = dict(
         dt=dt,

@@ -1,7 +1,12 @@
-"""Small numerical building blocks shared by node models and couplings."""
+"""Small numerical building blocks shared by node models, couplings and user code."""
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Int, PyTree
 
 
 def sigmoid(
@@ -32,3 +37,287 @@ def sigmoid(
         ```
     """
     return max_rate * jnp.reciprocal(1.0 + jnp.exp(r * (v0 - v)))
+
+
+def sys2nd(
+    y: Float[ArrayLike, "..."],
+    dy: Float[ArrayLike, "..."],
+    x: Float[ArrayLike, "..."],
+    A: Float[ArrayLike, "..."],
+    a: Float[ArrayLike, "..."],
+) -> Float[Array, "..."]:
+    r"""Second-order linear synaptic kinetics: the acceleration of a post-synaptic
+    potential driven by an input rate.
+
+    The potential $y$ obeys
+
+    $$\ddot y = A\,a\,x - 2a\,\dot y - a^2 y,$$
+
+    i.e. $y$ is the input $x$ convolved with the kernel $h(t) = A\,a\,t\,e^{-a t}$
+    (the PSP of Jansen-Rit and Lopes da Silva type models: peak $A/e$ at $t = 1/a$).
+    Written as a first-order system, $\dot y = \dot y$ and $\dot{(\dot y)}$ =
+    `sys2nd(y, dy, x, A, a)`.
+
+    **Arguments:**
+
+    - `y`: the potential (mV).
+    - `dy`: its time derivative (mV/ms).
+    - `x`: the input rate (1/ms).
+    - `A`: maximal amplitude (mV).
+    - `a`: reciprocal time constant (1/ms).
+
+    **Returns:** $\ddot y$ (mV/ms²), same shape as the broadcast inputs.
+
+    !!! example
+
+        ```python
+        from neuromass.utils import sys2nd
+
+        # one Jansen-Rit excitatory PSP block: state (y, dy), input rate s
+        def block(y, dy, s, A=3.25, a=0.1):
+            return dy, sys2nd(y, dy, s, A, a)
+        ```
+    """
+    return A * a * x - 2.0 * a * dy - a * a * y
+
+
+def _concrete(x) -> np.ndarray | None:
+    """`x` as a float numpy array, or None when it is traced (inside jit/vmap)."""
+    try:
+        return np.asarray(x, dtype=float)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return None
+
+
+def _softplus(z, sharpness):
+    return jnp.logaddexp(0.0, sharpness * z) / sharpness
+
+
+def bounded_input(
+    x: Float[ArrayLike, "..."],
+    low: float | Float[ArrayLike, "..."] | None = None,
+    high: float | Float[ArrayLike, "..."] | None = None,
+    sharpness: float | None = None,
+) -> Float[Array, "..."]:
+    r"""Keep an input (or any quantity) within `[low, high]`.
+
+    - **Hard** (`sharpness=None`, default): `clip(x, low, high)`. Exact inside the
+      interval; outside it the value sticks to the bound and the gradient with
+      respect to `x` is zero.
+    - **Smooth** (`sharpness=s > 0`): a differentiable clamp built from the softplus
+      $\sigma_s(z) = \log(1 + e^{s z}) / s$,
+
+      $$\tilde x = \ell + \sigma_s(x - \ell) - \sigma_s(x - h),$$
+
+      which tends to $\ell$ for $x \ll \ell$, to $h$ for $x \gg h$ and to $x$ in
+      between. It never leaves $[\ell, h]$; it departs from the hard clamp by at most
+      $\log 2 / s$ (at the bounds), and its gradient never vanishes exactly, which
+      keeps fitting alive when an input hits a bound.
+
+    Either bound may be `None` (one-sided). Bounds broadcast against `x`.
+
+    **Arguments:**
+
+    - `x`: the value to bound.
+    - `low`, `high`: the bounds, `low <= high`.
+    - `sharpness`: `None` for the hard clamp, or $s > 0$ (in units of $1/x$) for the
+      smooth one; larger is closer to the hard clamp.
+
+    **Returns:** the bounded value, the broadcast shape of the inputs.
+
+    !!! example
+
+        ```python
+        from neuromass.utils import bounded_input
+
+        bounded_input(1.7, 0.0, 1.0)                 # 1.0
+        bounded_input(0.999, 0.0, 1.0, sharpness=50)  # 0.986: smooth near a bound
+        bounded_input(-3.0, low=0.0)                 # 0.0 (one-sided)
+        ```
+    """
+    if sharpness is not None:
+        s = np.asarray(sharpness)
+        if s.ndim != 0 or not (np.isfinite(s) and s > 0):
+            raise ValueError(
+                f"`sharpness` must be None (hard clamp) or a positive finite scalar; "
+                f"got {sharpness!r}."
+            )
+    if low is not None and high is not None:
+        lo, hi = _concrete(low), _concrete(high)
+        if lo is not None and hi is not None and np.any(lo > hi):
+            raise ValueError(
+                f"`bounded_input` needs `low <= high`; got low={low!r}, high={high!r}."
+            )
+    x = jnp.asarray(x, dtype=jnp.result_type(x, float))
+    if sharpness is None:
+        return jnp.clip(x, low, high)
+    if low is not None and high is not None:
+        y = low + _softplus(x - low, sharpness) - _softplus(x - high, sharpness)
+    elif low is not None:
+        y = low + _softplus(x - low, sharpness)
+    elif high is not None:
+        y = high - _softplus(high - x, sharpness)
+    else:
+        return x
+    # guard against round-off stepping past a bound far outside the interval
+    return jnp.clip(y, low, high)
+
+
+_REDUCTIONS = {
+    "mean": jnp.mean,
+    "max": jnp.max,
+    "min": jnp.min,
+}
+
+
+def process_sequence(
+    seq: Sequence[PyTree],
+    mode: str | Callable[[Array], Any] = "stack",
+) -> PyTree:
+    """Combine a sequence of pytrees with the same structure (e.g. the outputs of
+    several runs, one dict of arrays per run) into one pytree.
+
+    **Arguments:**
+
+    - `seq`: a non-empty sequence (list or tuple) of pytrees with identical structure
+      and, for every mode but `"first"`/`"last"`, identical leaf shapes.
+    - `mode`:
+        - `"stack"` (default): stack each leaf along a new leading axis, shape
+          `(len(seq), ...)`;
+        - `"first"`, `"last"`: the first or last element;
+        - `"mean"`, `"max"`, `"min"`: reduce each leaf across the sequence
+          (elementwise over the remaining axes);
+        - a callable `f`: each leaf is stacked as in `"stack"` and replaced by
+          `f(stacked)`, e.g. `lambda x: x.std(axis=0)`.
+
+    **Returns:** one pytree with the structure of the elements.
+
+    **Raises:** `ValueError` for an empty sequence, elements of different structure,
+    leaves of different shapes, or an unknown `mode`.
+
+    !!! example
+
+        ```python
+        import jax.numpy as jnp
+        from neuromass.utils import process_sequence
+
+        runs = [{"x": jnp.ones(3) * k} for k in range(4)]
+        process_sequence(runs)["x"].shape        # (4, 3)
+        process_sequence(runs, "mean")["x"]      # [1.5, 1.5, 1.5]
+        process_sequence(runs, lambda x: x[1:].sum(0))["x"]  # [6., 6., 6.]
+        ```
+    """
+    if isinstance(seq, dict) or not isinstance(seq, Sequence) or isinstance(seq, str):
+        raise TypeError(
+            "`process_sequence` needs a list or tuple of pytrees; got "
+            f"{type(seq).__name__}."
+        )
+    if len(seq) == 0:
+        raise ValueError("`process_sequence` got an empty sequence.")
+    valid = ("stack", "first", "last", *_REDUCTIONS)
+    if not callable(mode) and mode not in valid:
+        raise ValueError(f"`mode` must be one of {valid} or a callable; got {mode!r}.")
+    structure = jax.tree_util.tree_structure(seq[0])
+    for i, item in enumerate(seq[1:], start=1):
+        other = jax.tree_util.tree_structure(item)
+        if other != structure:
+            raise ValueError(
+                f"Element {i} of the sequence has structure {other}, which differs "
+                f"from element 0: {structure}."
+            )
+    if mode == "first":
+        return seq[0]
+    if mode == "last":
+        return seq[-1]
+
+    def stack(*leaves):
+        shapes = {jnp.shape(x) for x in leaves}
+        if len(shapes) > 1:
+            raise ValueError(
+                f"Cannot combine leaves of different shapes {sorted(shapes)} with "
+                f"mode={mode!r}."
+            )
+        return jnp.stack([jnp.asarray(x) for x in leaves], axis=0)
+
+    stacked = jax.tree_util.tree_map(stack, *seq)
+    if mode == "stack":
+        return stacked
+    fn = _REDUCTIONS[mode] if isinstance(mode, str) else mode
+    if isinstance(mode, str):
+        return jax.tree_util.tree_map(lambda x: fn(x, axis=0), stacked)
+    return jax.tree_util.tree_map(fn, stacked)
+
+
+_ROUNDINGS = ("nearest", "floor", "ceil")
+# Delays within this fraction of a step of an integer number of steps count as that
+# integer (so that 0.3 ms at dt = 0.1 ms is 3 steps despite 0.3 / 0.1 = 2.9999...).
+_SNAP = 1e-4
+
+
+def delay_index(
+    delay: Float[ArrayLike, "..."],
+    dt: float,
+    rounding: str = "nearest",
+) -> Int[Array, "..."]:
+    r"""Conduction delays (ms) as integer numbers of integration steps, the index
+    into a ring buffer of past states (`0` = the current state).
+
+    $$m = \mathrm{round}(\tau / \Delta t)$$
+
+    with `rounding`:
+
+    - `"nearest"` (default): to the nearest integer, halves to even, as The Virtual
+      Brain's `Connectivity.idelays` (`numpy.rint`);
+    - `"floor"`: the largest $m$ with $m\,\Delta t \le \tau$ (never reads later than
+      the delay says);
+    - `"ceil"`: the smallest $m$ with $m\,\Delta t \ge \tau$ (never reads earlier).
+
+    Ratios within $10^{-4}$ of an integer are snapped to it first, so that floating
+    point noise (e.g. `0.3 / 0.1 = 2.9999999999999996`) does not change the index.
+
+    **Arguments:**
+
+    - `delay`: delays in ms (scalar or array), finite and `>= 0`.
+    - `dt`: the integration step in ms, `> 0`.
+    - `rounding`: `"nearest"`, `"floor"` or `"ceil"`.
+
+    **Returns:** an `int32` array of the shape of `delay`.
+
+    **Raises:** `ValueError` for a non-positive `dt`, an unknown `rounding`, or
+    (when the delays are concrete, i.e. outside `jit`) negative or non-finite delays.
+
+    !!! example
+
+        ```python
+        from neuromass.utils import delay_index
+
+        delay_index([0.0, 0.3, 0.25, 1.04], dt=0.1)            # [0, 3, 2, 10]
+        delay_index([0.0, 0.3, 0.25, 1.04], dt=0.1, rounding="ceil")  # [0, 3, 3, 11]
+        ```
+    """
+    if rounding not in _ROUNDINGS:
+        raise ValueError(f"`rounding` must be one of {_ROUNDINGS}; got {rounding!r}.")
+    dt_ = np.asarray(dt)
+    if dt_.ndim != 0 or not (np.isfinite(dt_) and dt_ > 0):
+        raise ValueError(f"`dt` must be a positive finite scalar (ms); got {dt!r}.")
+    d = _concrete(delay)
+    if d is not None:
+        if not np.all(np.isfinite(d)):
+            raise ValueError("`delay` contains NaN or inf; delays must be finite.")
+        if np.any(d < 0):
+            raise ValueError(
+                f"`delay` contains negative values (min {d.min():g} ms); delays must "
+                "be >= 0."
+            )
+    # concrete delays: in float64 with numpy, exactly as TVB; traced: in jax
+    xp = np if d is not None else jnp
+    steps = d / float(dt) if d is not None else jnp.asarray(delay) / dt
+    nearest = xp.round(steps)  # halves to even, like numpy.rint
+    snapped = xp.where(xp.abs(steps - nearest) < _SNAP, nearest, steps)
+    if rounding == "nearest":
+        out = nearest
+    elif rounding == "floor":
+        out = xp.floor(snapped)
+    else:
+        out = xp.ceil(snapped)
+    return jnp.asarray(out.astype(np.int32))

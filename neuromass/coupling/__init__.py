@@ -1,6 +1,15 @@
 """Couplings between regions: pre → weighted sum over `weights[to, from]` → post."""
 
-from ._base import AbstractCoupling as AbstractCoupling
+from ._base import (
+    AbstractCoupling as AbstractCoupling,
+    AbstractLinearCoupling as AbstractLinearCoupling,
+)
+from ._kuramoto import Kuramoto as Kuramoto
+from ._laplacian import Laplacian as Laplacian
 from ._linear import Diffusive as Diffusive, Linear as Linear
 from ._registry import get_coupling as get_coupling
-from ._sigmoidal import SigmoidalJansenRit as SigmoidalJansenRit
+from ._sigmoidal import (
+    Sigmoidal as Sigmoidal,
+    SigmoidalJansenRit as SigmoidalJansenRit,
+    Tanh as Tanh,
+)

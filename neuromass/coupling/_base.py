@@ -26,7 +26,9 @@ class AbstractCoupling(eqx.Module):
     - `pre(x_j, x_i)`: `x_j` has shape `(K, N, V)` (the K afferent edges of each of the
       N regions, edge-major, padded with zero-weight edges), `x_i` has shape
       `(1, N, V)`; returns `(K, N, V_out)`.
-    - `post(gx)`: `gx` has shape `(N, V_out)`; returns the same shape.
+    - `post(gx)`: `gx` has shape `(N, V_out)`; returns `(N, V_post)` with
+      `V_post <= V_out` (a coupling may use extra channels internally, as
+      [`neuromass.coupling.Laplacian`][] does for the in-strength).
 
     Usually `V_out == V`; a coupling may also combine several coupled variables into
     fewer outputs (as [`neuromass.coupling.SigmoidalJansenRit`][] does). Output `m`

@@ -1,8 +1,10 @@
 """String shorthands for couplings."""
 
 from ._base import AbstractCoupling
+from ._kuramoto import Kuramoto
+from ._laplacian import Laplacian
 from ._linear import Diffusive, Linear
-from ._sigmoidal import SigmoidalJansenRit
+from ._sigmoidal import Sigmoidal, SigmoidalJansenRit, Tanh
 
 
 _SHORTHANDS = {
@@ -10,14 +12,20 @@ _SHORTHANDS = {
     "additive": Linear,
     "diffusive": Diffusive,
     "difference": Diffusive,
+    "laplacian": Laplacian,
+    "sigmoidal": Sigmoidal,
+    "tanh": Tanh,
+    "hyperbolic_tangent": Tanh,
     "sigmoidal_jansen_rit": SigmoidalJansenRit,
+    "kuramoto": Kuramoto,
 }
 
 
 def get_coupling(coupling: "AbstractCoupling | str") -> AbstractCoupling:
-    """Return `coupling` itself, or the default instance named by a string shorthand
-    (`"linear"`, `"additive"`, `"diffusive"`, `"difference"`,
-    `"sigmoidal_jansen_rit"`)."""
+    """Return `coupling` itself, or the default instance named by a string shorthand:
+    `"linear"` (also `"additive"`), `"diffusive"` (also `"difference"`),
+    `"laplacian"`, `"sigmoidal"`, `"tanh"` (also `"hyperbolic_tangent"`),
+    `"sigmoidal_jansen_rit"`, `"kuramoto"`. Names are case-insensitive."""
     if isinstance(coupling, AbstractCoupling):
         return coupling
     if isinstance(coupling, str):

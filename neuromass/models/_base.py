@@ -1,6 +1,7 @@
 """The node-model contract: `AbstractNode`."""
 
 import abc
+import dataclasses
 from typing import ClassVar
 
 import equinox as eqx
@@ -118,11 +119,12 @@ class AbstractNode(eqx.Module):
 
     def replace(self, **changes) -> "AbstractNode":
         """A copy with some parameters changed, e.g. `node.replace(a=0.1)`."""
-        unknown = set(changes) - {f for f in self.__dataclass_fields__}
+        valid = {f.name for f in dataclasses.fields(self)}
+        unknown = set(changes) - valid
         if unknown:
             raise ValueError(
                 f"Unknown parameter(s) {sorted(unknown)} for {type(self).__name__}; "
-                f"valid parameters are {sorted(self.__dataclass_fields__)}."
+                f"valid parameters are {sorted(valid)}."
             )
         names = list(changes)
         return eqx.tree_at(
@@ -134,4 +136,4 @@ class AbstractNode(eqx.Module):
 
     def parameters(self) -> dict[str, object]:
         """The parameters of this node as a `{name: value}` dict."""
-        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

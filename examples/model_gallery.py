@@ -1,0 +1,130 @@
+"""A gallery of the built-in node models: simulate each one alone and summarise its
+dynamics.
+
+Run it with `python examples/model_gallery.py` (prints a table; headless; "-"
+marks models that do not oscillate), or
+`python examples/model_gallery.py --plot gallery.png` to also save one panel per
+model (matplotlib, Agg backend). Each model runs with the parameters of its
+documented regime (mostly the defaults).
+"""
+
+import argparse
+
+import numpy as np
+
+import neuromass as nm
+
+
+# model, parameters, initial state (None: defaults), duration, step, variable shown
+GALLERY = {
+    "Hopf": ({}, None, 300.0, 0.1, "x"),
+    "Generic2dOscillator": ({"a": 2.0}, None, 1000.0, 0.1, "V"),
+    "FitzHughNagumo": ({"I": 0.5}, None, 300.0, 0.05, "V"),
+    "Kuramoto": ({"omega": 0.0628}, None, 1000.0, 0.1, "theta"),
+    "Linear": ({"gamma": -0.05}, {"x": 1.0}, 100.0, 0.1, "x"),
+    "Epileptor": ({}, None, 5000.0, 0.1, "x1"),
+    "Epileptor2D": ({}, None, 5000.0, 0.1, "x1"),
+    "JansenRit": ({"v0": 6.0}, None, 1000.0, 0.1, "y1-y2"),
+    "WilsonCowan": (
+        dict(
+            c_ee=16.0,
+            c_ei=12.0,
+            c_ie=15.0,
+            c_ii=3.0,
+            a_e=1.3,
+            b_e=4.0,
+            a_i=2.0,
+            b_i=3.7,
+            P=1.25,
+        ),
+        None,
+        400.0,
+        0.1,
+        "E",
+    ),  # fmt: skip
+    "ReducedWongWang": (
+        {"w": 0.9, "J_N": 0.35, "I_o": 0.3},
+        {"S": 0.9},
+        1000.0,
+        0.5,
+        "S",
+    ),
+    "ReducedWongWangExcInh": ({}, None, 1000.0, 0.1, "S_e"),
+    "MontbrioPazoRoxin": ({}, {"r": 1.0, "V": -0.2}, 50.0, 0.01, "r"),
+    "CoombesByrne": ({}, None, 50.0, 0.01, "r"),
+    "LarterBreakspear": ({}, None, 500.0, 0.1, "V"),
+}
+
+
+def oscillation_frequency(x: np.ndarray, dt_ms: float) -> float:
+    """Frequency (Hz) from the mean interval between upward mean-crossings, or NaN
+    when the signal does not oscillate (fewer than 3 crossings or no amplitude)."""
+    if np.ptp(x) < 1e-3 * (1.0 + abs(x.mean())):
+        return float("nan")
+    x = x - x.mean()
+    ups = np.flatnonzero((x[:-1] < 0) & (x[1:] >= 0))
+    if ups.size < 3:
+        return float("nan")
+    return 1000.0 / (np.diff(ups).mean() * dt_ms)
+
+
+def run_all():
+    results = {}
+    for info in nm.models.list_models():
+        params, y0, t1, dt, var = GALLERY[info.name]
+        node = info.cls(**params)
+        save = max(dt, t1 / 2000.0)
+        save = dt * round(save / dt)
+        sol = nm.simulate(node, t1=t1, dt=dt, y0=y0, save_every=save)
+        if var == "y1-y2":  # Jansen-Rit pyramidal potential
+            x = np.asarray(sol["y1"] - sol["y2"])[:, 0]
+        else:
+            x = np.asarray(sol[var])[:, 0]
+        if var == "theta":
+            x = np.sin(x)
+        second_half = x[x.size // 2 :]
+        results[info.name] = dict(
+            ts=np.asarray(sol.ts),
+            x=x,
+            var=var,
+            category=info.category,
+            low=float(second_half.min()),
+            high=float(second_half.max()),
+            freq=oscillation_frequency(second_half, save),
+        )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plot", metavar="PNG", help="save a figure of all models")
+    args = parser.parse_args()
+
+    results = run_all()
+    print(f"{'model':<22} {'category':<17} {'shown':<6} {'range (2nd half)':>22} "
+          f"{'freq Hz':>8}")  # fmt: skip
+    for name, r in results.items():
+        span = f"[{r['low']:.3g}, {r['high']:.3g}]"
+        freq = f"{r['freq']:8.2f}" if np.isfinite(r["freq"]) else f"{'-':>8}"
+        print(f"{name:<22} {r['category']:<17} {r['var']:<6} {span:>22} {freq}")
+
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(5, 3, figsize=(12, 12), constrained_layout=True)
+        for ax, (name, r) in zip(axes.flat, results.items()):
+            ax.plot(r["ts"], r["x"], lw=0.8)
+            label = "sin(theta)" if r["var"] == "theta" else r["var"]
+            ax.set_title(f"{name} ({label})", fontsize=9)
+            ax.set_xlabel("time (ms)", fontsize=8)
+        for ax in axes.flat[len(results) :]:
+            ax.axis("off")
+        fig.savefig(args.plot, dpi=100)
+        print(f"saved {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
