@@ -142,20 +142,18 @@ def window_values(win, n):
     )
 
 
-def window_coefficients(plan: DelayPlan, c):
-    """Weights `(c0, c1, c2)` of the three window values for reading at stage offset
-    `c`, each `(K, N, 1)`: nearest and linear reads are `c0 w0 + c1 w1 + c2 w2`.
-    For a stage offset known at trace time they are computed once, outside the
-    loop."""
-    a = (c - plan.f)[..., None]  # in (-1, 1]
+def window_coefficients(plan: DelayPlan, c: float):
+    """How to read the window at a stage offset `c` known at trace time.
+
+    - `"nearest"`: delays are whole steps (`f = 0`), so the read is the single window
+      value `q = floor(c + 1/2)` steps after `n - m`: returns the Python int index
+      `q + 1` of that value in `(w0, w1, w2)`.
+    - `"linear"`: weights `(c0, c1, c2)`, each `(K, N, 1)`, with the read
+      `c0 w0 + c1 w1 + c2 w2`; computed once, outside the loop.
+    """
     if plan.mode == "nearest":
-        q = jnp.floor(a + 0.5)
-        one, zero = jnp.ones_like(a), jnp.zeros_like(a)
-        return (
-            jnp.where(q < 0, one, zero),
-            jnp.where(q == 0, one, zero),
-            jnp.where(q > 0, one, zero),
-        )
+        return int(np.floor(c + 0.5)) + 1
+    a = (c - plan.f)[..., None]  # in (-1, 1]
     kk = jnp.clip(jnp.floor(a), -1.0, 0.0)
     frac = a - kk
     low = kk < 0
@@ -168,8 +166,10 @@ def window_coefficients(plan: DelayPlan, c):
 
 
 def read_window(values, coefficients) -> Float[Array, "edges nodes cvars"]:
-    """A nearest or linear read from the window values `(w0, w1, w2)` with
-    precomputed coefficients."""
+    """A nearest or linear read from the window values `(w0, w1, w2)` with the
+    result of `window_coefficients`."""
+    if isinstance(coefficients, int):
+        return values[coefficients]
     c0, c1, c2 = coefficients
     w0, w1, w2 = values
     return c0 * w0 + c1 * w1 + c2 * w2

@@ -508,22 +508,28 @@ def _solve_delayed(
         and tableau is not None
     )
     if linear:
-        weighted = {
-            c: tuple(w_edges[..., None] * q for q in coefficients[c])
-            for c in coefficients
-        }
+        weighted = {}
+        for c, coef in coefficients.items():
+            if isinstance(coef, int):  # nearest: one window value
+                weighted[c] = (coef, w_edges[..., None])
+            else:
+                weighted[c] = tuple(w_edges[..., None] * q for q in coef)
         row_sums = sum_edges(w_edges)[:, None]
         reuse = 1.0 in coefficients
 
     def reduced_reads(win, step, cached):
         out = {}
         win = hist.window_values(win, step)
-        for c, (a0, a1, a2) in weighted.items():
+        for c, coef in weighted.items():
             if c == 0.0 and reuse and cached is not None:
                 out[c] = cached
+            elif isinstance(coef[0], int):
+                out[c] = sum_edges(coef[1] * win[coef[0]])
             elif c >= 1.0:  # reads lie in (t_{n-m}, t_{n-m+1}]: w0 has weight 0
+                a0, a1, a2 = coef
                 out[c] = sum_edges(a1 * win[1] + a2 * win[2])
             else:
+                a0, a1, a2 = coef
                 out[c] = sum_edges(a0 * win[0] + a1 * win[1] + a2 * win[2])
         return out
 
@@ -548,33 +554,35 @@ def _solve_delayed(
     levy = _levy_area_for(solver) if noise is not None else None
     names = tuple(y0)
 
+    space_time = levy is diffrax.SpaceTimeLevyArea
+
     def increments(step):
-        """The Brownian increment (and space-time Lévy area) of step `step`."""
-        kk = jax.random.split(jax.random.fold_in(key, step), 2 * len(names))
+        """The Brownian increment (and space-time Lévy area) of step `step`: a
+        function of the key and the step index only, so blocks of steps can draw
+        theirs at once (vmapped) with the same values."""
+        z = jax.random.normal(
+            jax.random.fold_in(key, step),
+            (2 if space_time else 1, len(names), n),
+            net.weights.dtype,
+        )
         sq = math.sqrt(dt)
-        W = {
-            v: sq * jax.random.normal(kk[i], (n,), y0[v].dtype)
-            for i, v in enumerate(names)
-        }
+        W = {v: sq * z[0, i] for i, v in enumerate(names)}
         H = None
-        if levy is diffrax.SpaceTimeLevyArea:
-            H = {
-                v: sq
-                / math.sqrt(12.0)
-                * jax.random.normal(kk[len(names) + i], (n,), y0[v].dtype)
-                for i, v in enumerate(names)
-            }
+        if space_time:
+            H = {v: sq / math.sqrt(12.0) * z[1, i] for i, v in enumerate(names)}
         return W, H
 
-    def terms_at(step):
+    def terms_at(step, wh=None):
         if noise is None:
             return drift_term
-        W, H = increments(step)
+        W, H = increments(step) if wh is None else wh
         path = _StepIncrement(W=W, H=H, dt=dt, levy_area=levy)
         return diffrax.MultiTerm(drift_term, _diffusion_term(net, noise, path))
 
-    def tableau_step(tn, y, args, step):
-        W = increments(step)[0] if noise is not None else None
+    def tableau_step(tn, y, args, step, wh=None):
+        W = None
+        if noise is not None:
+            W = (increments(step) if wh is None else wh)[0]
 
         def increment(c, t, ys):
             f = drift(t, ys, args, c)
@@ -605,7 +613,7 @@ def _solve_delayed(
     else:
         sstate0 = None
 
-    def one_step(carry, _):
+    def one_step(carry, wh):
         y, sstate, buf, win, step, cached = carry
         tn = t0_ + step.astype(dtype) * dt
         args = make_args(y, buf, win, step, tn, cached)
@@ -613,10 +621,10 @@ def _solve_delayed(
             cached = args[4][1.0]
         if tableau is None:
             y1, _, _, sstate, _ = solver.step(
-                terms_at(step), tn, tn + dt, y, args, sstate, made_jump=False
+                terms_at(step, wh), tn, tn + dt, y, args, sstate, made_jump=False
             )
         else:
-            y1 = tableau_step(tn, y, args, step)
+            y1 = tableau_step(tn, y, args, step, wh)
         y1 = net.node.apply_bounds(y1)
         nxt = step + 1
         buf = hist.write(plan, buf, nxt, coupled(y1))
@@ -626,8 +634,15 @@ def _solve_delayed(
 
     cached0 = args0[4][0.0] if linear and reuse else None
     core0 = (y0, sstate0, buf, store0, step0, cached0)
+
+    def draw(start, count):
+        if noise is None:
+            return None
+        return jax.vmap(increments)(start + jnp.arange(count, dtype=start.dtype))
+
     return _drive(
-        lambda core: one_step(core, None)[0],
+        lambda core, wh: one_step(core, wh)[0],
+        draw,
         core0,
         t0,
         dt,
@@ -641,13 +656,25 @@ def _solve_delayed(
 
 
 def _drive(
-    advance, core0, t0, dt, n_trans, stride, n_save, monitors, checkpoint, horizon
+    advance,
+    draw,
+    core0,
+    t0,
+    dt,
+    n_trans,
+    stride,
+    n_save,
+    monitors,
+    checkpoint,
+    horizon,
 ):
     """Run the fixed-step loop: the transient, then blocks of `g` steps, emitting the
     saved trajectory and every monitor's samples at their periods.
 
-    `advance(core) -> core` performs one step; `core[0]` is the state and `core[4]`
-    the step counter. Returns `(ys, y_final, monitor_outputs)`.
+    `advance(core, noise) -> core` performs one step; `core[0]` is the state and
+    `core[4]` the step counter; `draw(start, count)` returns the noise increments of
+    `count` steps from step `start` at once (or None without noise). Returns
+    `(ys, y_final, monitor_outputs)`.
     """
     periodic = [m for m in monitors if m.period(dt) is not None]
     strides = {}
@@ -663,22 +690,31 @@ def _drive(
         )
     y0 = core0[0]
 
-    def step_all(state, _):
+    def step_all(state, wh):
         core, mst = state
-        core = advance(core)
+        core = advance(core, wh)
         t = t0 + core[4].astype(dt_type(core[0])) * dt
         mst = tuple(m.update(s, t, core[0], dt) for m, s in zip(monitors, mst))
         return (core, mst), None
 
     def run(state, steps):
+        """`steps` steps, drawing their noise in one go."""
         if steps == 0:
             return state
-        return jax.lax.scan(step_all, state, None, length=steps, unroll=_UNROLL_STEPS)[
-            0
-        ]
+        xs = draw(state[0][4], steps)
+        return jax.lax.scan(step_all, state, xs, length=steps)[0]
+
+    def run_long(state, steps):
+        """Many steps in blocks of `g` (bounded noise memory), then the rest."""
+        blocks, rest = divmod(steps, g)
+        if blocks:
+            state = jax.lax.scan(
+                lambda s, _: (run(s, g), None), state, None, length=blocks
+            )[0]
+        return run(state, rest)
 
     mst0 = tuple(m.init(y0, dt) for m in monitors)
-    state = run((core0, mst0), n_trans)
+    state = run_long((core0, mst0), n_trans)
     core, mst = state
     mst = tuple(
         s if m.warm_through_transient else m.init(core[0], dt)
@@ -792,7 +828,6 @@ def _stride_of(what, every, dt):
 # loop costs more than the whole vector field of a small network. The result is the
 # same update (tested against `solver.step`); set False to use `solver.step`.
 _UNROLL_TABLEAU = True
-_UNROLL_STEPS = int(__import__("os").environ.get("NM_UNROLL", "1"))
 
 
 def _explicit_tableau(solver):
