@@ -1,6 +1,7 @@
 """The `neuromass` command line."""
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -128,6 +129,301 @@ def _models(args) -> int:
     return 0
 
 
+def _error(command: str, message: str, code: int) -> int:
+    print(f"neuromass {command}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _check_traceable(spec, fn, *args) -> None:
+    """Trace `fn(*args)` without running it: `simulate`'s checks of the settings
+    (time grid, delays against `dt`, solver, interpolation) raise here. The
+    arguments are closed over, so that checks of concrete values run too."""
+    import jax
+
+    from ._spec import SpecError
+
+    try:
+        jax.eval_shape(lambda: fn(*args))
+    except (TypeError, ValueError) as e:
+        sim = spec.simulation
+        raise SpecError(
+            f"The simulation cannot run with these [simulation] settings (solver "
+            f"{sim.solver!r}, dt {sim.dt:g} ms, interpolation {sim.interpolation!r})"
+            f": {e}"
+        ) from None
+
+
+def _describe_network(spec, net) -> str:
+    noise = f", {spec.network.noise_kind} noise" if net.noise is not None else ""
+    if spec.network.connectome is None:
+        where = f"as a single region{noise}"
+    else:
+        delays = (
+            f"delays up to {net.max_delay:.3g} ms" if net.max_delay > 0 else "no delays"
+        )
+        where = (
+            f"on {spec.network.connectome} ({net.n_regions} regions, {delays}{noise})"
+        )
+    return (
+        f"{spec.model.name} {where}, {spec.simulation.t1:g} ms at dt = "
+        f"{spec.simulation.dt:g} ms with {spec.simulation.solver}"
+    )
+
+
+def _stored_points(store: Path) -> int:
+    """Points already in a sweep store (from its chunk file names)."""
+    total = 0
+    for sidecar in store.glob("chunk-*-*.json"):
+        try:
+            total += int(sidecar.stem.rsplit("-", 1)[1])
+        except ValueError:
+            continue
+    return total
+
+
+def _plot_sweep(res, spec, folder: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    import neuromass as nm
+
+    declared = list(spec.axes)
+    written = []
+    for name in spec.sweep.outputs:
+        title = f"{name} of {spec.sweep_variable()}"
+        if res.grid_shape is not None and len(declared) >= 2:
+            reduce = np.nanmean if len(declared) > 2 else None
+            if reduce is not None:
+                title += f" (mean over {', '.join(declared[2:])})"
+            ax = nm.viz.heatmap(
+                res, name, x=declared[0], y=declared[1], reduce=reduce, title=title
+            )
+        else:
+            ax = nm.viz.line(res, name, x=declared[0], title=title)
+        path = folder / f"{name}.png"
+        ax.figure.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(ax.figure)
+        written.append(path)
+    return written
+
+
+def _sweep(args) -> int:
+    from ._spec import SpecError, load_spec
+
+    try:
+        spec = load_spec(args.spec, args.set, command="sweep")
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import numpy as np
+
+        import neuromass as nm
+
+        net = spec.build_sweep_network()
+        space = spec.build_space()
+        fn = spec.point_summary(net)
+        key = spec.key() if net.noise is not None else None
+        point = nm.apply_point(net, space[0])
+        _check_traceable(spec, fn, point, *([] if key is None else [key]))
+    except SpecError as e:
+        return _error("sweep", f"{Path(args.spec).name}: {e}", 2)
+
+    folder = Path(args.out or spec.folder)
+    if spec.sweep.store is None:
+        store = None
+    else:
+        store = Path(spec.sweep.store) if spec.sweep.store else folder / "store"
+    shape = " x ".join(
+        f"{path} ({axis.size} {axis.kind})" for path, axis in spec.axes.items()
+    )
+    print(f"neuromass sweep {Path(args.spec).name}: {_describe_network(spec, net)}")
+    print(
+        f"{len(space)} points ({spec.sweep.mode}: {shape}); recording "
+        f"{', '.join(spec.sweep.outputs)} of {spec.sweep_variable()!r}"
+    )
+    if store is not None and store.is_dir() and (n := _stored_points(store)):
+        print(f"store: {store} (holds {n} finished points)")
+    if args.check:
+        print("spec OK (--check: nothing was run)")
+        return 0
+
+    folder.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    try:
+        res = nm.sweep(
+            fn,
+            space,
+            model=net,
+            batch_size=spec.sweep.batch_size,
+            store=store,
+            progress=not args.quiet,
+            key=key,
+            fingerprint=spec.fingerprint(),
+        )
+    except nm.SweepError as e:
+        return _error(
+            "sweep",
+            f"{e}\nThe finished points are kept"
+            + (f" in {store}; run the same command again to resume." if store else "."),
+            1,
+        )
+    except ValueError as e:  # e.g. a store written by another sweep
+        hint = ""
+        if store is not None and "store" in str(e).lower():
+            hint = (
+                f"\nThe store is {store}: choose another `--out` or `sweep.store`, "
+                "or delete it to start over."
+            )
+        return _error("sweep", f"{e}{hint}", 2)
+    except KeyboardInterrupt:
+        where = f"; run the same command again to resume from {store}" if store else ""
+        return _error("sweep", f"interrupted{where}.", 130)
+    elapsed = time.perf_counter() - t
+    n_ok = int(np.sum(res.ok))
+    print(
+        f"{len(res)} points in {elapsed:.1f} s, {n_ok} ok, {len(res) - n_ok} flagged "
+        "(non-finite or failed)"
+    )
+    print(_format_head(res.table))
+    csv_path = folder / "results.csv"
+    _write_csv(res.table, csv_path)
+    res.save(folder / "results.npz")
+    (folder / "spec.json").write_text(json.dumps(spec.as_dict(), indent=2) + "\n")
+    written = [csv_path, folder / "results.npz"]
+    if spec.plot:
+        written += _plot_sweep(res, spec, folder)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _simulate(args) -> int:
+    from ._spec import SpecError, load_spec
+
+    try:
+        spec = load_spec(args.spec, args.set, command="simulate")
+        import diffrax
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import numpy as np
+
+        import neuromass as nm
+
+        net = spec.build_network()
+        spec.check_delays(net)
+        key = spec.key() if net.noise is not None else None
+        variables = spec.simulation.variables
+        for v in variables or ():
+            if v not in net.node.state_names:
+                raise SpecError(
+                    f"`simulation.variables`: {v!r} is not a state variable of "
+                    f"{spec.model.name}; its variables are {net.node.state_names}."
+                )
+        solver = getattr(diffrax, spec.simulation.solver)()
+
+        def run(net, key=None):
+            return nm.simulate(
+                net,
+                solver=solver,
+                variables=variables,
+                key=key,
+                **spec.simulate_settings(),
+            )
+
+        _check_traceable(spec, run, net, key)
+    except SpecError as e:
+        return _error("simulate", f"{Path(args.spec).name}: {e}", 2)
+
+    print(f"neuromass simulate {Path(args.spec).name}: {_describe_network(spec, net)}")
+    if args.check:
+        print("spec OK (--check: nothing was run)")
+        return 0
+    folder = Path(args.out or spec.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    sol = run(net, key)
+    ts = np.asarray(sol.ts)
+    ys = {name: np.asarray(value) for name, value in sol.ys.items()}
+    elapsed = time.perf_counter() - t
+    names = ", ".join(f"{n} {y.shape}" for n, y in ys.items())
+    print(
+        f"simulated {spec.simulation.t1:g} ms in {elapsed:.1f} s; saved {len(ts)} "
+        f"samples every {spec.simulation.save_every:g} ms: {names}"
+    )
+    for name, y in ys.items():
+        if not np.all(np.isfinite(y)):
+            print(
+                f"warning: {name!r} has non-finite values; the run diverged (try a "
+                "smaller `simulation.dt`).",
+                file=sys.stderr,
+            )
+    labels = spec.region_labels(net.n_regions)
+    path = folder / "simulation.npz"
+    np.savez(
+        path,
+        ts=ts,
+        labels=np.asarray(labels, dtype=np.str_),
+        spec=np.asarray(json.dumps(spec.as_dict())),
+        **ys,
+    )
+    written = [path]
+    if spec.plot:
+        import matplotlib.pyplot as plt
+
+        first = next(iter(ys))
+        ax = nm.viz.plot_timeseries(
+            ts, ys[first], labels=labels, ylabel=first, lw=0.8, legend=False
+        )
+        ax.set_title(f"{spec.model.name}: {first}")
+        written.append(folder / "timeseries.png")
+        ax.figure.savefig(written[-1], dpi=110, bbox_inches="tight")
+        plt.close(ax.figure)
+        if net.n_regions >= 3 and len(ts) >= 3:
+            fc = nm.metrics.fc(ys[first])
+            ax = nm.viz.plot_matrix(fc, title=f"FC of {first}")
+            written.append(folder / "fc.png")
+            ax.figure.savefig(written[-1], dpi=110, bbox_inches="tight")
+            plt.close(ax.figure)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+_SPEC_EXAMPLE = """\
+A spec is a TOML file; relative paths are relative to the current directory:
+
+  [model]
+  name = "Hopf"                 # see `neuromass models`
+  a = -0.05                     # any parameter of the model
+  [network]
+  connectome = "default"        # or "tvb76", or a .zip/.npz path
+  speed = 10.0                  # mm/ms; delays = tract lengths / speed
+  coupling = "diffusive"
+  k = 0.5
+  noise = 0.02                  # additive noise intensity
+  [simulation]
+  t1 = 1000.0                   # ms
+  dt = 0.1
+  save_every = 1.0
+  transient = 200.0
+  solver = "Heun"               # any Diffrax solver class
+  seed = 0
+"""
+
+_SWEEP_EXAMPLE = """\
+  [sweep]
+  outputs = ["mean_fc", "metastability"]
+  batch_size = 16
+  [axes.k]
+  grid = [0.0, 1.0, 8]          # low, high, number of values
+  [axes."node.a"]
+  values = [-0.1, 0.0, 0.1]
+
+Every finished chunk is stored in <folder>/store; running the same command again
+resumes. The folder gets results.csv, results.npz and one PNG per output. See the
+documentation page "Command line" for every key.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neuromass",
@@ -155,8 +451,57 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=_demo)
-    models = sub.add_parser("models", help="print the model catalogue")
+    models = sub.add_parser(
+        "models",
+        help="print the model catalogue",
+        description="Print the built-in node models: name, category, state "
+        "variables coupled by default, typical use and reference.",
+    )
     models.set_defaults(func=_models)
+    for name, func, summary, epilog in (
+        (
+            "simulate",
+            _simulate,
+            "simulate the network of a TOML spec and save the trajectories",
+            _SPEC_EXAMPLE + "\nWrites <folder>/simulation.npz (ts, one (T, N) array "
+            "per saved variable, labels, the resolved spec as JSON; it loads with "
+            "numpy.load(path, allow_pickle=False)) and, with [output] plot = true, "
+            "timeseries.png and fc.png.\n",
+        ),
+        (
+            "sweep",
+            _sweep,
+            "run the parameter sweep of a TOML spec (resumable)",
+            _SPEC_EXAMPLE + _SWEEP_EXAMPLE,
+        ),
+    ):
+        cmd = sub.add_parser(
+            name,
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        cmd.add_argument("spec", metavar="SPEC.toml", help="the spec file")
+        cmd.add_argument(
+            "--set",
+            metavar="KEY=VALUE",
+            action="append",
+            default=[],
+            help="override a key of the spec, e.g. --set simulation.t1=500 or "
+            "--set 'axes.k.grid=[0, 1, 4]' (repeatable)",
+        )
+        cmd.add_argument(
+            "--out", default=None, help="output folder (default: [output] folder)"
+        )
+        cmd.add_argument(
+            "--check",
+            action="store_true",
+            help="validate the spec and describe the run, without running it",
+        )
+        if name == "sweep":
+            cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+        cmd.set_defaults(func=func)
     return parser
 
 

@@ -1,0 +1,277 @@
+"""The `neuromass` command line: `simulate` and `sweep` from TOML specs.
+
+The example specs of `examples/specs/` run end to end, shrunk with `--set` to a
+6-region connectome and a few tens of milliseconds.
+"""
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neuromass as nm
+from neuromass._cli import main
+from neuromass._spec import OUTPUTS, SPEC_KEYS, SpecError, parse_override
+
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ROOT / "examples" / "specs"
+SWEEP_SPEC = SPECS / "hopf_sweep.toml"
+SIMULATE_SPEC = SPECS / "jansen_rit.toml"
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """An empty working directory holding a 6-region connectome, `tiny.npz`."""
+    monkeypatch.chdir(tmp_path)
+    nm.datasets.generate_edr_connectome(3).save(tmp_path / "tiny.npz")
+    return tmp_path
+
+
+TINY = ["--set", "network.connectome=tiny.npz"]
+TINY_SWEEP = TINY + [
+    "--set",
+    "simulation.t1=40",
+    "--set",
+    "simulation.transient=10",
+    "--set",
+    "axes.k.grid=[0.0, 1.0, 3]",
+    "--set",
+    'axes."node.a".grid=[-0.1, 0.1, 2]',
+    "--set",
+    "sweep.batch_size=4",
+    "--quiet",
+]
+
+
+def _run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["models"], ["simulate"], ["sweep"]])
+def test_help(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(command + ["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: neuromass")
+    if command in (["simulate"], ["sweep"]):
+        assert "SPEC.toml" in out and "--set KEY=VALUE" in out and "[model]" in out
+    if command == []:
+        for name in ("demo", "models", "simulate", "sweep"):
+            assert name in out
+
+
+def test_models_lists_the_catalogue(capsys):
+    code, out, _ = _run(capsys, "models")
+    assert code == 0
+    for name in nm.models.list_models().names():
+        assert name in out
+
+
+def test_simulate_example(workdir, capsys):
+    code, out, err = _run(
+        capsys,
+        "simulate",
+        SIMULATE_SPEC,
+        *TINY,
+        "--set",
+        "simulation.t1=30",
+        "--set",
+        "simulation.transient=10",
+    )
+    assert code == 0, err
+    folder = workdir / "jansen_rit"
+    assert "wrote" in out and "simulation.npz" in out
+    with np.load(folder / "simulation.npz", allow_pickle=False) as f:
+        assert sorted(f.files) == ["labels", "spec", "ts", "y1", "y2"]
+        np.testing.assert_allclose(f["ts"], np.arange(10.0, 30.5, 1.0), atol=1e-4)
+        assert f["y1"].shape == f["y2"].shape == (21, 6)
+        assert np.all(np.isfinite(f["y1"]))
+        assert f["labels"].shape == (6,)
+        spec = json.loads(str(f["spec"]))
+    assert spec["model"]["name"] == "JansenRit"
+    assert spec["simulation"]["t1"] == 30.0
+    assert spec["network"]["coupling"] == "sigmoidal_jansen_rit"
+    assert (folder / "timeseries.png").stat().st_size > 0
+    assert (folder / "fc.png").stat().st_size > 0
+
+
+def _read_csv(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_sweep_example_resumes(workdir, capsys):
+    code, out, err = _run(capsys, "sweep", SWEEP_SPEC, *TINY_SWEEP)
+    assert code == 0, err
+    folder = workdir / "hopf_sweep"
+    rows = _read_csv(folder / "results.csv")
+    assert len(rows) == 6
+    outputs = ["mean_fc", "fc_std", "metastability", "amplitude"]
+    assert set(rows[0]) == {"index", "k", "node.a", "status", *outputs}
+    assert [float(r["k"]) for r in rows] == [0.0, 0.0, 0.5, 0.5, 1.0, 1.0]
+    assert all(r["status"] == "ok" for r in rows)
+    for name in outputs:
+        assert (folder / f"{name}.png").stat().st_size > 0
+    res = nm.SweepResult.load(folder / "results.npz")
+    assert res.grid("mean_fc").shape == (3, 2)  # sorted paths: k, node.a
+    assert np.all(np.abs(res.outputs["mean_fc"]) <= 1.0)
+
+    # Two chunks of 4 and 2 points. Drop the second; a re-run computes only it.
+    store = folder / "store"
+    first, second = sorted(store.glob("chunk-*.npz"))
+    sizes = [int(re.fullmatch(r"chunk-\d+-(\d+)", p.stem)[1]) for p in (first, second)]
+    assert sizes == [4, 2]
+    kept = first.stat().st_mtime_ns
+    second.unlink()
+    second.with_suffix(".json").unlink()
+    code, out, err = _run(capsys, "sweep", SWEEP_SPEC, *TINY_SWEEP)
+    assert code == 0, err
+    assert "(holds 4 finished points)" in out
+    assert first.stat().st_mtime_ns == kept
+    assert second.exists()
+    assert _read_csv(folder / "results.csv") == rows
+
+    # Same store, different simulation: refused, naming the store.
+    code, out, err = _run(
+        capsys, "sweep", SWEEP_SPEC, *TINY_SWEEP, "--set", "simulation.t1=50"
+    )
+    assert code == 2
+    assert "store" in err and "Traceback" not in err
+
+
+def test_check_runs_nothing(workdir, capsys):
+    code, out, err = _run(capsys, "sweep", SWEEP_SPEC, *TINY, "--check")
+    assert code == 0, err
+    assert "48 points (product: k (8 grid) x node.a (6 grid))" in out
+    assert "spec OK" in out
+    # `simulate` accepts a sweep spec: it runs the base point, ignoring the axes.
+    code, out, err = _run(capsys, "simulate", SWEEP_SPEC, *TINY, "--check")
+    assert code == 0, err
+    assert not (workdir / "hopf_sweep").exists()
+    # Without [network], the model is simulated as a single region.
+    (workdir / "node.toml").write_text("[model]\nname = 'Hopf'\n[simulation]\nt1 = 5.0")
+    code, out, err = _run(capsys, "simulate", "node.toml", "--check")
+    assert code == 0, err
+    assert "Hopf as a single region, 5 ms at dt = 0.1 ms with Heun" in out
+
+
+BASE = """
+[model]
+name = "Hopf"
+[network]
+connectome = "tiny.npz"
+coupling = "diffusive"
+[simulation]
+t1 = 20.0
+dt = 0.1
+[sweep]
+outputs = ["mean_fc"]
+[axes.k]
+grid = [0.0, 1.0, 3]
+"""
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("simulation.dtt=0.1", "Unknown key `simulation.dtt`. Did you mean 'dt'?"),
+        ("model.name=Hopff", "Unknown model `model.name = 'Hopff'`. Did you mean"),
+        ("model.b=1.0", "Unknown parameter `model.b` of Hopf. Valid parameters"),
+        ("model.a=[0.1, 0.2]", "does not broadcast to 6 regions"),
+        ("network.coupling=difusive", "Unknown coupling 'difusive'; valid names"),
+        ("network.coupling={name='tanh', c=1}", "`network.coupling.c` of the"),
+        ("network.k=true", "`network.k` must be a number or a list"),
+        ("network.speed=-1", "`network.speed` must be > 0 mm/ms; got -1.0"),
+        ("simulation.solver=heun", "Unknown solver `simulation.solver = 'heun'`"),
+        ("simulation.t1='20'", "`simulation.t1` must be a number in ms; got '20'"),
+        ("simulation.save_every=0.25", "must be a whole multiple of `simulation.dt`"),
+        ("simulation.transient=30", "must be shorter than `simulation.t1`"),
+        ("simulation.interpolation=cubik", "Did you mean 'cubic'?"),
+        ("sweep.outputs=['mean_fcc']", "Unknown output 'mean_fcc' in `sweep.outputs`"),
+        ("sweep.mode=random", "`sweep.mode` must be one of 'product', 'zip'"),
+        ("sweep.variable=z", "'z' is not a state variable of Hopf"),
+        ("axes.k.grid=[1.0, 0.0, 3]", "low (1) must be smaller than high (0)"),
+        ("axes.k.grid=[0.0, 1.0, 2.5]", "`axes.k.grid[2]` (the number of values)"),
+        ("axes.k.log=[0.0, 1.0, 3]", "must have exactly one of"),
+        ("axes.weights.values=[1, 2]", "Cannot sweep `axes.weights`"),
+        ("axes.'model.a'.values=[1, 2]", "Model parameters are swept as 'node.a'"),
+        ("axes.'node.a'.values=[1, 2]", "every axis must have the same number"),
+        ("networks.k=1", "Unknown table [networks]. Did you mean 'network'?"),
+        ("network.connectome=missing.npz", "No connectome file at 'missing.npz'"),
+        ("network.delays=0.05", "shorter than `simulation.dt` = 0.1 ms but not zero"),
+        ("simulation.solver=SemiImplicitEuler", "cannot run with these [simulation]"),
+    ],
+)
+def test_bad_spec(workdir, capsys, override, message):
+    spec = workdir / "spec.toml"
+    spec.write_text(BASE)
+    extra = ["--set", "sweep.mode=zip"] if "same number" in message else []
+    code, out, err = _run(capsys, "sweep", spec, "--set", override, *extra, "--check")
+    assert code == 2
+    assert err.startswith("neuromass sweep: error: spec.toml: ")
+    assert message in err
+    assert "Traceback" not in err and out == ""
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[model\nname = 'Hopf'", "not valid TOML"),
+        ("[simulation]\nt1 = 10.0", "Missing [model] table"),
+        ("[model]\nname = 'Hopf'", "Missing [simulation] table"),
+        ("[model]\nname = 'Hopf'\n[simulation]\nt1 = 10.0", "needs a [sweep] table"),
+    ],
+)
+def test_bad_spec_file(workdir, capsys, text, message):
+    (workdir / "spec.toml").write_text(text)
+    code, out, err = _run(capsys, "sweep", "spec.toml")
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    code, out, err = _run(capsys, "sweep", "absent.toml")
+    assert code == 2 and "No spec file at 'absent.toml'" in err
+
+
+def test_parse_override():
+    assert parse_override("simulation.t1=500") == {"simulation": {"t1": 500}}
+    assert parse_override("network.connectome=my conn.npz") == {
+        "network": {"connectome": "my conn.npz"}
+    }
+    assert parse_override('axes."node.a".grid = [0, 1, 4]') == {
+        "axes": {"node.a": {"grid": [0, 1, 4]}}
+    }
+    for bad in ("simulation.t1", "=3", "a..b=1"):
+        with pytest.raises(SpecError, match="--set"):
+            parse_override(bad)
+
+
+def test_outputs_on_known_signals():
+    t = np.arange(1000.0)  # ms, sampled every 1 ms
+    phase = 2 * np.pi * 0.010 * t  # 10 Hz
+    same = np.stack([np.sin(phase)] * 4, axis=1)  # (time, 4) identical
+    shifted = np.stack([2 * np.sin(phase + p) for p in (0, 1, 2, 3)], axis=1)
+    assert float(OUTPUTS["mean_fc"].fn(same, 1.0)) == pytest.approx(1.0, abs=1e-5)
+    assert float(OUTPUTS["fc_std"].fn(same, 1.0)) == pytest.approx(0.0, abs=1e-5)
+    assert float(OUTPUTS["amplitude"].fn(shifted, 1.0)) == pytest.approx(2.0, rel=1e-3)
+    assert float(OUTPUTS["mean"].fn(shifted + 3.0, 1.0)) == pytest.approx(3.0, abs=1e-2)
+    freq = float(OUTPUTS["peak_frequency"].fn(shifted, 1.0))
+    assert freq == pytest.approx(10.0, abs=4.0)  # Welch grid: 1000/256 Hz
+    assert float(OUTPUTS["synchrony"].fn(same, 1.0)) == pytest.approx(1.0, abs=1e-3)
+    assert float(OUTPUTS["synchrony"].fn(shifted, 1.0)) < 0.5
+    assert float(OUTPUTS["metastability"].fn(same, 1.0)) == pytest.approx(0, abs=1e-3)
+
+
+def test_cli_page_documents_every_key():
+    page = (ROOT / "docs" / "cli.md").read_text()
+    for table, keys in SPEC_KEYS.items():
+        assert f"[{table}" in page
+        for key in keys:
+            assert re.search(rf"`{key}`", page), f"docs/cli.md lacks `{key}`"
+    for name in OUTPUTS:
+        assert f"`{name}`" in page, f"docs/cli.md lacks the output `{name}`"

@@ -1,0 +1,140 @@
+"""Every ```python code block of the documentation runs.
+
+Each page under `docs/` (`docs/*.md` and `docs/**/*.md`) is one test: its Python
+blocks are executed in order in one namespace, as a reader would paste them, in a
+fresh temporary working directory, with matplotlib's `Agg` backend
+(`MPLBACKEND=Agg`). Blocks nested in admonitions or content tabs (indented fences)
+run too. A failing block is reported with its page and line.
+
+**Convention for blocks that must not run** (keep them rare: GPU installation,
+cluster set-up, another library's API on the migration pages). A ```python block
+is skipped when
+
+- its first line is the comment `# doc: no-run`, or
+- its fence carries the class `.no-run`: ```` ```{.python .no-run} ```` (rendered
+  like any Python block, without a visible marker).
+
+Shell commands belong in ```bash blocks, which are never run. Slow pages should be
+made faster (shorter `t1`, fewer points) rather than skipped.
+
+Also checked: every page is reachable from the navigation of `mkdocs.yml`.
+"""
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+NO_RUN_COMMENT = "# doc: no-run"
+
+_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<info>.*?)\s*$")
+
+
+def _is_python(info: str) -> tuple[bool, bool]:
+    """(a Python block, marked `.no-run`) from a fence's info string."""
+    if info.startswith("{") and info.endswith("}"):
+        words = info[1:-1].split()
+        return ".python" in words or "python" in words, ".no-run" in words
+    first = info.split()[0] if info.split() else ""
+    return first == "python", False
+
+
+def python_blocks(text: str) -> list[tuple[int, str, bool]]:
+    """The ```python blocks of a Markdown text: (first code line, code, skipped)."""
+    lines = text.splitlines()
+    blocks = []
+    i = 0
+    while i < len(lines):
+        match = _OPEN.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        indent, fence, info = match["indent"], match["fence"], match["info"]
+        close = re.compile(rf"^{re.escape(indent)}{fence[0]}{{{len(fence)},}}\s*$")
+        j = i + 1
+        while j < len(lines) and not close.match(lines[j]):
+            j += 1
+        python, marked = _is_python(info)
+        if python:
+            code = textwrap.dedent("\n".join(lines[i + 1 : j]))
+            skipped = marked or code.lstrip().startswith(NO_RUN_COMMENT)
+            blocks.append((i + 2, code, skipped))
+        i = j + 1
+    return blocks
+
+
+def _pages() -> list[Path]:
+    return sorted(DOCS.rglob("*.md"))
+
+
+def _page_id(path: Path) -> str:
+    return path.relative_to(DOCS).as_posix()
+
+
+def test_block_parser():
+    text = (
+        "# Title\n\n```python\nx = 1\n```\n\n```bash\nls\n```\n\n"
+        '!!! example\n\n    ```python\n    y = x + 1\n    ```\n\n=== "Tab"\n\n'
+        "    ```{.python .no-run}\n    import other\n    ```\n\n"
+        "````python\n# doc: no-run\n```\n````\n"
+    )
+    blocks = python_blocks(text)
+    assert [(line, code, skip) for line, code, skip in blocks] == [
+        (4, "x = 1", False),
+        (14, "y = x + 1", False),
+        (20, "import other", True),
+        (24, "# doc: no-run\n```", True),
+    ]
+
+
+@pytest.mark.parametrize("page", _pages(), ids=_page_id)
+def test_page_runs(page, tmp_path, monkeypatch):
+    text = page.read_text()
+    blocks = [(line, code) for line, code, skip in python_blocks(text) if not skip]
+    if not blocks:
+        pytest.skip("no Python blocks")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.chdir(tmp_path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    name = page.relative_to(ROOT).as_posix()
+    namespace = {"__name__": "__main__"}
+    try:
+        for line, code in blocks:
+            # Pad so that tracebacks give the line numbers of the Markdown file.
+            source = "\n" * (line - 1) + code
+            try:
+                exec(compile(source, name, "exec"), namespace)
+            except Exception as e:
+                raise AssertionError(
+                    f"The block at {name}:{line} failed: {type(e).__name__}: {e}"
+                ) from e
+    finally:
+        plt.close("all")
+
+
+def _nav_pages(nav) -> list[str]:
+    if isinstance(nav, str):
+        return [nav]
+    if isinstance(nav, list):
+        return [p for item in nav for p in _nav_pages(item)]
+    if isinstance(nav, dict):
+        return [p for value in nav.values() for p in _nav_pages(value)]
+    return []
+
+
+def test_every_page_is_in_the_nav():
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    listed = set(_nav_pages(config["nav"]))
+    missing = [p for p in map(_page_id, _pages()) if p not in listed]
+    assert not missing, f"pages missing from the nav of mkdocs.yml: {missing}"
+    absent = sorted(p for p in listed if not (DOCS / p).is_file())
+    assert not absent, f"nav entries without a page: {absent}"
