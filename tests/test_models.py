@@ -300,26 +300,19 @@ def test_fitzhugh_nagumo_excitability(x64):
 
 
 # ---------------------------------------------------------- a user-defined model
-class RateNode(nm.models.AbstractNode):
-    """The model of docs/custom_model.md: tau r' = -r + S(w r + I + c)."""
+def _load_example_model():
+    """The model of examples/custom_model.py (also shown in docs/custom_model.md)."""
+    import importlib.util
+    from pathlib import Path
 
-    tau: jnp.ndarray = nm.models.param(10.0)
-    w: jnp.ndarray = nm.models.param(1.5)
-    I: jnp.ndarray = nm.models.param(-1.0)  # noqa: E741
+    path = Path(__file__).resolve().parents[1] / "examples" / "custom_model.py"
+    spec = importlib.util.spec_from_file_location("custom_model_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.RateNode
 
-    state_names = ("r",)
-    coupled_vars = ("r",)
-    default_state = {"r": 0.1}
-    state_ranges = {"r": (0.0, 1.0)}
-    input_names = ("r",)
 
-    def vector_field(self, t, state, coupling, inputs=None):
-        r = state["r"]
-        drive = self.w * r + self.I + coupling.get("r", 0.0)
-        dr = (-r + jax.nn.sigmoid(drive)) / self.tau
-        if inputs:
-            dr = dr + inputs.get("r", 0.0)
-        return {"r": dr}
+RateNode = _load_example_model()
 
 
 def test_user_defined_model_simulates_sweeps_and_differentiates(x64):
