@@ -156,7 +156,10 @@ def simulate(
     - **With noise** (here or in the network) the system is the Itô SDE
       `MultiTerm(ODETerm(drift), ControlTerm(diffusion, brownian))`, the Brownian path
       built from `key` (the same key gives the same trajectory).
-    - **With delays** a fixed-step loop calls the Diffrax solver's own `step`; at every
+    - **With delays** a fixed-step loop advances the Diffrax solver: explicit
+      Runge-Kutta solvers by unrolling the Butcher tableau read from the solver (the
+      same update as its `step`, tested), others (EulerHeun, SRA1, ShARK, ...)
+      through the solver's own `step`. At every
       stage time $t$ the delayed values $x_j(t - \tau_{ij})$ are interpolated from a
       ring buffer of past states (`interpolation="nearest" | "linear" | "cubic"`).
       Zero delays are instantaneous coupling (the stage's own state); delays strictly
@@ -693,7 +696,7 @@ def _drive(
     def step_all(state, wh):
         core, mst = state
         core = advance(core, wh)
-        t = t0 + core[4].astype(dt_type(core[0])) * dt
+        t = t0 + core[4].astype(_dtype_of(core[0])) * dt
         mst = tuple(m.update(s, t, core[0], dt) for m, s in zip(monitors, mst))
         return (core, mst), None
 
@@ -806,7 +809,8 @@ def _drive(
     return ys, core[0], results
 
 
-def dt_type(y):
+def _dtype_of(y):
+    """The floating dtype of a state dict."""
     return jax.tree.leaves(y)[0].dtype
 
 
