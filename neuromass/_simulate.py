@@ -700,11 +700,12 @@ def _drive(
         mst = tuple(m.update(s, t, core[0], dt) for m, s in zip(monitors, mst))
         return (core, mst), None
 
-    def run(state, steps):
-        """`steps` steps, drawing their noise in one go."""
+    def run(state, steps, xs=None):
+        """`steps` steps; their noise `xs` is drawn here in one go unless given."""
         if steps == 0:
             return state
-        xs = draw(state[0][4], steps)
+        if xs is None:
+            xs = draw(state[0][4], steps)
         return jax.lax.scan(step_all, state, xs, length=steps)[0]
 
     def run_long(state, steps):
@@ -726,20 +727,23 @@ def _drive(
     state = (core, mst)
     first = core[0]
     # output buffers for samples not emitted at every block
-    bufs = {}
+    bufs, sizes = {}, {}
     for m, s in zip(monitors, mst):
         if m in periodic and strides[m.name] != g:
-            n_m = n_blocks * g // strides[m.name]
+            sizes[m.name] = n_m = n_blocks * g // strides[m.name]
             shape = jax.eval_shape(m.emit, s)[1]
-            bufs[m.name] = jax.tree.map(
-                lambda sd, n_m=n_m: jnp.zeros((n_m,) + sd.shape, sd.dtype), shape
+            bufs[m.name] = jax.tree.map(  # at least one slot, so writes trace
+                lambda sd, n_m=n_m: jnp.zeros((max(n_m, 1),) + sd.shape, sd.dtype),
+                shape,
             )
     if stride != g:
+        sizes["__ys__"] = n_save - 1
         bufs["__ys__"] = jax.tree.map(
-            lambda x: jnp.zeros((n_save - 1,) + x.shape, x.dtype), first
+            lambda x: jnp.zeros((max(n_save - 1, 1),) + x.shape, x.dtype), first
         )
 
-    def block(carry, b):
+    def block(carry, inp):
+        b, xs = inp
         state, bufs = carry
         if horizon is not None:
             cut = (b * g) % horizon == 0
@@ -751,7 +755,9 @@ def _drive(
                 ),
                 state,
             )
-        state = (jax.checkpoint(run, static_argnums=1) if checkpoint else run)(state, g)
+        state = (jax.checkpoint(run, static_argnums=1) if checkpoint else run)(
+            state, g, xs
+        )
         core, mst = state
         n_done = (b + 1) * g
         out = {}
@@ -790,10 +796,41 @@ def _drive(
             )
         return ((core, tuple(new_mst)), bufs), out
 
-    (state, bufs), outs = jax.lax.scan(
-        block, (state, bufs), jnp.arange(n_blocks), length=n_blocks
-    )
+    # The noise of `per` consecutive blocks is drawn at once (vectorised random
+    # numbers are much cheaper per value), in bounded memory: about 1000 steps.
+    per = max(1, min(n_blocks, 1000 // g))
+    n_super, n_rest = divmod(n_blocks, per)
+
+    def blocks_with_noise(carry, first, count):
+        bs = first + jnp.arange(count)
+        xs = draw(carry[0][0][4], count * g)
+        if xs is not None:
+            xs = jax.tree.map(lambda x: x.reshape((count, g) + x.shape[1:]), xs)
+        return jax.lax.scan(block, carry, (bs, xs), length=count)
+
+    carry = (state, bufs)
+    parts = []
+    if n_super:
+
+        def superblock(carry, i):
+            return blocks_with_noise(carry, i * per, per)
+
+        carry, outs = jax.lax.scan(superblock, carry, jnp.arange(n_super))
+        parts.append(jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), outs))
+    if n_rest:
+        parts.append(None)
+        carry, parts[-1] = blocks_with_noise(carry, n_super * per, n_rest)
+    if parts:
+        outs = jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=0), *parts)
+    else:  # nothing after the first sample: empty outputs of the right shapes
+        outs = jax.eval_shape(lambda c: blocks_with_noise(c, 0, 1)[1], carry)
+        outs = jax.tree.map(lambda sd: jnp.zeros((0,) + sd.shape[1:], sd.dtype), outs)
+    state, bufs = carry
     core, mst = state
+    bufs = {
+        name: jax.tree.map(lambda x, n=sizes[name]: x[:n], b)
+        for name, b in bufs.items()
+    }
     rest = outs.pop("__ys__") if "__ys__" in outs else bufs.pop("__ys__")
     ys = {v: jnp.concatenate([first[v][None], rest[v]], axis=0) for v in first}
     results = {}

@@ -207,3 +207,30 @@ def test_checkpoint_gives_the_same_gradient(x64):
     h = 1e-6
     fd = (_loss_fn(net)(k + h) - _loss_fn(net)(k - h)) / (2 * h)
     np.testing.assert_allclose(g0, fd, rtol=1e-5)
+
+
+def test_runs_too_short_for_a_second_sample(getkey):
+    net = _net(noise=nm.noise.Additive(0.05))
+    mons = [nm.monitors.TemporalAverage(0.5), nm.monitors.Bold(tr=2.0)]
+    sol = nm.simulate(
+        net,
+        t1=10.0,
+        dt=0.1,
+        save_every=1.0,
+        transient=10.0,
+        key=getkey(),
+        monitors=mons,
+    )
+    assert sol["x"].shape == (1, 5)
+    assert sol["tavg"]["x"].shape == (0, 5) and sol["bold"].shape == (0, 5)
+    assert sol.monitors["bold"].ts.shape == (0,)
+
+
+def test_result_does_not_depend_on_the_loop_blocking(getkey):
+    # the noise of step n depends only on (key, n): saving more often changes the
+    # blocking of the loop, not the trajectory
+    net = _net(noise=nm.noise.Additive(0.05))
+    key = getkey()
+    a = nm.simulate(net, t1=150.0, dt=0.1, save_every=1.0, transient=3.0, key=key)
+    b = nm.simulate(net, t1=150.0, dt=0.1, save_every=0.1, transient=3.0, key=key)
+    np.testing.assert_allclose(a["x"], b["x"][::10], atol=1e-5)
