@@ -201,3 +201,79 @@ def read(plan: DelayPlan, store, n, c) -> Float[Array, "edges nodes cvars"]:
     l2 = -s * (s - 1.0) * (s - 3.0) / 2.0
     l3 = s * (s - 1.0) * (s - 2.0) / 6.0
     return l0 * vals[0] + l1 * vals[1] + l2 * vals[2] + l3 * vals[3]
+
+
+# --------------------------------------------------------------------------------------
+# Blocked reads for couplings linear in the delayed value.
+#
+# When the coupling only needs the weighted sums `C_i(t) = sum_j w_ij x_j(t - tau_ij)`
+# (an `AbstractLinearCoupling`), those sums do not depend on the stage state, and with
+# every lag `m_e >= S` the sums of S consecutive steps only read grid states that are
+# already stored when the block starts. They are then read for S steps at once: one
+# gather per edge of a short contiguous window, from a ring laid out source-major
+# `(N, 2L, V)` so that each edge's window is one slice.
+
+
+def block_size(plan: DelayPlan, net: Network, dt: float) -> int:
+    """The number of steps S whose delayed reads can be planned at once: the
+    smallest lag `m_e` of any edge (at least 1). From the network's static shortest
+    delay, so it is known even when the delays are traced under `jit`."""
+    if net.min_delay <= 0.0:
+        return 1
+    d = net.min_delay / dt
+    r = round(d)
+    if plan.mode == "nearest":
+        s = int(np.round(d))  # as `make_plan` (half to even)
+    else:
+        s = int(np.floor(r if abs(d - r) < _SNAP else d))
+    return max(s, 1)
+
+
+def with_block_size(plan: DelayPlan, valid: np.ndarray, s: int) -> DelayPlan:
+    """The plan for reads planned `s` steps at a time: padding edges get the lag `s`
+    (their windows stay inside the ring), and a run-time check that every real lag
+    is at least `s` steps (the delays may have been changed under `jit` after the
+    network was built)."""
+    m = jnp.where(valid, plan.m, s)
+    if s > 1:
+        m = eqx.error_if(
+            m,
+            m < s,
+            "A conduction delay is shorter than the network's `min_delay`: the "
+            "delays were changed after the network was built; use `net.replace`.",
+        )
+    return eqx.tree_at(lambda p: p.m, plan, m)
+
+
+def ring_init(past: Float[Array, "L nodes cvars"]) -> Float[Array, "nodes 2L cvars"]:
+    """The source-major doubled ring `(N, 2L, V)` from the coupled states at steps
+    `-(L-1), ..., 0` in chronological order (slot of step k: `k mod L`, twice)."""
+    return jnp.transpose(init_buffer(None, past), (1, 0, 2))
+
+
+def ring_write(plan: DelayPlan, ring, n, value: Float[Array, "nodes cvars"]):
+    """Store the coupled state of step `n` in both copies of the ring."""
+    s = jnp.mod(n, plan.length)
+    zero = jnp.zeros((), s.dtype)
+    value = value[:, None].astype(ring.dtype)
+    ring = jax.lax.dynamic_update_slice(ring, value, (zero, s, zero))
+    return jax.lax.dynamic_update_slice(ring, value, (zero, s + plan.length, zero))
+
+
+def ring_windows(
+    plan: DelayPlan, ring, n, lo: int, width: int
+) -> Float[Array, "edges nodes width cvars"]:
+    """Each edge's source values at steps `n - m - 1 + j`, `j = lo, ..., lo + width
+    - 1` (all `<= n`): one contiguous slice of the ring per edge."""
+    start = jnp.mod(n, plan.length) + plan.length - 1 + lo - plan.m
+    idx = jnp.stack([jnp.broadcast_to(plan.idx, start.shape), start], axis=-1)
+    dims = jax.lax.GatherDimensionNumbers(
+        offset_dims=(2, 3), collapsed_slice_dims=(0,), start_index_map=(0, 1)
+    )
+    return jax.lax.gather(
+        ring,
+        idx,
+        dims,
+        slice_sizes=(1, width, ring.shape[-1]),
+        mode=jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS,
+    )
