@@ -154,6 +154,28 @@ def test_online_fc_over_bold_source(getkey):
     np.testing.assert_allclose(sol["bold_fc"]["fc"], np.corrcoef(b.T), atol=1e-4)
 
 
+def test_online_fc_over_bold_source_after_a_transient(getkey):
+    """The BOLD source inside `OnlineFC` evolves through the transient like the
+    `Bold` monitor on its own (it does not restart at rest when the transient
+    ends), so both see the same BOLD samples."""
+    net = _net(noise=nm.noise.Additive(0.1))
+    bold = nm.monitors.Bold("x", tr=50.0)
+    fc_b = nm.monitors.OnlineFC(source=bold, name="bold_fc")
+    sol = nm.simulate(
+        net,
+        t1=2000.0,
+        dt=0.5,
+        save_every=100.0,
+        transient=1000.0,
+        key=getkey(),
+        monitors=[bold, fc_b],
+    )
+    b = np.asarray(sol["bold"])
+    assert sol["bold_fc"]["count"] == b.shape[0] == 20
+    np.testing.assert_allclose(sol["bold_fc"]["mean"], b.mean(axis=0), rtol=1e-4)
+    np.testing.assert_allclose(sol["bold_fc"]["fc"], np.corrcoef(b.T), atol=1e-4)
+
+
 def test_monitors_on_network_without_delays_match_diffrax_path():
     w = np.random.default_rng(2).random((4, 4))
     net = nm.Network(nm.models.Hopf(), w, coupling="diffusive", k=0.1)

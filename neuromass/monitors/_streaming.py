@@ -75,7 +75,9 @@ class OnlineFC(AbstractMonitor):
 
     Either over a state variable sampled every `every` ms, or over the samples of
     another periodic monitor given as `source` (e.g. `source=Bold(...)` for BOLD FC,
-    updated at every TR).
+    updated at every TR). A source that evolves through the transient (`Bold`'s
+    hemodynamics) does so here too, so the FC is that of the samples the source
+    emits on its own; the accumulation starts after the transient.
 
     Returns `{"fc": (N, N), "mean": (N,), "cov": (N, N), "count": ()}`.
 
@@ -111,6 +113,13 @@ class OnlineFC(AbstractMonitor):
         if self.source is not None:
             return tuple(getattr(self.source, "variables", ()) or ())
         return (self.variable,)
+
+    @property
+    def warm_through_transient(self):
+        # A warm source (BOLD hemodynamics) keeps evolving through the transient, as
+        # it does on its own; the accumulators change only in `observe`, which runs
+        # after the transient, so they still start empty.
+        return self.source is not None and self.source.warm_through_transient
 
     def period(self, dt):
         return None
