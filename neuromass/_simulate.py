@@ -500,11 +500,9 @@ def _solve_delayed(
             offsets |= {float(c) for c in tableau[0]}
         coefficients = {c: hist.window_coefficients(plan, c) for c in offsets}
 
-    # Linear couplings: the delayed part is a weighted sum of the history that does
-    # not depend on the stage state. With every lag >= S steps, the sums of S
-    # consecutive steps only read stored states, so they are gathered and reduced
-    # once per block of S steps (`_history.block_size`). The read at c = 1 of step n
-    # is the read at c = 0 of step n + 1: it is carried, not read twice.
+    # Linear couplings: the delayed part is a weighted sum of the history, reduced
+    # once per stage offset at the start of each step (it does not depend on the
+    # stage state); the read at c = 1 of step n is the read at c = 0 of step n + 1.
     linear = (
         isinstance(net.coupling, AbstractLinearCoupling)
         and plan.uses_window
@@ -513,40 +511,29 @@ def _solve_delayed(
         and tableau is not None
     )
     if linear:
-        block = hist.block_size(plan, net, dt)
-        plan = hist.with_block_size(plan, net.pattern.valid, block)
-        reuse = 0.0 in coefficients and 1.0 in coefficients
-        # per stage offset c: the window taps j (value at step n - m - 1 + j) of its
-        # read at step n, each with its weight w_e * (interpolation coefficient)
-        taps = {}
+        weighted = {}
         for c, coef in coefficients.items():
-            if reuse and c == 1.0:
-                continue
             if isinstance(coef, int):  # nearest: one window value
-                taps[c] = ((coef, w_edges[..., None]),)
-            else:  # linear: the taps whose coefficients can be non-zero
-                use = (0, 1) if c == 0.0 else (1, 2) if c >= 1.0 else (0, 1, 2)
-                taps[c] = tuple((j, w_edges[..., None] * coef[j]) for j in use)
+                weighted[c] = (coef, w_edges[..., None])
+            else:
+                weighted[c] = tuple(w_edges[..., None] * q for q in coef)
         row_sums = sum_edges(w_edges)[:, None]
+        reuse = 1.0 in coefficients
 
-    def block_sums(ring, n0, count, first):
-        """The reduced delayed sums of offsets `c` (`first[c]`: the first step of the
-        block whose sum is needed) for `count` steps from step `n0`: `{c: (N,
-        count, V)}`, from one window gather per edge."""
-        spans = [
-            (first[c] + j, first[c] + count - 1 + j) for c in first for j, _ in taps[c]
-        ]
-        lo = min(a for a, _ in spans)
-        hi = max(b for _, b in spans)
-        win = hist.ring_windows(plan, ring, n0, lo, hi - lo + 1)
+    def reduced_reads(win, step, cached):
         out = {}
-        for c, f0 in first.items():
-            acc = None
-            for j, wc in taps[c]:
-                a = f0 + j - lo
-                term = wc[..., None] * win[:, :, a : a + count]
-                acc = term if acc is None else acc + term
-            out[c] = sum_edges(acc)
+        win = hist.window_values(win, step)
+        for c, coef in weighted.items():
+            if c == 0.0 and reuse and cached is not None:
+                out[c] = cached
+            elif isinstance(coef[0], int):
+                out[c] = sum_edges(coef[1] * win[coef[0]])
+            elif c >= 1.0:  # reads lie in (t_{n-m}, t_{n-m+1}]: w0 has weight 0
+                a0, a1, a2 = coef
+                out[c] = sum_edges(a1 * win[1] + a2 * win[2])
+            else:
+                a0, a1, a2 = coef
+                out[c] = sum_edges(a0 * win[0] + a1 * win[1] + a2 * win[2])
         return out
 
     def afferent(t, y, store, step, tn, c=None, reads=None):
@@ -612,68 +599,16 @@ def _solve_delayed(
     dtype = net.weights.dtype
     t0_ = jnp.asarray(t0, dtype)
 
-    def draw(start, count):
-        if noise is None:
-            return None
-        return jax.vmap(increments)(start + jnp.arange(count, dtype=start.dtype))
-
     def store_of(buf, win):
         return win if plan.uses_window else buf
 
     step0 = jnp.asarray(0, jnp.int32)
 
-    def make_args(y, buf, win, step, tn):
+    def make_args(y, buf, win, step, tn, cached=None):
         store = store_of(buf, win)
         held = afferent(tn, y, store, step, tn, 0.0) if hold else None
-        return (store, step, tn, held, None)
-
-    if linear:
-        ring0 = hist.ring_init(past_c.astype(dtype))
-        first = {c: 1 if reuse and c == 0.0 else 0 for c in taps}
-        cached0 = None
-        if reuse:
-            cached0 = block_sums(ring0, step0, 1, {0.0: 0})[0.0][:, 0]
-        core0 = (y0, None, ring0, None, step0, cached0)
-
-        def advance(core, count, xs):
-            """`count` (<= block) steps from one gather of the delayed sums."""
-            y, _, ring, _, step, cached = core
-            sums = block_sums(ring, step, count, first)
-            states = []
-            for s in range(count):
-                reads = {}
-                for c in coefficients:
-                    if reuse and c == 0.0:
-                        reads[c] = cached if s == 0 else sums[c][:, s - 1]
-                    elif reuse and c == 1.0:
-                        reads[c] = sums[0.0][:, s]
-                    else:
-                        reads[c] = sums[c][:, s]
-                n = step + s
-                tn = t0_ + n.astype(dtype) * dt
-                wh = None if xs is None else jax.tree.map(lambda x, s=s: x[s], xs)
-                y = tableau_step(tn, y, (None, n, tn, None, reads), n, wh)
-                y = net.node.apply_bounds(y)
-                ring = hist.ring_write(plan, ring, n + 1, coupled(y))
-                states.append(y)
-            if reuse:
-                cached = sums[0.0][:, count - 1]
-            return (y, None, ring, None, step + count, cached), states
-
-        return _drive(
-            advance,
-            block,
-            draw,
-            core0,
-            t0,
-            dt,
-            n_trans,
-            stride,
-            n_save,
-            monitors,
-            checkpoint,
-            horizon,
-        )
+        reads = reduced_reads(win, step, cached) if linear else None
+        return (store, step, tn, held, reads)
 
     args0 = make_args(y0, buf, store0, step0, t0_)
     if tableau is None:
@@ -684,7 +619,9 @@ def _solve_delayed(
     def one_step(carry, wh):
         y, sstate, buf, win, step, cached = carry
         tn = t0_ + step.astype(dtype) * dt
-        args = make_args(y, buf, win, step, tn)
+        args = make_args(y, buf, win, step, tn, cached)
+        if linear and reuse:
+            cached = args[4][1.0]
         if tableau is None:
             y1, _, _, sstate, _ = solver.step(
                 terms_at(step, wh), tn, tn + dt, y, args, sstate, made_jump=False
@@ -698,16 +635,16 @@ def _solve_delayed(
             win = hist.advance_window(plan, win, buf, nxt)
         return (y1, sstate, buf, win, nxt, cached), None
 
-    core0 = (y0, sstate0, buf, store0, step0, None)
+    cached0 = args0[4][0.0] if linear and reuse else None
+    core0 = (y0, sstate0, buf, store0, step0, cached0)
 
-    def advance_one(core, count, xs):
-        wh = None if xs is None else jax.tree.map(lambda x: x[0], xs)
-        core = one_step(core, wh)[0]
-        return core, [core[0]]
+    def draw(start, count):
+        if noise is None:
+            return None
+        return jax.vmap(increments)(start + jnp.arange(count, dtype=start.dtype))
 
     return _drive(
-        advance_one,
-        1,
+        lambda core, wh: one_step(core, wh)[0],
         draw,
         core0,
         t0,
@@ -723,7 +660,6 @@ def _solve_delayed(
 
 def _drive(
     advance,
-    block,
     draw,
     core0,
     t0,
@@ -738,10 +674,9 @@ def _drive(
     """Run the fixed-step loop: the transient, then blocks of `g` steps, emitting the
     saved trajectory and every monitor's samples at their periods.
 
-    `advance(core, count, noise) -> (core, states)` performs `count` steps (`1 <=
-    count <= block`, static) and returns the state after each; `core[0]` is the state
-    and `core[4]` the step counter; `draw(start, count)` returns the noise increments
-    of `count` steps from step `start` at once (or None without noise). Returns
+    `advance(core, noise) -> core` performs one step; `core[0]` is the state and
+    `core[4]` the step counter; `draw(start, count)` returns the noise increments of
+    `count` steps from step `start` at once (or None without noise). Returns
     `(ys, y_final, monitor_outputs)`.
     """
     periodic = [m for m in monitors if m.period(dt) is not None]
@@ -758,44 +693,24 @@ def _drive(
         )
     y0 = core0[0]
 
-    def steps(state, count, xs):
+    def step_all(state, wh):
         core, mst = state
-        core, states = advance(core, count, xs)
-        first = core[4] - count
-        for s, y in enumerate(states):
-            t = t0 + (first + s + 1).astype(_dtype_of(y)) * dt
-            mst = tuple(m.update(ms, t, y, dt) for m, ms in zip(monitors, mst))
-        return core, mst
+        core = advance(core, wh)
+        t = t0 + core[4].astype(_dtype_of(core[0])) * dt
+        mst = tuple(m.update(s, t, core[0], dt) for m, s in zip(monitors, mst))
+        return (core, mst), None
 
-    def run(state, n, xs=None):
-        """`n` steps in blocks of `block`; their noise `xs` is drawn here in one
-        go unless given."""
-        if n == 0:
+    def run(state, steps, xs=None):
+        """`steps` steps; their noise `xs` is drawn here in one go unless given."""
+        if steps == 0:
             return state
         if xs is None:
-            xs = draw(state[0][4], n)
-        q, r = divmod(n, block)
-        if block > 1 and q <= 4:  # a few blocks: unrolled
-            counts = [block] * q + ([r] if r else [])
-            pos = 0
-            for count in counts:
-                part = jax.tree.map(lambda x, a=pos, c=count: x[a : a + c], xs)
-                state = steps(state, count, part)
-                pos += count
-            return state
-        head = jax.tree.map(
-            lambda x: x[: q * block].reshape((q, block) + x.shape[1:]), xs
-        )
-        state = jax.lax.scan(
-            lambda st, x: (steps(st, block, x), None), state, head, length=q
-        )[0]
-        if r:
-            state = steps(state, r, jax.tree.map(lambda x: x[q * block :], xs))
-        return state
+            xs = draw(state[0][4], steps)
+        return jax.lax.scan(step_all, state, xs, length=steps)[0]
 
-    def run_long(state, n):
+    def run_long(state, steps):
         """Many steps in blocks of `g` (bounded noise memory), then the rest."""
-        blocks, rest = divmod(n, g)
+        blocks, rest = divmod(steps, g)
         if blocks:
             state = jax.lax.scan(
                 lambda s, _: (run(s, g), None), state, None, length=blocks
@@ -827,7 +742,7 @@ def _drive(
             lambda x: jnp.zeros((max(n_save - 1, 1),) + x.shape, x.dtype), first
         )
 
-    def one_block(carry, inp):
+    def block(carry, inp):
         b, xs = inp
         state, bufs = carry
         if horizon is not None:
@@ -891,7 +806,7 @@ def _drive(
         xs = draw(carry[0][0][4], count * g)
         if xs is not None:
             xs = jax.tree.map(lambda x: x.reshape((count, g) + x.shape[1:]), xs)
-        return jax.lax.scan(one_block, carry, (bs, xs), length=count)
+        return jax.lax.scan(block, carry, (bs, xs), length=count)
 
     carry = (state, bufs)
     parts = []
