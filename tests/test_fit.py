@@ -546,6 +546,72 @@ def test_recover_global_coupling_of_delayed_hopf_from_fc():
     assert trace.params.weights is None and trace.params.node.a is None
 
 
+def test_recover_global_coupling_of_delayed_hopf_from_bold_fc():
+    """FC of the BOLD signal (Balloon-Windkessel monitor, TR 0.5 s) of a noisy
+    delayed Hopf network at k = 0.02 (fixed noise key): the gradient flows through
+    the hemodynamics and the streamed FC, and fitting k from 0.01 recovers 0.02."""
+    weights, lengths = _ring(5)
+    k_true = 0.02
+    # Slow nodes (4.8 Hz, 200 ms decay) so that dt = 5 ms resolves them: 20 s of
+    # BOLD is 4000 steps. No transient (it would cost compilation time): the nodes
+    # start at their fixed point and the hemodynamics at rest, their equilibrium.
+    net = nm.Network(
+        nm.models.Hopf(a=-0.005, omega=0.03),
+        weights,
+        lengths=4.0 * lengths,  # 20-120 mm
+        speed=3.0,  # mm/ms: delays of 7-40 ms
+        coupling="diffusive",
+        k=k_true,
+        noise=nm.noise.Additive(0.02),
+    )
+    assert net.max_delay > 20.0
+    key = jax.random.key(0)
+    bold = nm.monitors.Bold("x", tr=500.0)
+
+    def run(n, monitors):
+        return nm.simulate(
+            n,
+            t1=20000.0,
+            dt=5.0,
+            y0={"x": 0.0, "y": 0.0},
+            save_every=500.0,
+            variables="x",
+            key=key,
+            solver=diffrax.Euler(),
+            monitors=monitors + [nm.monitors.OnlineFC(source=bold, name="bold_fc")],
+        )
+
+    def bold_fc(n):
+        return run(n, [])["bold_fc"]["fc"]
+
+    sol = eqx.filter_jit(run)(net, [bold])
+    samples, target = np.asarray(sol["bold"]), sol["bold_fc"]["fc"]
+    assert samples.shape == (40, 5)
+    # The streamed FC is the FC of the BOLD samples (two-pass reference).
+    np.testing.assert_allclose(target, np.corrcoef(samples.T), atol=1e-4)
+    count = []
+
+    def loss(n):
+        count.append(1)
+        return nm.metrics.fc_mse(bold_fc(n), target)
+
+    start = net.replace(k=0.01)
+    fitted, trace = fit(
+        start,
+        loss,
+        params=lambda n: n.k,
+        constraints={lambda n: n.k: Positive()},
+        optimizer=optax.adam(0.1, b1=0.5),
+        steps=30,
+        progress=False,
+    )
+    assert len(count) == 1
+    assert trace.loss[0] > 0.03  # the start is far: the BOLD FC depends on k
+    np.testing.assert_allclose(float(fitted.k), k_true, rtol=0.01)
+    assert trace.best_loss < 1e-4 * trace.loss[0]
+    assert trace.n_skipped == 0 and np.all(trace.params.k > 0)
+
+
 def test_recover_per_region_frequencies_from_spectra():
     """Three weakly coupled Hopf oscillators at 0.2, 0.3, 0.4 rad/ms: their spectral
     centroids identify each region's omega; the fit starts all at 0.3."""
