@@ -543,8 +543,11 @@ def _solve_delayed(
         buf = adj.init(out_edges, past_c)
     else:
         buf = hist.init_buffer(plan, past_c)
+    # Nearest reads of a linear coupling need one history value per edge and read:
+    # gathered directly from the buffer, with no window to keep.
+    direct = linear and plan.mode == "nearest"
     store0 = None
-    if plan.uses_window:  # the window caches history values: not differentiated
+    if plan.uses_window and not direct:  # cached history values: not differentiated
         store0 = hist.init_window(plan, jax.lax.stop_gradient(buf) if pulled else buf)
 
     def write(buf, n, x):
@@ -556,15 +559,18 @@ def _solve_delayed(
         """The reduced delayed sums of each stage offset (or of `only`). Each read
         is computed once: with the pulled adjoint a read's time must be unique."""
         out = {}
-        win = hist.window_values(win, step)
+        if not direct:
+            win = hist.window_values(win, step)
         for c, coef in weighted.items():
             if only is not None and c != only:
                 continue
             if c == 0.0 and reuse and cached is not None:
                 out[c] = cached
                 continue
-            if isinstance(coef[0], int):
-                out[c] = sum_edges(coef[1] * win[coef[0]])
+            if direct:  # window value q is the state of step n - m - 1 + q
+                src = jax.lax.stop_gradient(buf) if pulled else buf
+                x_j = hist.gather(plan, src, step, coef[0] - 1 - plan.m)
+                out[c] = sum_edges(coef[1] * x_j)
             elif c >= 1.0:  # reads lie in (t_{n-m}, t_{n-m+1}]: w0 has weight 0
                 a0, a1, a2 = coef
                 out[c] = sum_edges(a1 * win[1] + a2 * win[2])
@@ -676,7 +682,7 @@ def _solve_delayed(
         y1 = net.node.apply_bounds(y1)
         nxt = step + 1
         buf = write(buf, nxt, coupled(y1))
-        if plan.uses_window:
+        if plan.uses_window and not direct:
             src = jax.lax.stop_gradient(buf) if pulled else buf
             win = hist.advance_window(plan, win, src, nxt)
         return (y1, sstate, buf, win, nxt, cached), None
