@@ -202,7 +202,9 @@ def simulate(
     - `checkpoint`: for reverse-mode gradients of long runs: store the loop state only
       once per block of steps (the saving interval, or the greatest common period of
       the monitors) and recompute inside each block during the backward pass, so
-      memory grows with the number of blocks instead of steps.
+      memory grows with the number of blocks instead of steps. The stored state
+      includes the delay history, so with the pulled delay adjoint (below), whose
+      steps keep no history at all, checkpointing costs memory rather than saving it.
     - `gradient_horizon`: truncated backpropagation through time: gradients flow back
       at most this many ms (a multiple of the block) before being cut, which keeps
       gradients of long chaotic runs bounded. The forward solution is unchanged.
