@@ -35,7 +35,9 @@ def main(argv=None):
     p.add_argument("--workload", choices=["W1", "W1n", "W2", "W3"], default="W1")
     p.add_argument("--interp", choices=["nearest", "linear", "cubic"], default="linear")
     p.add_argument("--devices", type=int, default=1)
-    p.add_argument("--batch", type=int, default=64, help="W2 chunk size")
+    p.add_argument(
+        "--batch", type=int, default=8, help="W2 chunk size (8: fastest measured)"
+    )
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument(
         "--checkpoint",

@@ -87,9 +87,9 @@ def out_edges(plan: DelayPlan, idx: np.ndarray, valid: np.ndarray, w_edges) -> O
     )
 
 
-def _pull(out: OutEdges, g, n, first):
+def _pull(out: OutEdges, g, n, first=None):
     """`dL/dX[n]` `(N, V)` from the read cotangents `g` (stored by time, both
-    copies), counting only reads at times `>= first`."""
+    copies), counting only reads at times `>= first` (all with None)."""
     base = jnp.mod(n, out.length)
     row = base + out.lag
     width = g.shape[-1]
@@ -98,7 +98,7 @@ def _pull(out: OutEdges, g, n, first):
 
     def at(r, q):
         vals = flat.at[r * n_regions + out.target].get(mode="promise_in_bounds")
-        return jnp.where((q >= first)[..., None], vals, 0.0)
+        return vals if first is None else jnp.where((q >= first)[..., None], vals, 0.0)
 
     p = at(row, n + out.lag)
     if out.frac is not None:
@@ -146,7 +146,7 @@ def _write_fwd(out, buf, n, x):
 
 def _write_bwd(res, g):
     out, n, like = res
-    gx = _pull(out, g, n, 0).astype(like.dtype)
+    gx = _pull(out, g, n).astype(like.dtype)  # n >= 1: every read time is > 0
     return None, g, None, gx
 
 
