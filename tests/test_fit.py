@@ -488,6 +488,28 @@ def _ring(n):
     return (w + w.T) / 2, (lengths + lengths.T) / 2
 
 
+def _fit_coupling(start, fc_of, target, optimizer, steps):
+    """Fit `k` of `start` (kept positive) so that `fc_of(model)` matches `target`;
+    also checks that the loss was traced once."""
+    count = []
+
+    def loss(n):
+        count.append(1)
+        return nm.metrics.fc_mse(fc_of(n), target)
+
+    fitted, trace = fit(
+        start,
+        loss,
+        params=lambda n: n.k,
+        constraints={lambda n: n.k: Positive()},
+        optimizer=optimizer,
+        steps=steps,
+        progress=False,
+    )
+    assert len(count) == 1
+    return fitted, trace
+
+
 def test_recover_global_coupling_of_delayed_hopf_from_fc():
     """FC of a noisy delayed Hopf network at k = 0.2 (fixed noise key): fitting k
     from 0.05 recovers 0.2, the only zero of the loss."""
@@ -520,23 +542,8 @@ def test_recover_global_coupling_of_delayed_hopf_from_fc():
     target = eqx.filter_jit(fc_of)(net)
     off_diagonal = np.asarray(nm.metrics.upper_triangle(target))
     assert 0.05 < off_diagonal.mean() < 0.9  # informative: neither 0 nor 1
-    count = []
-
-    def loss(n):
-        count.append(1)
-        return nm.metrics.fc_mse(fc_of(n), target)
-
     start = net.replace(k=0.05)
-    fitted, trace = fit(
-        start,
-        loss,
-        params=lambda n: n.k,
-        constraints={lambda n: n.k: Positive()},
-        optimizer=optax.adam(0.1),
-        steps=60,
-        progress=False,
-    )
-    assert len(count) == 1
+    fitted, trace = _fit_coupling(start, fc_of, target, optax.adam(0.1), 60)
     np.testing.assert_allclose(float(fitted.k), k_true, atol=0.01)
     assert trace.best_loss < 1e-3 * trace.loss[0]
     assert np.all(trace.params.k > 0)
@@ -589,23 +596,8 @@ def test_recover_global_coupling_of_delayed_hopf_from_bold_fc():
     assert samples.shape == (40, 5)
     # The streamed FC is the FC of the BOLD samples (two-pass reference).
     np.testing.assert_allclose(target, np.corrcoef(samples.T), atol=1e-4)
-    count = []
-
-    def loss(n):
-        count.append(1)
-        return nm.metrics.fc_mse(bold_fc(n), target)
-
     start = net.replace(k=0.01)
-    fitted, trace = fit(
-        start,
-        loss,
-        params=lambda n: n.k,
-        constraints={lambda n: n.k: Positive()},
-        optimizer=optax.adam(0.1, b1=0.5),
-        steps=30,
-        progress=False,
-    )
-    assert len(count) == 1
+    fitted, trace = _fit_coupling(start, bold_fc, target, optax.adam(0.1, b1=0.5), 30)
     assert trace.loss[0] > 0.03  # the start is far: the BOLD FC depends on k
     np.testing.assert_allclose(float(fitted.k), k_true, rtol=0.01)
     assert trace.best_loss < 1e-4 * trace.loss[0]
