@@ -147,6 +147,7 @@ class Network(eqx.Module):
     coupled_vars: tuple[str, ...] = eqx.field(static=True)
     self_connection: bool = eqx.field(static=True)
     max_delay: float = eqx.field(static=True)
+    min_delay: float = eqx.field(static=True)
     pattern: _EdgePattern = eqx.field(static=True)
 
     def __init__(
@@ -239,7 +240,9 @@ class Network(eqx.Module):
         self.inputs = inputs
         self.coupled_vars = coupled_vars
         self.self_connection = bool(self_connection)
-        self.pattern, self.max_delay = _build_pattern(weights, self.delays, max_delay)
+        self.pattern, self.max_delay, self.min_delay = _build_pattern(
+            weights, self.delays, max_delay
+        )
 
     # ------------------------------------------------------------------ properties
     @property
@@ -408,7 +411,7 @@ def _build_pattern(weights, delays, max_delay):
         idx[src.size :, i] = i
         valid[: src.size, i] = True
     if delays is None:
-        return _EdgePattern(idx, valid, False), 0.0
+        return _EdgePattern(idx, valid, False), 0.0, 0.0
     d = _concrete(delays)
     if d is None:
         if max_delay is None:
@@ -417,7 +420,7 @@ def _build_pattern(weights, delays, max_delay):
                 "history size cannot be inferred: pass `max_delay=` (ms), an upper "
                 "bound on every delay."
             )
-        return _EdgePattern(idx, valid, True), float(max_delay)
+        return _EdgePattern(idx, valid, True), float(max_delay), 0.0
     d_edges = d[np.arange(n)[None, :], idx][valid]
     dmax = float(d_edges.max()) if d_edges.size else 0.0
     if max_delay is not None:
@@ -428,4 +431,6 @@ def _build_pattern(weights, delays, max_delay):
             )
         dmax = float(max_delay)
     has_zero = bool(np.any(d_edges == 0))
-    return _EdgePattern(idx, valid, has_zero), dmax
+    positive = d_edges[d_edges > 0]
+    dmin = float(positive.min()) if positive.size else 0.0
+    return _EdgePattern(idx, valid, has_zero), dmax, dmin

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _adjoint as adj, _history as hist
+from . import _adjoint as adj, _blocked as blk, _history as hist
 from ._custom_types import Key, State
 from ._network import Network, _concrete
 from ._solution import Solution
@@ -485,6 +485,78 @@ def _solve_delayed(
     horizon=None,
     delay_adjoint="pulled",
 ):
+    """The fixed-step loop of a delayed network (or of monitors, checkpointing, ...).
+
+    Nearest reads of a linear coupling with Euler or Heun are computed in blocks of
+    steps (`_blocked`); that forward pass is wrapped in a `custom_jvp` whose rule
+    differentiates the step-by-step loop instead (with the pulled adjoint of the
+    history, or plain AD), so gradients are those of the step-by-step loop."""
+    settings = (solver, t0, dt, n_trans, stride, n_save, interpolation)
+    settings += (coupling_evaluation, checkpoint, horizon, delay_adjoint)
+    size = _blocked_size(net, solver, dt, interpolation, coupling_evaluation)
+    if size:
+        g = _loop_period(stride, _monitor_strides(monitors, dt))
+        size = blk.block_steps(
+            hist.make_plan(net, dt, interpolation),
+            net.pattern.valid,
+            math.gcd(g, n_trans),
+            round(net.min_delay / dt),
+        )
+    inputs = (net, y0, past, noise, key, monitors)
+    if not size:
+        return _delayed_loop(*inputs, *settings)
+    dyn, static = eqx.partition(inputs, eqx.is_array)
+
+    @jax.custom_jvp
+    def blocked(dyn):
+        return _delayed_loop(*eqx.combine(dyn, static), *settings, block=size)
+
+    @blocked.defjvp
+    def _(primals, tangents):
+        return jax.jvp(
+            lambda d: _delayed_loop(*eqx.combine(d, static), *settings),
+            primals,
+            tangents,
+        )
+
+    return blocked(dyn)
+
+
+def _blocked_size(net, solver, dt, interpolation, coupling_evaluation) -> bool:
+    """Whether the loop can read the delays in blocks of steps (see `_blocked`)."""
+    tableau = _explicit_tableau(solver) if _UNROLL_TABLEAU else None
+    return (
+        blk.ENABLED
+        and interpolation == "nearest"
+        and coupling_evaluation == "stage"
+        and net.has_delays
+        and not net.pattern.has_zero_delay
+        and isinstance(net.coupling, AbstractLinearCoupling)
+        and tableau is not None
+        and set(tableau[0].tolist()) <= {0.0, 1.0}
+    )
+
+
+def _delayed_loop(
+    net,
+    y0,
+    past,
+    noise,
+    key,
+    monitors,
+    solver,
+    t0,
+    dt,
+    n_trans,
+    stride,
+    n_save,
+    interpolation,
+    coupling_evaluation,
+    checkpoint,
+    horizon,
+    delay_adjoint,
+    block=0,
+):
     plan = hist.make_plan(net, dt, interpolation)
     cv = net.coupled_vars
     L = plan.length
@@ -539,8 +611,12 @@ def _solve_delayed(
     # Reverse mode: the hand-written adjoint of the history (`_adjoint`) when every
     # read is at a grid time (stages at c = 0 or 1: Euler, Heun).
     pulled = linear and delay_adjoint == "pulled" and set(coefficients) <= {0.0, 1.0}
+    pulled = pulled and not block
     past_c = past_c.astype(net.weights.dtype)
-    if pulled:
+    if block:
+        bplan = blk.make_block_plan(plan, net.pattern.valid, w_edges, block)
+        buf = blk.init(bplan, past_c)
+    elif pulled:
         out_edges = adj.out_edges(plan, net.pattern.idx, net.pattern.valid, w_edges)
         buf = adj.init(out_edges, past_c)
     else:
@@ -549,7 +625,8 @@ def _solve_delayed(
     # gathered directly from the buffer, with no window to keep.
     direct = linear and plan.mode == "nearest"
     store0 = None
-    if plan.uses_window and not direct:  # cached history values: not differentiated
+    # cached history values (not differentiated)
+    if plan.uses_window and not direct and not block:
         store0 = hist.init_window(plan, jax.lax.stop_gradient(buf) if pulled else buf)
 
     def write(buf, n, x):
@@ -663,7 +740,11 @@ def _solve_delayed(
     if tableau is None:
         _, args0 = make_args(y0, buf, store0, step0, t0_)
         sstate0 = solver.init(terms_at(step0), t0_, t0_ + dt, y0, args0)
-    if linear and reuse:  # the first step's c = 0 read; later ones are carried
+    if block:  # the sums of the block before step 0: its last is step 0's c = 0 read
+        cached0 = jnp.broadcast_to(
+            blk.sums(bplan, buf, -1)[:1], (block + 1, n, len(cv))
+        )
+    elif linear and reuse:  # the first step's c = 0 read; later ones are carried
         buf, first = reduced_reads(buf, store0, step0, None, only=0.0)
         cached0 = first[0.0]
 
@@ -691,13 +772,48 @@ def _solve_delayed(
 
     core0 = (y0, sstate0, buf, store0, step0, cached0)
 
+    def block_begin(core):
+        """The delayed sums of virtual times n0 ... n0 + S (carried, so that they
+        are computed once): stage c of step n0 + s reads virtual time n0 + s + c."""
+        y, sstate, buf, win, step, cached = core
+        sums = jnp.concatenate([cached[-1:], blk.sums(bplan, buf, step)])
+        return (y, sstate, buf, win, step, sums), sums
+
+    def block_step(y, step, wh, s, sums):
+        """Step s of a block. The Runge-Kutta combinations act on the state stacked
+        into one `(N, variables)` array: with one array per variable, XLA fuses the
+        unrolled steps of a block into expressions that recompute every earlier
+        step (several times slower)."""
+        tn = t0_ + step.astype(dtype) * dt
+        args = (None, step, tn, None, {0.0: sums[s], 1.0: sums[s + 1]})
+        W = None if noise is None else wh[0]
+
+        def increment(c, t, z):
+            ys = {v: z[..., i] for i, v in enumerate(names)}
+            f = drift(t, ys, args, c)
+            if W is not None:
+                g = noise.diffusion(t, ys)
+                f = {v: dt * f[v] + g[v] * W[v] for v in names}
+            else:
+                f = {v: dt * f[v] for v in names}
+            return jnp.stack([f[v] for v in names], -1)
+
+        z = jnp.stack([y[v] for v in names], -1)
+        z = _erk_step(tableau, increment, tn, z, dt)
+        return net.node.apply_bounds({v: z[..., i] for i, v in enumerate(names)})
+
+    def block_end(core, y, step, states):
+        _, sstate, buf, win, _, cached = core
+        buf = blk.write(bplan, buf, step - block, coupled(states))
+        return (y, sstate, buf, win, step, cached)
+
     def draw(start, count):
         if noise is None:
             return None
         return jax.vmap(increments)(start + jnp.arange(count, dtype=start.dtype))
 
     return _drive(
-        lambda core, wh: one_step(core, wh)[0],
+        block_step if block else (lambda core, wh: one_step(core, wh)[0]),
         draw,
         core0,
         t0,
@@ -708,6 +824,7 @@ def _solve_delayed(
         monitors,
         checkpoint,
         horizon,
+        (block, block_begin, block_end) if block else None,
     )
 
 
@@ -723,6 +840,7 @@ def _drive(
     monitors,
     checkpoint,
     horizon,
+    blocked=None,
 ):
     """Run the fixed-step loop: the transient, then blocks of `g` steps, emitting the
     saved trajectory and every monitor's samples at their periods.
@@ -731,13 +849,15 @@ def _drive(
     `core[4]` the step counter; `draw(start, count)` returns the noise increments of
     `count` steps from step `start` at once (or None without noise). Returns
     `(ys, y_final, monitor_outputs)`.
+
+    With `blocked=(S, begin, end)` the steps run in blocks of `S` (which divides the
+    transient and `g`): `begin(core) -> (core, ctx)` prepares a block,
+    `advance(y, step, noise, s, ctx) -> y` performs its step `s` and
+    `end(core, y, step, states) -> core` closes it with the block's `S` states.
     """
     periodic = [m for m in monitors if m.period(dt) is not None]
-    strides = {}
-    for m in monitors:
-        every = m.period(dt) if m in periodic else m.sample_every(dt)
-        strides[m.name] = _stride_of(f"monitor {m.name!r} period", every, dt)
-    g = math.gcd(stride, *strides.values()) if strides else stride
+    strides = _monitor_strides(monitors, dt)
+    g = _loop_period(stride, strides)
     n_blocks = (n_save - 1) * stride // g
     if horizon is not None and horizon % g:
         raise ValueError(
@@ -746,12 +866,14 @@ def _drive(
         )
     y0 = core0[0]
 
+    def observe(mst, y, step):
+        t = t0 + step.astype(_dtype_of(y)) * dt
+        return tuple(m.update(s, t, y, dt) for m, s in zip(monitors, mst))
+
     def step_all(state, wh):
         core, mst = state
         core = advance(core, wh)
-        t = t0 + core[4].astype(_dtype_of(core[0])) * dt
-        mst = tuple(m.update(s, t, core[0], dt) for m, s in zip(monitors, mst))
-        return (core, mst), None
+        return (core, observe(mst, core[0], core[4])), None
 
     def run(state, steps, xs=None):
         """`steps` steps; their noise `xs` is drawn here in one go unless given."""
@@ -759,7 +881,26 @@ def _drive(
             return state
         if xs is None:
             xs = draw(state[0][4], steps)
-        return jax.lax.scan(step_all, state, xs, length=steps)[0]
+        if not blocked:
+            return jax.lax.scan(step_all, state, xs, length=steps)[0]
+        size, begin, end = blocked
+        xs = jax.tree.map(lambda x: x.reshape((-1, size) + x.shape[1:]), xs)
+
+        def one_block(state, xb):
+            core, mst = state
+            core, ctx = begin(core)
+            y, step = core[0], core[4]
+            states = []
+            for s in range(size):  # unrolled: see `advance` for what keeps this fast
+                wh = jax.tree.map(lambda x, s=s: x[s], xb)
+                y = advance(y, step, wh, s, ctx)
+                step = step + 1
+                mst = observe(mst, y, step)
+                states.append(y)
+            states = jax.tree.map(lambda *a: jnp.stack(a), *states)
+            return (end(core, y, step, states), mst), None
+
+        return jax.lax.scan(one_block, state, xs, length=steps // size)[0]
 
     def run_long(state, steps):
         """Many steps in blocks of `g` (bounded noise memory), then the rest."""
@@ -899,6 +1040,22 @@ def _drive(
     return ys, core[0], results
 
 
+def _monitor_strides(monitors, dt) -> dict:
+    """Each monitor's period (or sampling interval) in steps."""
+    strides = {}
+    for m in monitors:
+        every = m.period(dt)
+        every = m.sample_every(dt) if every is None else every
+        strides[m.name] = _stride_of(f"monitor {m.name!r} period", every, dt)
+    return strides
+
+
+def _loop_period(stride, strides) -> int:
+    """The steps of one block of the loop: the greatest common period of the saved
+    samples and the monitors."""
+    return math.gcd(stride, *strides.values()) if strides else stride
+
+
 def _dtype_of(y):
     """The floating dtype of a state dict."""
     return jax.tree.leaves(y)[0].dtype
@@ -953,9 +1110,13 @@ def _erk_step(tableau, increment, t, y, dt):
             continue
         ys = y
         if s > 0:
-            ys = {
-                v: y[v] + sum(a[s - 1][j] * ks[j][v] for j in range(s) if a[s - 1][j])
-                for v in y
-            }
+            ys = _combine(y, [(a[s - 1][j], ks[j]) for j in range(s) if a[s - 1][j]])
         ks.append(increment(float(c[s]), t + c[s] * dt, ys))
-    return {v: y[v] + sum(b[j] * ks[j][v] for j in range(n_stages) if b[j]) for v in y}
+    return _combine(y, [(b[j], ks[j]) for j in range(n_stages) if b[j]])
+
+
+def _combine(y, terms):
+    """`y + sum(a * k for a, k in terms)` for a state dict or a stacked array."""
+    if isinstance(y, dict):
+        return {v: y[v] + sum(a * k[v] for a, k in terms) for v in y}
+    return y + sum(a * k for a, k in terms)
