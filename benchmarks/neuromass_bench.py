@@ -36,7 +36,7 @@ def main(argv=None):
     p.add_argument("--interp", choices=["nearest", "linear", "cubic"], default="linear")
     p.add_argument("--devices", type=int, default=1)
     p.add_argument(
-        "--batch", type=int, default=8, help="W2 chunk size (8: fastest measured)"
+        "--batch", type=int, default=16, help="W2 chunk size (16: fastest measured)"
     )
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument(

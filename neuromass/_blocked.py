@@ -6,13 +6,14 @@ and the solver's stages sit at `c = 0` or `c = 1` (Euler, Heun), the delayed sum
 are already known at the start of the block. They are then computed for the whole
 block at once:
 
-- the history is a node-major ring `(N, 2H, V)` (stored twice back to back; the state
-  of step `k` sits in slot `(k - 1) mod H` and `H` more), so the `S` values that an
-  edge contributes to one block are one contiguous slice: one gather per edge and
-  block instead of one per edge and step;
+- the history is a node-major ring `(N, 2, H, V)` (stored twice, back to back; the
+  state of step `k` sits in slot `(k - 1) mod H` of both copies), so the `S` values
+  that an edge contributes to one block are one contiguous slice: one gather per
+  edge and block instead of one per edge and step;
 - the block's sums are a small matrix product of the per-region edge weights with the
   gathered windows;
-- the block's `S` new states are written with one update.
+- the block's `S` new states are written with one update, at the start of the next
+  block.
 
 `H` is a multiple of `S` and blocks start at multiples of `S`, so no window and no
 write wraps around the ring.
@@ -107,9 +108,10 @@ def make_block_plan(plan: DelayPlan, valid, w_edges, steps: int) -> BlockPlan:
         m = eqx.error_if(
             m,
             jnp.asarray(valid) & (m < steps),
-            "A conduction delay is shorter than the network's shortest delay when "
-            "it was built; set traced delays through `Network(...)` or "
-            "`Network.replace(...)` rather than `eqx.tree_at`.",
+            "A conduction delay is shorter than the network's `min_delay` (the "
+            "shortest delay when it was built); to set shorter delays with "
+            "`eqx.tree_at` (e.g. a sweep of `speed`), build the network with "
+            "`Network(..., min_delay=...)` at most the shortest delay swept.",
         )
     # window of virtual times n0 + 1 ... n0 + S reads steps n0 + 1 - D ... n0 + S - D,
     # whose slots begin at (n0 - D) mod H = p - D + H in the doubled ring (p = n0 mod H)
@@ -131,46 +133,64 @@ def make_block_plan(plan: DelayPlan, valid, w_edges, steps: int) -> BlockPlan:
     )
 
 
-def init(bp: BlockPlan, past: Float[Array, "L nodes cvars"]):
-    """The ring at step 0 from the coupled states at steps `-(L-1) ... 0` (earlier
-    steps repeat the first one)."""
+def init(bp: BlockPlan, past: Float[Array, "L nodes cvars *sweep"]):
+    """The ring `(N, 2, H, V, *sweep)` at step 0 from the coupled states at steps
+    `-(L-1) ... 0` (earlier steps repeat the first one). A sweep run as one loop
+    (`simulate` under `vmap`) keeps the sweep as the trailing axes of the ring, so
+    that the window of an edge is one contiguous slice for all its points."""
     h = bp.length
     if past.shape[0] < h:
         pad = jnp.broadcast_to(past[:1], (h - past.shape[0],) + past.shape[1:])
         past = jnp.concatenate([pad, past], axis=0)
     past = past[-h:]  # step k = -(h-1) ... 0 in slot (k - 1) mod h = its row
-    ring = jnp.swapaxes(past, 0, 1)  # (N, H, V)
-    return jnp.concatenate([ring, ring], axis=1)
+    ring = jnp.swapaxes(past, 0, 1)  # (N, H, V, ...)
+    return jnp.stack([ring, ring], axis=1)
 
 
-def sums(bp: BlockPlan, ring, n0) -> Float[Array, "steps nodes cvars"]:
-    """The delayed sums `C[q]` of the virtual times `q = n0 + 1 ... n0 + S`."""
+def sums(
+    bp: BlockPlan, ring, n0, swept_weights: tuple[bool, ...] | None = None
+) -> Float[Array, "steps nodes cvars *sweep"]:
+    """The delayed sums `C[q]` of the virtual times `q = n0 + 1 ... n0 + S`.
+
+    With a sweep axis `B` trailing the ring, the weights of band `b` are shared by all
+    points, or, where `swept_weights[b]`, have the sweep as their leading axis."""
     p = jnp.mod(n0, bp.length).astype(jnp.int32)
-    n, h2, v = ring.shape
-    flat = ring.reshape(n * h2, v)
+    n, _, h, v = ring.shape[:4]
+    extra = ring.shape[4:]
+    flat = ring.reshape((n * 2 * h, v) + extra)
     dn = jax.lax.GatherDimensionNumbers(
-        offset_dims=(2, 3), collapsed_slice_dims=(), start_index_map=(0,)
+        offset_dims=tuple(range(2, 4 + len(extra))),
+        collapsed_slice_dims=(),
+        start_index_map=(0,),
     )
     parts = []
-    for start, w in zip(bp.starts, bp.weights):
+    for band, (start, w) in enumerate(zip(bp.starts, bp.weights)):
         win = jax.lax.gather(
             flat,
             (start + p)[..., None],
             dn,
-            (bp.steps, v),
+            (bp.steps, v) + extra,
             mode=jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS,
-        )  # (N_b, K_b, S, V): one contiguous slice per edge
+        )  # (N_b, K_b, S, V, *sweep): one contiguous slice per edge
         # reduced over the edges: a small matrix product per region, with the
         # windows in their gathered layout (region, edge, ...)
-        parts.append(jnp.einsum("ik,iksv->isv", w.astype(win.dtype), win))
+        w = w.astype(win.dtype)
+        if swept_weights is not None and swept_weights[band]:
+            parts.append(jnp.einsum("bik,iksvb->isvb", w, win))
+        else:
+            parts.append(jnp.einsum("ik,iks...->is...", w, win))
     c = jnp.concatenate(parts) if len(parts) > 1 else parts[0]
     return jnp.swapaxes(c[np.asarray(bp.order)], 0, 1)
 
 
-def write(bp: BlockPlan, ring, n0, states: Float[Array, "steps nodes cvars"]):
-    """Store the coupled states of steps `n0 + 1 ... n0 + S` (both copies)."""
-    p = jnp.mod(n0, bp.length).astype(jnp.int32)
-    new = jnp.swapaxes(states, 0, 1).astype(ring.dtype)  # (N, S, V)
+def exchange(bp: BlockPlan, ring, n0, pending, swept_weights=None):
+    """Store the coupled states `pending` `(S, N, V, *sweep)` of steps
+    `n0 - S + 1 ... n0` (both copies, one in-place update), then read the sums of
+    the next block. Writing first lets the update happen in place."""
+    p = jnp.mod(n0 - bp.steps, bp.length).astype(jnp.int32)
+    new = jnp.swapaxes(pending, 0, 1).astype(ring.dtype)  # (N, S, V, ...)
+    new = jnp.broadcast_to(new[:, None], (new.shape[0], 2) + new.shape[1:])
     zero = jnp.zeros((), jnp.int32)
-    ring = jax.lax.dynamic_update_slice(ring, new, (zero, p, zero))
-    return jax.lax.dynamic_update_slice(ring, new, (zero, p + bp.length, zero))
+    index = (zero, zero, p) + (zero,) * (ring.ndim - 3)
+    ring = jax.lax.dynamic_update_slice(ring, new, index)
+    return ring, sums(bp, ring, n0, swept_weights)

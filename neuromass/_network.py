@@ -117,6 +117,10 @@ class Network(eqx.Module):
     - `max_delay`: size of the delay history to reserve, in ms. Inferred from the
       delays; only needed when the delays are traced (e.g. a network built inside a
       vmapped function sweeping `speed`).
+    - `min_delay`: a lower bound (ms) on every non-zero delay. Inferred from the
+      delays; give it when the delays will later be set shorter with `eqx.tree_at`
+      (e.g. a sweep of `speed` up to faster speeds than this network's): nearest
+      reads are planned in blocks of steps no longer than the shortest delay.
 
     Only non-zero weights are simulated: the sparsity pattern is fixed when the network
     is built. To change the weights, build a new network with `net.replace(weights=W)`
@@ -165,6 +169,7 @@ class Network(eqx.Module):
         noise: AbstractNoise | None = None,
         inputs: Callable | None = None,
         max_delay: float | None = None,
+        min_delay: float | None = None,
     ):
         if not isinstance(node, AbstractNode):
             raise TypeError(
@@ -241,7 +246,7 @@ class Network(eqx.Module):
         self.coupled_vars = coupled_vars
         self.self_connection = bool(self_connection)
         self.pattern, self.max_delay, self.min_delay = _build_pattern(
-            weights, self.delays, max_delay
+            weights, self.delays, max_delay, min_delay
         )
 
     # ------------------------------------------------------------------ properties
@@ -285,7 +290,8 @@ class Network(eqx.Module):
             args.pop("lengths", None), args.pop("speed", None)
         if "lengths" in changes or "speed" in changes:
             args.pop("delays", None)
-        unknown = set(changes) - set(args) - {"delays", "lengths", "speed", "max_delay"}
+        unknown = set(changes) - set(args)
+        unknown -= {"delays", "lengths", "speed", "max_delay", "min_delay"}
         if unknown:
             raise ValueError(f"Unknown Network argument(s) {sorted(unknown)}.")
         args.update(changes)
@@ -394,7 +400,7 @@ def _check_noise_vars(noise: AbstractNoise, node: AbstractNode):
         )
 
 
-def _build_pattern(weights, delays, max_delay):
+def _build_pattern(weights, delays, max_delay, min_delay=None):
     n = weights.shape[0]
     w = _concrete(weights)
     if w is None:  # traced weights: every edge may be non-zero
@@ -433,4 +439,11 @@ def _build_pattern(weights, delays, max_delay):
     has_zero = bool(np.any(d_edges == 0))
     positive = d_edges[d_edges > 0]
     dmin = float(positive.min()) if positive.size else 0.0
+    if min_delay is not None:
+        if not 0 < float(min_delay) <= dmin * (1 + 1e-5):
+            raise ValueError(
+                f"`min_delay`={min_delay} ms must be positive and at most the "
+                f"shortest non-zero delay {dmin:g} ms."
+            )
+        dmin = min(dmin, float(min_delay))
     return _EdgePattern(idx, valid, has_zero), dmax, dmin

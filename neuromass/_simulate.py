@@ -8,6 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.custom_batching import custom_vmap
 
 from . import _adjoint as adj, _blocked as blk, _history as hist
 from ._custom_types import Key, State
@@ -507,19 +508,204 @@ def _solve_delayed(
         return _delayed_loop(*inputs, *settings)
     dyn, static = eqx.partition(inputs, eqx.is_array)
 
-    @jax.custom_jvp
-    def blocked(dyn):
+    @custom_vmap
+    def loop(dyn):
         return _delayed_loop(*eqx.combine(dyn, static), *settings, block=size)
 
-    @blocked.defjvp
-    def _(primals, tangents):
-        return jax.jvp(
-            lambda d: _delayed_loop(*eqx.combine(d, static), *settings),
-            primals,
-            tangents,
+    @loop.def_vmap
+    def _(axis_size, in_batched, dyn):
+        """Under vmap (a sweep or an ensemble), one loop runs all the points with
+        the sweep as the trailing axis of the delay ring (`_blocked_sweep`),
+        unless the delays themselves are swept."""
+        axes = jax.tree.map(lambda b: 0 if b else None, in_batched[0])
+        ax_net = axes[0]
+        swept_delays = any(
+            a is not None
+            for a in jax.tree.leaves(
+                (ax_net.lengths, ax_net.speed, ax_net.explicit_delays)
+            )
+        )
+        if swept_delays:
+            out = jax.vmap(loop.fun, in_axes=(axes,))(dyn)
+        else:
+            out = _blocked_sweep(dyn, static, axes, axis_size, settings, size)
+        return out, jax.tree.map(lambda _: True, out)
+
+    def stepwise(dyn):
+        return _delayed_loop(*eqx.combine(dyn, static), *settings)
+
+    if delay_adjoint == "pulled":  # reverse mode only, like the pulled adjoint
+        blocked = jax.custom_vjp(loop)
+        blocked.defvjp(lambda dyn: jax.vjp(stepwise, dyn), lambda pull, ct: pull(ct))
+    else:
+        blocked = jax.custom_jvp(loop)
+        blocked.defjvp(lambda primals, tangents: jax.jvp(stepwise, primals, tangents))
+    return blocked(dyn)
+
+
+class _SweptMonitor:
+    """A monitor of every point of a sweep run as one loop (`_blocked_sweep`): its
+    state and outputs carry the sweep as their leading axis."""
+
+    def __init__(self, dyn, static, axes):
+        self.dyn, self.static, self.axes = dyn, static, axes
+        self.monitor = m = eqx.combine(dyn, static)  # its leaves may be batched
+        self.name, self.warm_through_transient = m.name, m.warm_through_transient
+
+    def period(self, dt):
+        return self.monitor.period(dt)
+
+    def sample_every(self, dt):
+        return self.monitor.sample_every(dt)
+
+    def _map(self, fn, *args):
+        def one(dyn, *args):
+            return fn(eqx.combine(dyn, self.static), *args)
+
+        return jax.vmap(one, in_axes=(self.axes,) + (0,) * len(args))(self.dyn, *args)
+
+    def init(self, y, dt):
+        return self._map(lambda m, y: m.init(y, dt), y)
+
+    def update(self, s, t, y, dt):
+        return self._map(lambda m, s, y: m.update(s, t, y, dt), s, y)
+
+    def emit(self, s):
+        return self._map(lambda m, s: m.emit(s), s)
+
+    def observe(self, s, y):
+        return self._map(lambda m, s, y: m.observe(s, y), s, y)
+
+    def finalize(self, s):
+        return self._map(lambda m, s: m.finalize(s), s)
+
+
+def _blocked_sweep(dyn, static, axes, size, settings, block):
+    """The blocked loop (`_blocked`) of `size` points at once: the batched inputs
+    `dyn` (sweep as the leading axis where `axes` is 0) run through one loop whose
+    delay ring keeps the sweep as its trailing axis, so that each edge's window is
+    one contiguous slice for all points; the per-point arithmetic is vmapped.
+    Returns the outputs of `_delayed_loop` with the sweep as their leading axis."""
+    solver, t0, dt, n_trans, stride, n_save, interpolation = settings[:7]
+    checkpoint, horizon = settings[8], settings[9]
+    net_d, y0, past, noise_d, key, mon_d = dyn
+    net_s, _, _, noise_s, _, mon_s = static
+    ax_net, ax_y0, ax_past, ax_noise, ax_key, ax_mon = axes
+
+    def net_of(d):
+        return eqx.combine(d, net_s)
+
+    def per_point(fn, ax, *args):
+        return jax.vmap(fn, in_axes=ax, axis_size=size)(*args)
+
+    template = net_of(net_d)  # static structure only (its leaves may be batched)
+    cv, names = template.coupled_vars, template.node.state_names
+    valid = template.pattern.valid
+    plan = jax.vmap(
+        lambda d: hist.make_plan(net_of(d), dt, interpolation),
+        in_axes=(ax_net,),
+        out_axes=None,
+        axis_size=size,
+    )(net_d)
+    swept = ax_net.weights is not None
+    w_edges = per_point(lambda d: net_of(d).edge_weights(), (ax_net,), net_d)
+    row_sums = jax.vmap(lambda w: sum_edges(w)[:, None])(w_edges)
+    bplan = blk.make_block_plan(plan, valid, w_edges[0], block)
+    if swept:
+        bweights = jax.vmap(
+            lambda w: blk.make_block_plan(plan, valid, w, block).weights
+        )(w_edges)
+        bplan = eqx.tree_at(lambda b: b.weights, bplan, bweights)
+    swept_weights = (swept,) * len(bplan.weights)
+    y0 = per_point(lambda y: y, (ax_y0,), y0)  # (B, N) per variable
+    past_c = per_point(
+        lambda y, p: _coupled_past(y, p, cv, plan.length), (0, ax_past), y0, past
+    )  # (B, L, N, V)
+    dtype = template.weights.dtype
+    past_c = jnp.moveaxis(past_c.astype(dtype), 0, -1)
+    ring = blk.init(bplan, past_c)
+    first = jnp.moveaxis(blk.sums(bplan, ring, -1, swept_weights)[0], -1, 0)
+    cached0 = jnp.broadcast_to(first[:, None], (size, block + 1) + first.shape[1:])
+    tableau = _explicit_tableau(solver)
+    t0_ = jnp.asarray(t0, dtype)
+    noise = None if noise_d is None and noise_s is None else (noise_d, noise_s)
+
+    def begin(core):
+        y, sstate, ring, pending, step, cached = core
+        ring, sums = blk.exchange(bplan, ring, step, pending, swept_weights)
+        sums = jnp.concatenate([cached[:, -1:], jnp.moveaxis(sums, -1, 0)], axis=1)
+        return (y, sstate, ring, None, step, sums), sums
+
+    def advance(y, step, wh, s, sums):
+        tn = t0_ + step.astype(dtype) * dt
+        W = None if noise is None else wh[0]
+
+        def one(net_d, noise_d, rs, y, r0, r1, W):
+            nz = None if noise is None else eqx.combine(noise_d, noise[1])
+            reads = {0.0: r0, 1.0: r1}
+            return _block_step(net_of(net_d), nz, rs, tableau, dt, tn, y, reads, W)
+
+        ax_W = None if W is None else (0 if ax_key is not None else None)
+        return per_point(
+            one,
+            (ax_net, ax_noise, 0, 0, 0, 0, ax_W),
+            net_d,
+            noise_d,
+            row_sums,
+            y,
+            sums[:, s],
+            sums[:, s + 1],
+            W,
         )
 
-    return blocked(dyn)
+    def end(core, y, step, states):
+        _, sstate, ring, _, _, cached = core
+        pending = jnp.stack([states[v] for v in cv], axis=-1)  # (S, B, N, V)
+        return (y, sstate, ring, jnp.moveaxis(pending, 1, -1), step, cached)
+
+    space_time = _levy_area_for(solver) is diffrax.SpaceTimeLevyArea
+    n = template.pattern.idx.shape[1]
+
+    def draw(start, count):
+        if noise is None:
+            return None
+        steps = start + jnp.arange(count, dtype=start.dtype)
+
+        def of_key(k):
+            return jax.vmap(
+                lambda st: _increments(k, st, names, n, dtype, dt, space_time)
+            )(steps)
+
+        if ax_key is None:
+            return of_key(key)
+        return jax.vmap(of_key, out_axes=1)(key)
+
+    monitors = tuple(
+        _SweptMonitor(d, s, a)
+        for d, s, a in zip(mon_d or (), mon_s or (), ax_mon or ())
+    )
+    core0 = (y0, None, ring, past_c[-block:], jnp.asarray(0, jnp.int32), cached0)
+    ys, y_final, results = _drive(
+        advance,
+        draw,
+        core0,
+        t0,
+        dt,
+        n_trans,
+        stride,
+        n_save,
+        monitors,
+        checkpoint,
+        horizon,
+        (block, begin, end),
+    )
+    ys = {v: jnp.moveaxis(x, 1, 0) for v, x in ys.items()}
+    for name, out in results.items():
+        if out.ts is not None:
+            data = jax.tree.map(lambda x: jnp.moveaxis(x, 1, 0), out.data)
+            ts = jnp.broadcast_to(out.ts, (size,) + out.ts.shape)
+            results[name] = MonitorOutput(ts=ts, data=data)
+    return ys, y_final, results
 
 
 def _blocked_size(net, solver, dt, interpolation, coupling_evaluation) -> bool:
@@ -565,15 +751,7 @@ def _delayed_loop(
     def coupled(y):
         return jnp.stack([y[v] for v in cv], axis=-1)
 
-    if past is None:
-        past_c = jnp.broadcast_to(coupled(y0), (L, n, len(cv)))
-    else:
-        pc = jnp.stack([past[v] for v in cv], axis=-1)
-        pc = pc[-L:]
-        if pc.shape[0] < L:
-            pad = jnp.broadcast_to(pc[:1], (L - pc.shape[0],) + pc.shape[1:])
-            pc = jnp.concatenate([pad, pc], axis=0)
-        past_c = pc.at[-1].set(coupled(y0))
+    past_c = _coupled_past(y0, past, cv, L)
     w_edges = net.edge_weights()
 
     hold = coupling_evaluation == "step"
@@ -684,20 +862,7 @@ def _delayed_loop(
     space_time = levy is diffrax.SpaceTimeLevyArea
 
     def increments(step):
-        """The Brownian increment (and space-time Lévy area) of step `step`: a
-        function of the key and the step index only, so blocks of steps can draw
-        theirs at once (vmapped) with the same values."""
-        z = jax.random.normal(
-            jax.random.fold_in(key, step),
-            (2 if space_time else 1, len(names), n),
-            net.weights.dtype,
-        )
-        sq = math.sqrt(dt)
-        W = {v: sq * z[0, i] for i, v in enumerate(names)}
-        H = None
-        if space_time:
-            H = {v: sq / math.sqrt(12.0) * z[1, i] for i, v in enumerate(names)}
-        return W, H
+        return _increments(key, step, names, n, net.weights.dtype, dt, space_time)
 
     def terms_at(step, wh=None):
         if noise is None:
@@ -744,6 +909,9 @@ def _delayed_loop(
         cached0 = jnp.broadcast_to(
             blk.sums(bplan, buf, -1)[:1], (block + 1, n, len(cv))
         )
+        # in the blocked loop this slot holds the states not yet stored in the ring:
+        # at first, steps -S+1 ... 0 (already there, stored again)
+        store0 = past_c[-block:]
     elif linear and reuse:  # the first step's c = 0 read; later ones are carried
         buf, first = reduced_reads(buf, store0, step0, None, only=0.0)
         cached0 = first[0.0]
@@ -773,39 +941,24 @@ def _delayed_loop(
     core0 = (y0, sstate0, buf, store0, step0, cached0)
 
     def block_begin(core):
-        """The delayed sums of virtual times n0 ... n0 + S (carried, so that they
-        are computed once): stage c of step n0 + s reads virtual time n0 + s + c."""
-        y, sstate, buf, win, step, cached = core
-        sums = jnp.concatenate([cached[-1:], blk.sums(bplan, buf, step)])
-        return (y, sstate, buf, win, step, sums), sums
+        """Store the previous block's states, then compute the delayed sums of
+        virtual times n0 ... n0 + S (carried, so that they are computed once):
+        stage c of step n0 + s reads virtual time n0 + s + c."""
+        y, sstate, ring, pending, step, cached = core
+        ring, sums = blk.exchange(bplan, ring, step, pending)
+        sums = jnp.concatenate([cached[-1:], sums])
+        return (y, sstate, ring, None, step, sums), sums
 
     def block_step(y, step, wh, s, sums):
-        """Step s of a block. The Runge-Kutta combinations act on the state stacked
-        into one `(N, variables)` array: with one array per variable, XLA fuses the
-        unrolled steps of a block into expressions that recompute every earlier
-        step (several times slower)."""
         tn = t0_ + step.astype(dtype) * dt
-        args = (None, step, tn, None, {0.0: sums[s], 1.0: sums[s + 1]})
+        reads = {0.0: sums[s], 1.0: sums[s + 1]}
         W = None if noise is None else wh[0]
-
-        def increment(c, t, z):
-            ys = {v: z[..., i] for i, v in enumerate(names)}
-            f = drift(t, ys, args, c)
-            if W is not None:
-                g = noise.diffusion(t, ys)
-                f = {v: dt * f[v] + g[v] * W[v] for v in names}
-            else:
-                f = {v: dt * f[v] for v in names}
-            return jnp.stack([f[v] for v in names], -1)
-
-        z = jnp.stack([y[v] for v in names], -1)
-        z = _erk_step(tableau, increment, tn, z, dt)
-        return net.node.apply_bounds({v: z[..., i] for i, v in enumerate(names)})
+        return _block_step(net, noise, row_sums, tableau, dt, tn, y, reads, W)
 
     def block_end(core, y, step, states):
-        _, sstate, buf, win, _, cached = core
-        buf = blk.write(bplan, buf, step - block, coupled(states))
-        return (y, sstate, buf, win, step, cached)
+        """The block's states are stored at the start of the next block."""
+        _, sstate, ring, _, _, cached = core
+        return (y, sstate, ring, coupled(states), step, cached)
 
     def draw(start, count):
         if noise is None:
@@ -826,6 +979,69 @@ def _delayed_loop(
         horizon,
         (block, block_begin, block_end) if block else None,
     )
+
+
+def _coupled_past(y0, past, cv, length):
+    """The coupled variables at steps `-(length-1) ... 0`, `(length, N, V)`: the
+    constant `y0`, or the history array (padded with its first sample) ending at
+    `y0`."""
+
+    def coupled(y):
+        return jnp.stack([y[v] for v in cv], axis=-1)
+
+    if past is None:
+        c = coupled(y0)
+        return jnp.broadcast_to(c, (length,) + c.shape)
+    pc = jnp.stack([past[v] for v in cv], axis=-1)
+    pc = pc[-length:]
+    if pc.shape[0] < length:
+        pad = jnp.broadcast_to(pc[:1], (length - pc.shape[0],) + pc.shape[1:])
+        pc = jnp.concatenate([pad, pc], axis=0)
+    return pc.at[-1].set(coupled(y0))
+
+
+def _increments(key, step, names, n, dtype, dt, space_time):
+    """The Brownian increment (and space-time Lévy area) of step `step`: a function
+    of the key and the step index only, so blocks of steps can draw theirs at once
+    (vmapped) with the same values."""
+    z = jax.random.normal(
+        jax.random.fold_in(key, step), (2 if space_time else 1, len(names), n), dtype
+    )
+    sq = math.sqrt(dt)
+    W = {v: sq * z[0, i] for i, v in enumerate(names)}
+    H = None
+    if space_time:
+        H = {v: sq / math.sqrt(12.0) * z[1, i] for i, v in enumerate(names)}
+    return W, H
+
+
+def _block_step(net, noise, row_sums, tableau, dt, tn, y, reads, W):
+    """One step of the blocked loop (`_blocked`) of one network: an explicit
+    Runge-Kutta step whose stage at offset c takes the delayed sums `reads[c]`.
+
+    The Runge-Kutta combinations act on the state stacked into one
+    `(N, variables)` array: with one array per variable, XLA fuses the unrolled
+    steps of a block into expressions that recompute every earlier step (several
+    times slower)."""
+    names = tuple(y)
+    cv = net.coupled_vars
+
+    def increment(c, t, z):
+        ys = {v: z[..., i] for i, v in enumerate(names)}
+        bounded = net.node.apply_bounds(ys)
+        xc = jnp.stack([bounded[v] for v in cv], axis=-1)
+        f = net.local_vector_field(
+            t, ys, net.afferent_from_sums(reads[c], xc, row_sums)
+        )
+        if W is None:
+            f = {v: dt * f[v] for v in names}
+        else:
+            g = noise.diffusion(t, ys)
+            f = {v: dt * f[v] + g[v] * W[v] for v in names}
+        return jnp.stack([f[v] for v in names], axis=-1)
+
+    z = _erk_step(tableau, increment, tn, jnp.stack([y[v] for v in names], -1), dt)
+    return net.node.apply_bounds({v: z[..., i] for i, v in enumerate(names)})
 
 
 def _drive(

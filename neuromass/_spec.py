@@ -510,7 +510,9 @@ class Spec:
         return "neuromass-cli-spec-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
     # ------------------------------------------------------------- building
-    def build_network(self, max_delay: float | None = None):
+    def build_network(
+        self, max_delay: float | None = None, min_delay: float | None = None
+    ):
         """The `nm.Network` of `[model]` and `[network]`."""
         import neuromass as nm
 
@@ -534,6 +536,8 @@ class Spec:
             kwargs.update(delays=np.full((n, n), net.delays))
         if max_delay is not None:
             kwargs["max_delay"] = max_delay
+        if min_delay is not None:
+            kwargs["min_delay"] = min_delay
         noise = None
         if net.noise_kind is not None:
             cls_noise = {
@@ -596,14 +600,23 @@ class Spec:
                     f"{_choices(valid)}."
                 )
         if "speed" in self.axes:
-            slowest = float(np.min(self.axis_values("speed")))
+            speeds = self.axis_values("speed")
+            slowest, fastest = float(np.min(speeds)), float(np.max(speeds))
             if slowest <= 0:
                 raise SpecError(
                     "`axes.speed` must only hold positive speeds (mm/ms); got "
                     f"{slowest}."
                 )
+            lengths = np.asarray(net.lengths)[np.asarray(net.weights) != 0]
             longest = float(np.max(np.asarray(net.lengths)))
-            net = self.build_network(max_delay=longest / slowest)
+            shortest = lengths[lengths > 0]
+            shortest = float(shortest.min()) if shortest.size else None
+            net = self.build_network(
+                max_delay=longest / slowest,
+                min_delay=None
+                if shortest is None
+                else min(shortest / fastest, shortest / float(net.speed)),
+            )
         self.check_delays(net)
         return net
 

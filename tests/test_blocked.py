@@ -1,0 +1,190 @@
+"""Blocked reads of nearest delays (`neuromass._blocked`) against the step-by-step
+loop, single runs and sweeps run as one loop (sweep as the trailing axis of the
+ring), with their gradients."""
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import neuromass as nm
+from neuromass import _blocked as blk
+
+
+N = 6
+SHORT = dict(t1=15.0, dt=0.1, interpolation="nearest", transient=0.5, save_every=0.5)
+KW = dict(t1=30.0, dt=0.1, interpolation="nearest", transient=1.0, save_every=1.0)
+
+
+def _network(noise=None):
+    rng = np.random.default_rng(7)
+    w = rng.random((N, N)) * (rng.random((N, N)) < 0.7)
+    lengths = rng.uniform(6.0, 30.0, (N, N))  # 1.3-5.7 ms at 5 mm/ms: 13-57 steps
+    return nm.Network(
+        nm.models.Hopf(a=jnp.linspace(-0.1, 0.2, N), omega=0.4),
+        w,
+        lengths=lengths,
+        speed=5.0,
+        coupling="diffusive",
+        k=0.3,
+        noise=noise,
+    )
+
+
+@pytest.fixture
+def count_blocks(monkeypatch):
+    """Counts the blocked reads traced (to check which loop a run used)."""
+    calls = []
+    exchange = blk.exchange
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return exchange(*args, **kwargs)
+
+    monkeypatch.setattr(blk, "exchange", counted)
+    return calls
+
+
+def _both(monkeypatch, fn):
+    """`fn()` with blocked reads, then with the step-by-step loop."""
+    blocked = fn()
+    monkeypatch.setattr(blk, "ENABLED", False)
+    stepwise = fn()
+    monkeypatch.setattr(blk, "ENABLED", True)
+    return blocked, stepwise
+
+
+def _assert_close(a, b, atol=2e-5):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "solver, save_every", [(diffrax.Heun(), 1.0), (diffrax.Euler(), 0.5)]
+)
+def test_blocked_equals_stepwise(monkeypatch, count_blocks, getkey, solver, save_every):
+    """With noise, a transient and two monitors (one streaming, one periodic)."""
+    net = _network(nm.noise.Additive(0.01))
+    key = getkey()
+    monitors = [
+        nm.monitors.TemporalAverage(2.0),
+        nm.monitors.RunningStats("x", every=1.0),
+    ]
+
+    def run():
+        kw = dict(KW, save_every=save_every)
+        sol = nm.simulate(net, solver=solver, key=key, monitors=monitors, **kw)
+        return sol.ys, sol.y_final, sol.monitors
+
+    blocked, stepwise = _both(monkeypatch, run)
+    assert count_blocks, "the blocked loop was not used"
+    _assert_close(blocked, stepwise)
+
+
+def test_block_size():
+    """S divides the output period and the transient and is at most the shortest
+    lag (13 steps here); without a whole number of shared steps, no blocking."""
+    net = _network()
+    plan = nm._history.make_plan(net, 0.1, "nearest")
+    valid = net.pattern.valid
+    assert blk.block_steps(plan, valid, 10, 0) == 10
+    assert blk.block_steps(plan, valid, 30, 0) == 10
+    assert blk.block_steps(plan, valid, 7, 0) == 7
+    assert blk.block_steps(plan, valid, 13, 0) == 13
+    assert blk.block_steps(plan, valid, 17, 0) == 0  # 17 > 13, prime
+    assert blk.block_steps(plan, valid, 1, 0) == 0  # saving every step
+
+
+def test_degree_bands_minimise_padding():
+    """Against every split of 8 sorted degrees into at most 3 contiguous bands."""
+    deg = np.array([9, 1, 4, 4, 2, 8, 1, 3])
+    bands = blk.degree_bands(deg, 3)
+    assert sorted(np.concatenate(bands).tolist()) == list(range(8))
+    cost = sum(len(b) * deg[b].max() for b in bands)
+    d = np.sort(deg)
+    best = min(
+        i * d[i - 1] + (j - i) * d[j - 1] + (8 - j) * d[7]
+        for i in range(1, 8)
+        for j in range(i, 8)
+    )
+    assert cost == best
+
+
+def test_sweep_as_one_loop(count_blocks, getkey):
+    """vmap over k, the weights, a node parameter, the initial state and the noise
+    keys (one loop with the sweep trailing the ring) equals the points one by one."""
+    net = _network(nm.noise.Additive(0.01))
+    B = 3
+    ks = jnp.linspace(0.1, 0.5, B)
+    ws = net.weights[None] * jnp.linspace(0.8, 1.2, B)[:, None, None]
+    a_s = jnp.linspace(0.05, 0.2, B)
+    x0 = jnp.linspace(0.1, 0.4, B)
+    keys = jax.random.split(getkey(), B)
+    monitors = [nm.monitors.TemporalAverage(2.0)]
+
+    def run(k, w, a, x, key):
+        n2 = eqx.tree_at(lambda n: (n.k, n.weights, n.node.a), net, (k, w, a))
+        sol = nm.simulate(
+            n2, y0={"x": x, "y": 0.2}, key=key, monitors=monitors, **SHORT
+        )
+        return sol["x"], sol.monitors["tavg"].data["y"]
+
+    swept = jax.jit(jax.vmap(run))(ks, ws, a_s, x0, keys)
+    assert count_blocks
+    each = [jax.jit(run)(ks[i], ws[i], a_s[i], x0[i], keys[i]) for i in range(B)]
+    _assert_close(swept, jax.tree.map(lambda *x: jnp.stack(x), *each))
+
+    # a nested vmap (initial states outside, k inside), with shared inputs
+    def x_only(k, x):
+        n2 = eqx.tree_at(lambda n: n.k, net, k)
+        return nm.simulate(n2, y0={"x": x, "y": 0.2}, key=keys[0], **SHORT)["x"]
+
+    nested = jax.jit(jax.vmap(jax.vmap(x_only, (0, None)), (None, 0)))(ks, x0)
+    one = jax.jit(x_only)
+    for j, i in [(0, 0), (2, 1)]:
+        _assert_close(nested[j, i], one(ks[i], x0[j]))
+
+
+def test_swept_speed(monkeypatch, count_blocks):
+    """Delays swept with `eqx.tree_at`: per-point blocked loops, sized by the
+    network's `min_delay`; a faster speed than it allows is a clear error."""
+    base = _network()
+    net = base.replace(speed=5.0, min_delay=0.5, max_delay=12.0)
+    speeds = jnp.asarray([2.5, 5.0, 10.0])
+
+    def run(net, v):
+        return nm.simulate(eqx.tree_at(lambda n: n.speed, net, v), **KW)["x"]
+
+    swept = jax.jit(jax.vmap(run, (None, 0)))(net, speeds)
+    assert count_blocks
+    monkeypatch.setattr(blk, "ENABLED", False)
+    stepwise = jax.jit(jax.vmap(run, (None, 0)))(net, speeds)
+    monkeypatch.setattr(blk, "ENABLED", True)
+    _assert_close(swept, stepwise)
+    with pytest.raises(Exception, match="min_delay"):
+        jax.block_until_ready(jax.jit(run)(base, jnp.asarray(10.0)))
+
+
+@pytest.mark.parametrize("adjoint", ["pulled", "autodiff"])
+def test_gradients(monkeypatch, adjoint):
+    """Gradients are those of the step-by-step loop, also under vmap (either way
+    round); forward mode works with plain AD."""
+    net = _network()
+
+    def loss(k):
+        n2 = eqx.tree_at(lambda n: n.k, net, k)
+        x = nm.simulate(n2, delay_adjoint=adjoint, **KW)["x"]
+        return jnp.mean(x[10:] ** 2)
+
+    ks = jnp.asarray([0.2, 0.4])
+    blocked, stepwise = _both(monkeypatch, lambda: jax.jit(jax.grad(loss))(ks[0]))
+    _assert_close(blocked, stepwise, atol=1e-7)
+    vg = jax.jit(jax.vmap(jax.grad(loss)))(ks)
+    gv = jax.jit(jax.grad(lambda k: jax.vmap(loss)(k).sum()))(ks)
+    _assert_close(vg, gv, atol=1e-7)
+    _assert_close(vg[0], blocked, atol=1e-7)
+    if adjoint == "autodiff":
+        _, t = jax.jvp(loss, (ks[0],), (jnp.ones(()),))
+        np.testing.assert_allclose(t, blocked, rtol=1e-5)
