@@ -172,6 +172,12 @@ def simulate(
     Decimation (`save_every`) and the transient happen inside the loop: memory grows
     with the saved samples, not with the steps.
 
+    With `interpolation="nearest"`, a coupling linear in the delayed value and Euler
+    or Heun, the delayed reads of several steps are computed at once (blocks of up
+    to the shortest delay, dividing `save_every`), and under `jax.vmap` a batch runs
+    as one loop; the results are those of the step-by-step loop (docs: Delays →
+    Performance notes).
+
     **Arguments:**
 
     - `model`: an [`neuromass.Network`][] or a node model (simulated as one region).
@@ -489,9 +495,10 @@ def _solve_delayed(
     """The fixed-step loop of a delayed network (or of monitors, checkpointing, ...).
 
     Nearest reads of a linear coupling with Euler or Heun are computed in blocks of
-    steps (`_blocked`); that forward pass is wrapped in a `custom_jvp` whose rule
-    differentiates the step-by-step loop instead (with the pulled adjoint of the
-    history, or plain AD), so gradients are those of the step-by-step loop."""
+    steps (`_blocked`). That forward pass has a `custom_vmap` rule, which runs a
+    vmapped batch as one loop (`_blocked_sweep`), and is differentiated through the
+    step-by-step loop (`custom_vjp` with the pulled adjoint of the history,
+    `custom_jvp` with plain AD), so gradients are those of the step-by-step loop."""
     settings = (solver, t0, dt, n_trans, stride, n_save, interpolation)
     settings += (coupling_evaluation, checkpoint, horizon, delay_adjoint)
     size = _blocked_size(net, solver, dt, interpolation, coupling_evaluation)
