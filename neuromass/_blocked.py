@@ -17,7 +17,20 @@ block at once:
 
 `H` is a multiple of `S` and blocks start at multiples of `S`, so no window and no
 write wraps around the ring.
+
+Reverse mode uses the blocked form of the pulled adjoint (`_adjoint`): the cotangent
+that flows backwards through the ring is `gC[q]`, the cotangent of the delayed sum
+of virtual time `q`, stored like a state (slot `(q - 1) mod H`, both copies). A
+block's sums store their cotangents (`route`); the write of a block's states pulls
+theirs,
+
+    dL/dX_j[m] = sum_{e out of j} w_e gC_{i_e}[m + D_e],  m = n0 - S + 1 ... n0,
+
+as one window of `S` values per out-edge (`pull`, the forward gather transposed
+without a scatter); the ring's construction pulls the history's (`init`).
 """
+
+import functools
 
 import equinox as eqx
 import jax
@@ -25,8 +38,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
+from ._adjoint import OutEdges, out_edges
 from ._history import DelayPlan
 from ._network import _concrete
+from .coupling._base import sum_edges
 
 
 # Most steps read in one block: larger blocks gather longer windows for little gain.
@@ -138,7 +153,10 @@ def init(bp: BlockPlan, past: Float[Array, "L nodes cvars *sweep"]):
     `-(L-1) ... 0` (earlier steps repeat the first one). A sweep run as one loop
     (`simulate` under `vmap`) keeps the sweep as the trailing axes of the ring, so
     that the window of an edge is one contiguous slice for all its points."""
-    h = bp.length
+    return _ring(bp.length, past)
+
+
+def _ring(h: int, past):
     if past.shape[0] < h:
         pad = jnp.broadcast_to(past[:1], (h - past.shape[0],) + past.shape[1:])
         past = jnp.concatenate([pad, past], axis=0)
@@ -183,14 +201,168 @@ def sums(
     return jnp.swapaxes(c[np.asarray(bp.order)], 0, 1)
 
 
-def exchange(bp: BlockPlan, ring, n0, pending, swept_weights=None):
-    """Store the coupled states `pending` `(S, N, V, *sweep)` of steps
-    `n0 - S + 1 ... n0` (both copies, one in-place update), then read the sums of
-    the next block. Writing first lets the update happen in place."""
-    p = jnp.mod(n0 - bp.steps, bp.length).astype(jnp.int32)
-    new = jnp.swapaxes(pending, 0, 1).astype(ring.dtype)  # (N, S, V, ...)
+def _store(ring, slot, values):
+    """`values` `(s, N, V, *sweep)` into slots `slot ... slot + s - 1` of both
+    copies of the ring, in one update."""
+    new = jnp.swapaxes(values, 0, 1).astype(ring.dtype)  # (N, s, V, ...)
     new = jnp.broadcast_to(new[:, None], (new.shape[0], 2) + new.shape[1:])
     zero = jnp.zeros((), jnp.int32)
-    index = (zero, zero, p) + (zero,) * (ring.ndim - 3)
-    ring = jax.lax.dynamic_update_slice(ring, new, index)
-    return ring, sums(bp, ring, n0, swept_weights)
+    index = (zero, zero, slot.astype(jnp.int32)) + (zero,) * (ring.ndim - 3)
+    return jax.lax.dynamic_update_slice(ring, new, index)
+
+
+def exchange(bp: BlockPlan, ring, n0, pending, swept_weights=None, out=None):
+    """Store the coupled states `pending` `(S, N, V, *sweep)` of steps
+    `n0 - S + 1 ... n0` (both copies, one in-place update), then read the sums of
+    the next block. Writing first lets the update happen in place.
+
+    With the out-edges `out` (`make_out_plan`), reverse mode uses the blocked
+    pulled adjoint: the write and the read are `write` and `route`."""
+    if out is None:
+        ring = _store(ring, jnp.mod(n0 - bp.steps, bp.length), pending)
+        return ring, sums(bp, ring, n0, swept_weights)
+    ring = write(out, ring, n0, pending)
+    c = sums(bp, jax.lax.stop_gradient(ring), n0, swept_weights)
+    return route(bp.length, ring, n0 + 1, c)
+
+
+# The blocked pulled adjoint (see the module docstring).
+
+
+class OutPlan(eqx.Module):
+    """The edges regrouped by source region (the adjoint's gathers): per band of
+    regions by out-degree, where each out-edge's window of read cotangents starts
+    (relative to the block's ring position) and its weight (padding: weight 0);
+    `edges` is the per-step layout, for the history."""
+
+    starts: tuple[Int[Array, "band out"], ...]
+    weights: tuple[Float[Array, "band out"], ...]
+    edges: OutEdges
+    order: tuple[int, ...] = eqx.field(static=True)  # band regions to region order
+    length: int = eqx.field(static=True)  # H
+    steps: int = eqx.field(static=True)  # S
+
+
+def make_out_plan(plan: DelayPlan, idx, valid, w_edges, steps: int) -> OutPlan:
+    """The out-edge plan of the blocked adjoint (`idx`, `valid`: the static edge
+    pattern; `w_edges` `(K, N)` the afferent weights)."""
+    h = -(-plan.length // steps) * steps
+    edges = out_edges(plan, idx, valid, w_edges)
+    valid = np.asarray(valid)
+    degree = np.bincount(np.asarray(idx)[valid], minlength=valid.shape[1])
+    # the reads of the states of steps n0 - S + 1 ... n0 by out-edge e happen at the
+    # virtual times from n0 - S + 1 + D_e, whose slots begin at p + D_e, with
+    # p = (n0 - S) mod H (at most H - S: the window never leaves the doubled ring)
+    start = edges.target * (2 * h) + edges.lag
+    starts, weights = [], []
+    bands = degree_bands(degree, BANDS)
+    for band in bands:
+        k = max(int(degree[band].max()), 1)
+        starts.append(jnp.asarray(start[:k, band].T, jnp.int32))
+        weights.append(edges.weight[:k, band].T)
+    return OutPlan(
+        starts=tuple(starts),
+        weights=tuple(weights),
+        edges=edges,
+        order=tuple(int(i) for i in np.argsort(np.concatenate(bands))),
+        length=h,
+        steps=steps,
+    )
+
+
+def _windows(g, start, steps):
+    """The windows `(rows, cols, steps, V)` of the ring `g` `(N, 2, H, V)` that begin
+    at the flat slots `start` `(rows, cols)`."""
+    n, _, h, v = g.shape
+    dn = jax.lax.GatherDimensionNumbers(
+        offset_dims=(2, 3), collapsed_slice_dims=(), start_index_map=(0,)
+    )
+    return jax.lax.gather(
+        g.reshape(n * 2 * h, v),
+        start[..., None],
+        dn,
+        (steps, v),
+        mode=jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS,
+    )
+
+
+def pull(op: OutPlan, g, n0) -> Float[Array, "steps nodes cvars"]:
+    """`dL/dX[m]` of the states of steps `m = n0 - S + 1 ... n0` from the read
+    cotangents `g` (one window per out-edge and band, reduced per region)."""
+    p = jnp.mod(n0 - op.steps, op.length).astype(jnp.int32)
+    parts = [
+        jnp.einsum("ik,iksv->isv", w.astype(g.dtype), _windows(g, start + p, op.steps))
+        for start, w in zip(op.starts, op.weights)
+    ]
+    c = jnp.concatenate(parts) if len(parts) > 1 else parts[0]
+    return jnp.swapaxes(c[np.asarray(op.order)], 0, 1)
+
+
+def _pull_step(op: OutPlan, g, n):
+    """`dL/dX[n]` `(N, V)` of one step, counting the reads at times `>= 0`."""
+    e = op.edges
+    _, _, h, v = g.shape
+    q = n + e.lag
+    flat = g.reshape(-1, v)
+    vals = flat.at[e.target * (2 * h) + jnp.mod(q - 1, h)].get(mode="promise_in_bounds")
+    vals = jnp.where((q >= 0)[..., None], vals, 0.0)
+    return sum_edges(e.weight[..., None] * vals)
+
+
+@jax.custom_vjp
+def init_pulled(op: OutPlan, past: Float[Array, "L nodes cvars"]):
+    """`init` whose VJP pulls the cotangent of every history state."""
+    return _ring(op.length, past)
+
+
+def _init_fwd(op, past):
+    return init_pulled(op, past), (op, jnp.zeros((past.shape[0], 0), past.dtype))
+
+
+def _init_bwd(res, g):
+    op, like = res
+    steps = jnp.arange(1 - like.shape[0], 1, dtype=jnp.int32)
+    gp = jax.vmap(lambda n: _pull_step(op, g, n))(steps)
+    return None, gp.astype(like.dtype)
+
+
+init_pulled.defvjp(_init_fwd, _init_bwd)
+
+
+@jax.custom_vjp
+def write(op: OutPlan, ring, n0, pending):
+    """Store the states `pending` of steps `n0 - S + 1 ... n0`; the VJP pulls their
+    cotangents from the read cotangents (`pull`)."""
+    return _store(ring, jnp.mod(n0 - op.steps, op.length), pending)
+
+
+def _write_fwd(op, ring, n0, pending):
+    like = jnp.zeros((0,), pending.dtype)
+    return write(op, ring, n0, pending), (op, n0, like)
+
+
+def _write_bwd(res, g):
+    op, n0, like = res
+    return None, g, None, pull(op, g, n0).astype(like.dtype)
+
+
+write.defvjp(_write_fwd, _write_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def route(length: int, ring, q0, c):
+    """Identity on `(ring, c)`, the sums `c` `(s, N, V)` of the virtual times
+    `q0 ... q0 + s - 1`; the VJP stores their cotangents in the ring's."""
+    return ring, c
+
+
+def _route_fwd(length, ring, q0, c):
+    return (ring, c), q0
+
+
+def _route_bwd(length, q0, cts):
+    g, gc = cts
+    return _store(g, jnp.mod(q0 - 1, length), gc), None, gc
+
+
+route.defvjp(_route_fwd, _route_bwd)

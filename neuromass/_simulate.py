@@ -175,8 +175,8 @@ def simulate(
     With `interpolation="nearest"`, a coupling linear in the delayed value and Euler
     or Heun, the delayed reads of several steps are computed at once (blocks of up
     to the shortest delay, dividing `save_every`), and under `jax.vmap` a batch runs
-    as one loop; the results are those of the step-by-step loop (docs: Delays →
-    Performance notes).
+    as one loop; the results, and the reverse-mode gradients, are those of the
+    step-by-step loop (docs: Delays → Performance notes).
 
     **Arguments:**
 
@@ -496,9 +496,11 @@ def _solve_delayed(
 
     Nearest reads of a linear coupling with Euler or Heun are computed in blocks of
     steps (`_blocked`). That forward pass has a `custom_vmap` rule, which runs a
-    vmapped batch as one loop (`_blocked_sweep`), and is differentiated through the
-    step-by-step loop (`custom_vjp` with the pulled adjoint of the history,
-    `custom_jvp` with plain AD), so gradients are those of the step-by-step loop."""
+    vmapped batch as one loop (`_blocked_sweep`). Reverse mode (`custom_vjp`)
+    differentiates the blocked loop itself, whose history goes through the blocked
+    pulled adjoint (`_blocked.write`/`route`/`init_pulled`); with
+    `delay_adjoint="autodiff"`, `custom_jvp` differentiates the step-by-step loop
+    with plain AD (forward mode included)."""
     settings = (solver, t0, dt, n_trans, stride, n_save, interpolation)
     settings += (coupling_evaluation, checkpoint, horizon, delay_adjoint)
     size = _blocked_size(net, solver, dt, interpolation, coupling_evaluation)
@@ -542,8 +544,9 @@ def _solve_delayed(
         return _delayed_loop(*eqx.combine(dyn, static), *settings)
 
     if delay_adjoint == "pulled":  # reverse mode only, like the pulled adjoint
+        # the blocked loop itself, its history through the blocked pulled adjoint
         blocked = jax.custom_vjp(loop)
-        blocked.defvjp(lambda dyn: jax.vjp(stepwise, dyn), lambda pull, ct: pull(ct))
+        blocked.defvjp(lambda dyn: jax.vjp(loop.fun, dyn), lambda pull, ct: pull(ct))
     else:
         blocked = jax.custom_jvp(loop)
         blocked.defjvp(lambda primals, tangents: jax.jvp(stepwise, primals, tangents))
@@ -796,11 +799,18 @@ def _delayed_loop(
     # Reverse mode: the hand-written adjoint of the history (`_adjoint`) when every
     # read is at a grid time (stages at c = 0 or 1: Euler, Heun).
     pulled = linear and delay_adjoint == "pulled" and set(coefficients) <= {0.0, 1.0}
-    pulled = pulled and not block
     past_c = past_c.astype(net.weights.dtype)
+    oplan = None
     if block:
         bplan = blk.make_block_plan(plan, net.pattern.valid, w_edges, block)
-        buf = blk.init(bplan, past_c)
+        if pulled:  # the blocked form of the pulled adjoint
+            oplan = blk.make_out_plan(
+                plan, net.pattern.idx, net.pattern.valid, w_edges, block
+            )
+            buf = blk.init_pulled(oplan, past_c)
+        else:
+            buf = blk.init(bplan, past_c)
+        pulled = False  # the step-by-step operations below are not used
     elif pulled:
         out_edges = adj.out_edges(plan, net.pattern.idx, net.pattern.valid, w_edges)
         buf = adj.init(out_edges, past_c)
@@ -819,9 +829,10 @@ def _delayed_loop(
             adj.write(out_edges, buf, n, x) if pulled else hist.write(plan, buf, n, x)
         )
 
-    def reduced_reads(buf, win, step, cached, only=None):
+    def reduced_reads(buf, win, step, cached, only=None, route=True):
         """The reduced delayed sums of each stage offset (or of `only`). Each read
-        is computed once: with the pulled adjoint a read's time must be unique."""
+        is computed once: with the pulled adjoint a read's time must be unique
+        (`route=False`: a read whose cotangent does not go back to the states)."""
         out = {}
         if not direct:
             win = hist.window_values(win, step)
@@ -841,7 +852,7 @@ def _delayed_loop(
             else:
                 a0, a1, a2 = coef
                 out[c] = sum_edges(a0 * win[0] + a1 * win[1] + a2 * win[2])
-            if pulled:  # a read at grid time step + c
+            if pulled and route:  # a read at grid time step + c
                 buf, out[c] = adj.route(plan.length, buf, step + int(c), out[c])
         return buf, out
 
@@ -913,12 +924,16 @@ def _delayed_loop(
         _, args0 = make_args(y0, buf, store0, step0, t0_)
         sstate0 = solver.init(terms_at(step0), t0_, t0_ + dt, y0, args0)
     if block:  # the sums of the block before step 0: its last is step 0's c = 0 read
-        cached0 = jnp.broadcast_to(
-            blk.sums(bplan, buf, -1)[:1], (block + 1, n, len(cv))
-        )
+        if oplan is None:
+            first = blk.sums(bplan, buf, -1)[:1]
+        else:  # the read of virtual time 0
+            first = blk.sums(bplan, jax.lax.stop_gradient(buf), -1)[:1]
+            buf, first = blk.route(bplan.length, buf, 0, first)
+        cached0 = jnp.broadcast_to(first, (block + 1, n, len(cv)))
         # in the blocked loop this slot holds the states not yet stored in the ring:
-        # at first, steps -S+1 ... 0 (already there, stored again)
-        store0 = past_c[-block:]
+        # at first, steps -S+1 ... 0 (already there, stored again; the adjoint of
+        # `init_pulled` pulls their cotangents)
+        store0 = jax.lax.stop_gradient(past_c[-block:])
     elif linear and reuse:  # the first step's c = 0 read; later ones are carried
         buf, first = reduced_reads(buf, store0, step0, None, only=0.0)
         cached0 = first[0.0]
@@ -952,7 +967,7 @@ def _delayed_loop(
         virtual times n0 ... n0 + S (carried, so that they are computed once):
         stage c of step n0 + s reads virtual time n0 + s + c."""
         y, sstate, ring, pending, step, cached = core
-        ring, sums = blk.exchange(bplan, ring, step, pending)
+        ring, sums = blk.exchange(bplan, ring, step, pending, out=oplan)
         sums = jnp.concatenate([cached[-1:], sums])
         return (y, sstate, ring, None, step, sums), sums
 
@@ -972,6 +987,24 @@ def _delayed_loop(
             return None
         return jax.vmap(increments)(start + jnp.arange(count, dtype=start.dtype))
 
+    def rejoin(core, cut):
+        """At a `gradient_horizon` cut (the carry's gradients stopped): the delayed
+        sum that the next step reuses from the carry is read again from the cut
+        history, so that its gradient still reaches the weights (not the states
+        before the cut), as that of a read taken inside the step does."""
+        y, sstate, buf, win, step, cached = core
+        if cached is None:
+            return core
+        sg = jax.lax.stop_gradient
+        if block:  # the last of the carried sums is that of virtual time `step`
+            fresh = blk.sums(bplan, sg(buf), step - 1)[0]
+            cached = cached.at[-1].set(jnp.where(cut, fresh, cached[-1]))
+        else:
+            window = None if win is None else sg(win)
+            fresh = reduced_reads(sg(buf), window, step, None, 0.0, route=False)[1]
+            cached = jnp.where(cut, fresh[0.0], cached)
+        return (y, sstate, buf, win, step, cached)
+
     return _drive(
         block_step if block else (lambda core, wh: one_step(core, wh)[0]),
         draw,
@@ -985,6 +1018,7 @@ def _delayed_loop(
         checkpoint,
         horizon,
         (block, block_begin, block_end) if block else None,
+        rejoin,
     )
 
 
@@ -1064,6 +1098,7 @@ def _drive(
     checkpoint,
     horizon,
     blocked=None,
+    rejoin=None,
 ):
     """Run the fixed-step loop: the transient, then blocks of `g` steps, emitting the
     saved trajectory and every monitor's samples at their periods.
@@ -1077,6 +1112,8 @@ def _drive(
     transient and `g`): `begin(core) -> (core, ctx)` prepares a block,
     `advance(y, step, noise, s, ctx) -> y` performs its step `s` and
     `end(core, y, step, states) -> core` closes it with the block's `S` states.
+    `rejoin(core, cut) -> core` repairs the core after a `horizon` cut (which stops
+    the gradients of everything the loop carries).
     """
     periodic = [m for m in monitors if m.period(dt) is not None]
     strides = _monitor_strides(monitors, dt)
@@ -1112,15 +1149,26 @@ def _drive(
         def one_block(state, xb):
             core, mst = state
             core, ctx = begin(core)
-            y, step = core[0], core[4]
-            states = []
-            for s in range(size):  # unrolled: see `advance` for what keeps this fast
-                wh = jax.tree.map(lambda x, s=s: x[s], xb)
-                y = advance(y, step, wh, s, ctx)
-                step = step + 1
-                mst = observe(mst, y, step)
-                states.append(y)
-            states = jax.tree.map(lambda *a: jnp.stack(a), *states)
+
+            def local(y, step, mst, xb, ctx):
+                states = []
+                for s in range(size):  # unrolled (see `advance`: what keeps it fast)
+                    wh = jax.tree.map(lambda x, s=s: x[s], xb)
+                    # the barrier keeps XLA from fusing each step's expression of
+                    # the block's start state into every later step (in reverse
+                    # mode that duplicated the steps: 1.6x the compile time)
+                    y = jax.lax.optimization_barrier(advance(y, step, wh, s, ctx))
+                    step = step + 1
+                    mst = observe(mst, y, step)
+                    states.append(y)
+                states = jax.tree.map(lambda *a: jnp.stack(a), *states)
+                return y, step, mst, states
+
+            # Reverse mode keeps only the inputs of each block (state, sums, noise)
+            # and recomputes its steps: per-step residuals made the loop's backward
+            # pass 1.4x slower (W3: 158 vs 113 ms). Running forward it costs nothing.
+            local = jax.checkpoint(local, prevent_cse=False)
+            y, step, mst, states = local(core[0], core[4], mst, xb, ctx)
             return (end(core, y, step, states), mst), None
 
         return jax.lax.scan(one_block, state, xs, length=steps // size)[0]
@@ -1172,6 +1220,8 @@ def _drive(
                 ),
                 state,
             )
+            if rejoin is not None:
+                state = (rejoin(state[0], cut), state[1])
         state = (jax.checkpoint(run, static_argnums=1) if checkpoint else run)(
             state, g, xs
         )
@@ -1215,7 +1265,10 @@ def _drive(
 
     # The noise of `per` consecutive blocks is drawn at once (vectorised random
     # numbers are much cheaper per value), in bounded memory: about 1000 steps.
-    per = max(1, min(n_blocks, 1000 // g))
+    # Without noise all blocks run in one scan (each traced copy of the loop's body
+    # costs compile time).
+    noisy = jax.eval_shape(lambda: draw(jnp.zeros((), jnp.int32), 1)) is not None
+    per = max(1, min(n_blocks, 1000 // g if noisy else n_blocks))
     n_super, n_rest = divmod(n_blocks, per)
 
     def blocks_with_noise(carry, first, count):
