@@ -1265,10 +1265,12 @@ def _drive(
 
     # The noise of `per` consecutive blocks is drawn at once (vectorised random
     # numbers are much cheaper per value), in bounded memory: about 1000 steps.
-    # Without noise all blocks run in one scan (each traced copy of the loop's body
-    # costs compile time).
+    # Without noise, the blocked loop runs all blocks in one scan: each traced copy
+    # of its unrolled body costs compile time (W3 nearest: 6.9 s instead of 10 s).
+    # The step-by-step loop keeps the split, which ran its gradient 15% faster.
     noisy = jax.eval_shape(lambda: draw(jnp.zeros((), jnp.int32), 1)) is not None
-    per = max(1, min(n_blocks, 1000 // g if noisy else n_blocks))
+    per = n_blocks if blocked and not noisy else 1000 // g
+    per = max(1, min(n_blocks, per))
     n_super, n_rest = divmod(n_blocks, per)
 
     def blocks_with_noise(carry, first, count):
