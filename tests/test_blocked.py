@@ -14,7 +14,8 @@ from neuromass import _blocked as blk
 
 
 N = 6
-SHORT = dict(t1=15.0, dt=0.1, interpolation="nearest", transient=0.5, save_every=0.5)
+# blocks of 2 steps (quick to compile) and of 10
+SHORT = dict(t1=15.0, dt=0.1, interpolation="nearest", transient=0.2, save_every=0.2)
 KW = dict(t1=30.0, dt=0.1, interpolation="nearest", transient=1.0, save_every=1.0)
 
 
@@ -176,8 +177,7 @@ def test_gradients(adjoint):
 
     def loss(k):
         n2 = eqx.tree_at(lambda n: n.k, net, k)
-        kw = dict(SHORT, save_every=0.2, transient=0.2)  # blocks of 2: quick to compile
-        x = nm.simulate(n2, delay_adjoint=adjoint, **kw)["x"]
+        x = nm.simulate(n2, delay_adjoint=adjoint, **SHORT)["x"]
         return jnp.mean(x[10:] ** 2)
 
     ks = jnp.asarray([0.2, 0.4])
@@ -194,7 +194,7 @@ def test_gradients(adjoint):
 @pytest.mark.parametrize(
     "options",
     [
-        dict(solver=diffrax.Euler(), gradient_horizon=5.0),
+        dict(solver=diffrax.Euler(), gradient_horizon=5.0, save_every=0.2),
         dict(solver=diffrax.Heun(), checkpoint=True),
     ],
     ids=["euler-horizon", "heun-checkpoint"],
@@ -210,7 +210,7 @@ def test_blocked_adjoint(monkeypatch, count_blocks, getkey, options):
     key = getkey()
     monitors = [
         nm.monitors.TemporalAverage(2.0),
-        nm.monitors.RunningStats("x", every=0.5),
+        nm.monitors.RunningStats("x", every=1.0),
     ]
     wave = 0.1 * jnp.cos(jnp.arange(40.0)[:, None] / 7 + jnp.arange(N))
     past = {"x": wave, "y": -wave}
@@ -225,7 +225,7 @@ def test_blocked_adjoint(monkeypatch, count_blocks, getkey, options):
             key=key,
             monitors=monitors,
             delay_adjoint=adjoint,
-            **dict(KW, t1=20.0, save_every=0.5, **options),
+            **{**KW, "t1": 20.0, "save_every": 0.5, **options},
         )
         tavg = sol.monitors["tavg"].data["y"]
         var = sol.monitors["stats"].data["var"]
