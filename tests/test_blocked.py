@@ -62,12 +62,9 @@ def _assert_close(a, b, atol=2e-5):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol, rtol=0)
 
 
-@pytest.mark.parametrize(
-    "solver, save_every", [(diffrax.Heun(), 1.0), (diffrax.Euler(), 0.5)]
-)
-def test_blocked_equals_stepwise(monkeypatch, count_blocks, getkey, solver, save_every):
-    """With noise, a transient and two monitors (one streaming, one periodic); blocks
-    of 5 steps (the transient's), short to compile."""
+def test_blocked_equals_stepwise(monkeypatch, count_blocks, getkey):
+    """Euler with noise, a transient and two monitors (one streaming, one periodic),
+    in blocks of 5 steps. (Heun's forward pass: `test_blocked_adjoint`.)"""
     net = _network(nm.noise.Additive(0.01))
     key = getkey()
     monitors = [
@@ -76,8 +73,8 @@ def test_blocked_equals_stepwise(monkeypatch, count_blocks, getkey, solver, save
     ]
 
     def run():
-        kw = dict(KW, save_every=save_every, transient=0.5)
-        sol = nm.simulate(net, solver=solver, key=key, monitors=monitors, **kw)
+        kw = dict(KW, save_every=0.5, transient=0.5)
+        sol = nm.simulate(net, solver=diffrax.Euler(), key=key, monitors=monitors, **kw)
         return sol.ys, sol.y_final, sol.monitors
 
     blocked, stepwise = _both(monkeypatch, run)
@@ -202,10 +199,12 @@ def test_gradients(adjoint):
 def test_blocked_adjoint(monkeypatch, count_blocks, getkey, options):
     """The blocked pulled adjoint against plain AD through the step-by-step loop,
     with respect to the coupling, the weights, a per-region parameter, the initial
-    state and the history array, with noise, a transient and two monitors. Under a
-    gradient horizon the blocked loop carries the read of the first step after a
-    cut from the block before it, where Euler's step-by-step loop reads it in the
-    step: both give the weights its gradient (`rejoin` in `_delayed_loop`)."""
+    state and the history array, with noise, a transient and two monitors; and the
+    forward pass (trajectory, final state, monitors) against the step-by-step loop's
+    (blocks of 2 and of 5 steps). Under a gradient horizon the blocked loop carries
+    the read of the first step after a cut from the block before it, where Euler's
+    step-by-step loop reads it in the step: both give the weights its gradient
+    (`rejoin` in `_delayed_loop`)."""
     net = _network(nm.noise.Additive(0.01))
     key = getkey()
     monitors = [
@@ -229,14 +228,20 @@ def test_blocked_adjoint(monkeypatch, count_blocks, getkey, options):
         )
         tavg = sol.monitors["tavg"].data["y"]
         var = sol.monitors["stats"].data["var"]
-        return jnp.mean(sol["x"][5:] ** 2) + jnp.mean(tavg**2) + jnp.mean(var)
+        value = jnp.mean(sol["x"][5:] ** 2) + jnp.mean(tavg**2) + jnp.mean(var)
+        return value, (sol.ys, sol.y_final, sol.monitors)
 
     params = (jnp.asarray(0.3), net.weights, net.node.a, jnp.full(N, 0.2), past)
-    blocked = jax.jit(jax.grad(lambda p: loss(p, "pulled")))(params)
+    blocked, outputs = jax.jit(jax.grad(lambda p: loss(p, "pulled"), has_aux=True))(
+        params
+    )
     assert count_blocks, "the blocked loop was not used"
     monkeypatch.setattr(blk, "ENABLED", False)
-    reference = jax.jit(jax.grad(lambda p: loss(p, "autodiff")))(params)
+    reference, expected = jax.jit(
+        jax.grad(lambda p: loss(p, "autodiff"), has_aux=True)
+    )(params)
     monkeypatch.setattr(blk, "ENABLED", True)
+    _assert_close(outputs, expected)
     if "gradient_horizon" not in options:  # (which cuts the initial state off)
         for g in jax.tree.leaves(reference):
             assert np.abs(np.asarray(g)).max() > 0  # every input matters here
