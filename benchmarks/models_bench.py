@@ -70,7 +70,7 @@ def main(names):
             model=info.name,
             connectome=source,
             n=w.shape[0],
-            edges=net.pattern.n_edges,
+            edges=net.n_edges,
             states=info.n_states,
             coupling=type(coupling).__name__,
             finite=finite,

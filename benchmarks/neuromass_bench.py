@@ -88,11 +88,22 @@ def main(argv=None):
 
         t = C.timeit(run, net, key, repeats=args.repeats)
         x = t.result
+
+        # The plain call users make (no jit of their own), with a new k each time.
+        ks = iter(C.K * (1.0 + 0.01 * i) for i in range(1000))
+
+        def plain(net, key):
+            net = eqx.tree_at(lambda n: n.k, net, next(ks))
+            return nm.simulate(net, noise=noise, key=key, **sim_kw)["x"]
+
+        e = C.timeit(plain, net, key, repeats=args.repeats)
         C.report(
             workload=args.workload,
             timing=t,
             saved=list(x.shape),
             finite=bool(jnp.isfinite(x).all()),
+            eager_steady_s=e.steady_s,
+            eager_compile_s=e.compile_s,
             **common,
         )
         return
@@ -147,9 +158,13 @@ def main(argv=None):
     params = (jnp.asarray(C.K, jnp.float32), jnp.full((conn.n,), C.A, jnp.float32))
     t = C.timeit(vg, params, repeats=args.repeats)
     val, (gk, ga) = t.result
+    # the plain call: jax.value_and_grad without a jit of the user's own
+    e = C.timeit(jax.value_and_grad(loss), params, repeats=args.repeats)
     C.report(
         workload="W3",
         timing=t,
+        eager_steady_s=e.steady_s,
+        eager_compile_s=e.compile_s,
         loss=float(val),
         grad_k=float(gk),
         grad_finite=bool(jnp.isfinite(ga).all()),

@@ -1,5 +1,7 @@
 """Run the standard workloads for neuromass and the reference kernel in one go and
-print the ratio neuromass / reference of the steady-state times per workload.
+print the ratio neuromass / reference of the steady-state times per workload, and for
+W1 and W3 the plain call (no jit of the user's own: `nm.simulate(...)`, or
+`jax.value_and_grad` of a loss) against neuromass's jitted call.
 
     python benchmarks/run_all.py                      # W1, W1n (nearest + linear), W2
     python benchmarks/run_all.py --workloads W1 W3    # a subset
@@ -70,17 +72,20 @@ def main(argv=None):
                         fh.write(json.dumps(rec) + "\n")
     print(
         f"{'workload':9} {'interp':8} {'reference s':>12} {'neuromass s':>12} "
-        f"{'ratio':>6} {'nm compile s':>13} {'nm region-steps/s':>18}"
+        f"{'ratio':>6} {'nm compile s':>13} {'nm region-steps/s':>18} "
+        f"{'plain call s':>13} {'plain/jit':>9}"
     )
     for wl, interp, ref, nmr in rows:
         if "error" in ref or "error" in nmr:
             print(f"{wl:9} {interp:8} {'failed':>12}")
             continue
         ratio = nmr["steady_s"] / ref["steady_s"]
+        eager = nmr.get("eager_steady_s", float("nan"))
         print(
             f"{wl:9} {interp:8} {ref['steady_s']:12.3f} {nmr['steady_s']:12.3f} "
             f"{ratio:6.2f} {nmr['compile_s']:13.2f} "
-            f"{nmr.get('region_steps_per_s', float('nan')):18.3g}"
+            f"{nmr.get('region_steps_per_s', float('nan')):18.3g} "
+            f"{eager:13.3f} {eager / nmr['steady_s']:9.2f}"
         )
 
 

@@ -34,7 +34,7 @@ def main(out_dir="."):
         noise=nm.noise.Additive(0.02),
     )
     print(
-        f"{conn.n_regions} regions, {net.pattern.n_edges} edges, "
+        f"{conn.n_regions} regions, {net.n_edges} edges, "
         f"delays up to {net.max_delay:.1f} ms"
     )
 

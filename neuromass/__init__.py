@@ -12,9 +12,19 @@ from . import (
     models as models,
     monitors as monitors,
     noise as noise,
-    sweep as sweep,
     utils as utils,
     viz as viz,
+)
+from ._delay._adjoint import (
+    AbstractDelayAdjoint as AbstractDelayAdjoint,
+    AutodiffDelayAdjoint as AutodiffDelayAdjoint,
+    PulledDelayAdjoint as PulledDelayAdjoint,
+)
+from ._delay.interpolation import (
+    AbstractInterpolation as AbstractInterpolation,
+    CubicInterpolation as CubicInterpolation,
+    LinearInterpolation as LinearInterpolation,
+    NearestInterpolation as NearestInterpolation,
 )
 from ._fit import (
     AbstractConstraint as AbstractConstraint,
@@ -24,19 +34,32 @@ from ._fit import (
     fit as fit,
 )
 from ._network import Network as Network
-from ._simulate import simulate as simulate
+from ._simulate import (
+    AbstractLoop as AbstractLoop,
+    AbstractStepper as AbstractStepper,
+    BlockedLoop as BlockedLoop,
+    SolverStepper as SolverStepper,
+    StepByStepLoop as StepByStepLoop,
+    TableauStepper as TableauStepper,
+    simulate as simulate,
+)
 from ._solution import Solution as Solution
 from .sweep import (
+    AbstractExecution as AbstractExecution,
+    DaskExecution as DaskExecution,
     DataAxis as DataAxis,
     DistributionAxis as DistributionAxis,
     GridAxis as GridAxis,
     LogGridAxis as LogGridAxis,
+    ParallelExecution as ParallelExecution,
+    SequentialExecution as SequentialExecution,
     Space as Space,
     SweepError as SweepError,
     SweepResult as SweepResult,
     UniformAxis as UniformAxis,
     apply_point as apply_point,
 )
+from .sweep._sweep import sweep as sweep  # the function; `neuromass.sweep` the module
 
 
 try:

@@ -68,7 +68,7 @@ def _demo(args) -> int:
     print(
         f"neuromass {nm.__version__} demo: a {args.n_k} x {args.n_a} sweep of global "
         f"coupling k and Hopf bifurcation parameter a on the bundled connectome "
-        f"({conn.n_regions} regions, {net.pattern.n_edges} edges, delays up to "
+        f"({conn.n_regions} regions, {net.n_edges} edges, delays up to "
         f"{net.max_delay:.1f} ms at 10 mm/ms), noise sigma {args.sigma:g}, "
         f"{args.t1:g} ms per point at dt = 0.1 ms"
     )

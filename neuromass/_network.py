@@ -1,5 +1,6 @@
 """`Network`: a node model coupled through a connectome, with conduction delays."""
 
+import math
 from collections.abc import Callable
 
 import equinox as eqx
@@ -9,52 +10,27 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from ._custom_types import CouplingInput, State
+from ._delay._structure import (
+    EdgeMask,
+    EdgePattern,
+    allowed_edges,
+    concrete,
+    concrete_delays,
+    edge_pattern,
+)
 from .coupling import AbstractCoupling, get_coupling
 from .models import AbstractNode
 from .noise import AbstractNoise
 
 
-class _EdgePattern:
-    """Static sparsity pattern of the connectome, in padded per-region ("ELL")
-    layout, edge-major: `idx[e, i]` is the source region of the e-th afferent edge of
-    region i, `valid[e, i]` marks real edges (padding has weight zero)."""
-
-    def __init__(self, idx: np.ndarray, valid: np.ndarray, has_zero_delay: bool):
-        self.idx = np.asarray(idx, dtype=np.int32)
-        self.valid = np.asarray(valid, dtype=bool)
-        self.has_zero_delay = bool(has_zero_delay)
-
-    @property
-    def n_edges(self) -> int:
-        return int(self.valid.sum())
-
-    def __hash__(self):
-        return hash((self.idx.shape, self.idx.tobytes(), self.valid.tobytes()))
-
-    def __eq__(self, other):
-        return (
-            isinstance(other, _EdgePattern)
-            and self.idx.shape == other.idx.shape
-            and bool(np.array_equal(self.idx, other.idx))
-            and bool(np.array_equal(self.valid, other.valid))
-            and self.has_zero_delay == other.has_zero_delay
-        )
-
-    def __repr__(self):
-        k, n = self.idx.shape
-        return f"EdgePattern(regions={n}, max_in_degree={k}, edges={self.n_edges})"
-
-
 def _concrete(x) -> np.ndarray | None:
     """`x` as a numpy array, or None when it is traced (inside jit/vmap/grad)."""
-    try:
-        return np.asarray(x)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        return None
+    return concrete(x)
 
 
 def _as_matrix(name: str, x, n: int | None) -> Float[Array, "nodes nodes"]:
-    x = jnp.asarray(x, dtype=jnp.result_type(float))
+    if not isinstance(x, jax.Array) or not jnp.issubdtype(x.dtype, jnp.floating):
+        x = jnp.asarray(x, dtype=jnp.result_type(float))
     if x.ndim != 2 or x.shape[0] != x.shape[1]:
         raise ValueError(
             f"`{name}` must be a square (N, N) matrix [to, from]; got shape {x.shape}."
@@ -114,17 +90,26 @@ class Network(eqx.Module):
       `key`).
     - `inputs`: optional callable `inputs(t) -> {name: (N,) array}` of external
       inputs; valid names are the node's `input_names`.
-    - `max_delay`: size of the delay history to reserve, in ms. Inferred from the
-      delays; only needed when the delays are traced (e.g. a network built inside a
-      vmapped function sweeping `speed`).
-    - `min_delay`: a lower bound (ms) on every non-zero delay. Inferred from the
-      delays; give it when the delays will later be set shorter with `eqx.tree_at`
-      (e.g. a sweep of `speed` up to faster speeds than this network's): nearest
-      reads are planned in blocks of steps no longer than the shortest delay.
-
-    Only non-zero weights are simulated: the sparsity pattern is fixed when the network
-    is built. To change the weights, build a new network with `net.replace(weights=W)`
-    rather than `eqx.tree_at` (which would keep the old pattern).
+    - `max_delay`, `min_delay`, `edge_mask`: bounds on the values, used only when
+      `simulate` sees them **traced** (inside `jit`, `vmap` or `grad` of a function
+      that takes the network or its delays/weights as an argument). With concrete
+      values `simulate` derives the loop's structure (edge pattern, history length,
+      shortest lag) exactly from the values, each call, so a network changed with
+      `eqx.tree_at` runs as a freshly built one. With traced values it cannot, and
+      uses these bounds instead, checking at run time that the values stay within
+      them (an error names the bound to widen):
+        - `max_delay`: an upper bound (ms) on every delay; it sizes the history.
+        - `min_delay`: a lower bound (ms) on every delay; 0 allows zero delays
+          (instantaneous coupling). Nearest reads are computed in blocks of steps
+          no longer than it.
+        - `edge_mask`: `(N, N)` booleans `[to, from]`, the edges whose weight may be
+          non-zero.
+      Each defaults to the values the network is built with (longest delay,
+      shortest delay, non-zero weights). Declare wider bounds to trace wider
+      values, e.g. `max_delay` for the slowest `speed` of a sweep (`nm.sweep(...,
+      model=net)` widens them itself from its axis values). Gradients with respect
+      to `weights` under tracing cover the edges of `edge_mask`: to differentiate
+      with respect to absent edges, pass `edge_mask=np.ones((N, N), bool)`.
 
     !!! example
 
@@ -152,7 +137,7 @@ class Network(eqx.Module):
     self_connection: bool = eqx.field(static=True)
     max_delay: float = eqx.field(static=True)
     min_delay: float = eqx.field(static=True)
-    pattern: _EdgePattern = eqx.field(static=True)
+    edge_mask: EdgeMask = eqx.field(static=True)
 
     def __init__(
         self,
@@ -170,6 +155,7 @@ class Network(eqx.Module):
         inputs: Callable | None = None,
         max_delay: float | None = None,
         min_delay: float | None = None,
+        edge_mask: ArrayLike | None = None,
     ):
         if not isinstance(node, AbstractNode):
             raise TypeError(
@@ -245,9 +231,14 @@ class Network(eqx.Module):
         self.inputs = inputs
         self.coupled_vars = coupled_vars
         self.self_connection = bool(self_connection)
-        self.pattern, self.max_delay, self.min_delay = _build_pattern(
-            weights, self.delays, max_delay, min_delay
+        self.max_delay, self.min_delay = _delay_bounds(
+            self.delays is not None,
+            concrete_delays(self),
+            weights,
+            max_delay,
+            min_delay,
         )
+        self.edge_mask = _edge_mask(weights, edge_mask, self.self_connection)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -266,12 +257,29 @@ class Network(eqx.Module):
 
     @property
     def has_delays(self) -> bool:
-        """Whether any edge has a non-zero conduction delay."""
-        return self.max_delay > 0.0
+        """Whether any edge has a non-zero conduction delay (from the values when
+        they are concrete, else from the `max_delay` bound)."""
+        d = self.delays
+        if d is None:
+            return False
+        pattern, _ = edge_pattern(self)
+        dc = concrete_delays(self)
+        if dc is None:
+            return self.max_delay > 0
+        rows = np.arange(self.n_regions)[None, :]
+        return bool(np.any(dc[rows, pattern.idx][pattern.valid] > 0))
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges simulated (non-zero weights, or the `edge_mask` bound when
+        the weights are traced)."""
+        return edge_pattern(self)[0].n_edges
 
     def replace(self, **changes) -> "Network":
         """A new network with some constructor arguments changed (re-validated), e.g.
-        `net.replace(k=0.3, weights=W2)`."""
+        `net.replace(k=0.3, weights=W2)`. The bounds `max_delay`, `min_delay` and
+        `edge_mask` are kept only where given again (otherwise they are those of the
+        new values)."""
         args = dict(
             node=self.node,
             weights=self.weights,
@@ -291,27 +299,66 @@ class Network(eqx.Module):
         if "lengths" in changes or "speed" in changes:
             args.pop("delays", None)
         unknown = set(changes) - set(args)
-        unknown -= {"delays", "lengths", "speed", "max_delay", "min_delay"}
+        unknown -= {"delays", "lengths", "speed", "max_delay", "min_delay", "edge_mask"}
         if unknown:
             raise ValueError(f"Unknown Network argument(s) {sorted(unknown)}.")
         args.update(changes)
         node, weights = args.pop("node"), args.pop("weights")
         return Network(node, weights, **args)
 
-    # ---------------------------------------------------------------- vector field
-    def edge_weights(self) -> Float[Array, "edges nodes"]:
-        """Weights of the afferent edges in the padded layout `(K, N)`: entry
-        `[e, i]` is the weight of the e-th afferent edge of region i."""
-        rows = np.arange(self.n_regions)[None, :]
-        return self.weights[rows, self.pattern.idx] * self.pattern.valid
+    def check(self) -> None:
+        """Validate the current values, as the constructor does (`simulate` calls
+        this, so values set with `eqx.tree_at` get the same clear errors as those
+        given to the constructor). Value checks apply to concrete values; shapes are
+        always checked."""
+        n = self.n_regions
+        _as_matrix("weights", self.weights, None)
+        if self.lengths is not None:
+            _as_matrix("lengths", self.lengths, n)
+            speed = self.speed
+            if np.ndim(speed) != 0:
+                raise ValueError(
+                    f"`speed` must be a scalar (mm/ms); got shape {np.shape(speed)}."
+                )
+            c = _concrete(speed)
+            if c is not None and not (np.isfinite(c) and c > 0):
+                raise ValueError(
+                    f"`speed` must be a finite positive conduction speed in mm/ms "
+                    f"(= m/s); got {float(c)}."
+                )
+        if self.explicit_delays is not None:
+            _as_matrix("delays", self.explicit_delays, n)
+        if np.shape(self.k) not in ((), (1,), (n,)):
+            raise ValueError(
+                f"`k` must be a scalar or an ({n},) array of per-region coupling "
+                f"strengths; got shape {np.shape(self.k)}."
+            )
+        c = _concrete(self.k)
+        if c is not None and not np.all(np.isfinite(c)):
+            raise ValueError("`k` contains NaN or inf.")
+        _check_node_params(self.node, n)
 
-    def edge_delays(self) -> Float[Array, "edges nodes"] | None:
+    # ---------------------------------------------------------------- vector field
+    def edge_weights(
+        self, pattern: EdgePattern | None = None
+    ) -> Float[Array, "edges nodes"]:
+        """Weights of the afferent edges in the padded layout `(K, N)` of `pattern`
+        (default: this network's, see `Network`): entry `[e, i]` is the weight of the
+        e-th afferent edge of region i."""
+        pattern = edge_pattern(self)[0] if pattern is None else pattern
+        rows = np.arange(self.n_regions)[None, :]
+        return jnp.asarray(self.weights)[rows, pattern.idx] * pattern.valid
+
+    def edge_delays(
+        self, pattern: EdgePattern | None = None
+    ) -> Float[Array, "edges nodes"] | None:
         """Delays (ms) of the afferent edges in the padded layout `(K, N)`, or None."""
         d = self.delays
         if d is None:
             return None
+        pattern = edge_pattern(self)[0] if pattern is None else pattern
         rows = np.arange(self.n_regions)[None, :]
-        return jnp.where(self.pattern.valid, d[rows, self.pattern.idx], 0.0)
+        return jnp.where(pattern.valid, d[rows, pattern.idx], 0.0)
 
     def afferent(
         self,
@@ -335,7 +382,8 @@ class Network(eqx.Module):
         return self._deliver(self.coupling.post(c))
 
     def _deliver(self, c) -> CouplingInput:
-        k = self.k if self.k.ndim == 0 else self.k.reshape(-1, 1)
+        k = jnp.asarray(self.k)
+        k = k if k.ndim == 0 else k.reshape(-1, 1)
         c = k * c
         if c.shape[-1] > len(self.coupled_vars):
             raise ValueError(
@@ -363,11 +411,13 @@ class Network(eqx.Module):
 
     def vector_field(self, t, state: State, args=None) -> State:
         """The drift with instantaneous coupling (delays ignored): Diffrax's
-        `ODETerm` signature `(t, y, args)`."""
+        `ODETerm` signature `(t, y, args)`; `args` may give the `EdgePattern` to
+        read (default: this network's)."""
+        pattern = args if isinstance(args, EdgePattern) else edge_pattern(self)[0]
         xc = jnp.stack([state[v] for v in self.coupled_vars], axis=-1)
-        x_j = xc[self.pattern.idx]
+        x_j = xc[pattern.idx]
         return self.local_vector_field(
-            t, state, self.afferent(x_j, xc, self.edge_weights())
+            t, state, self.afferent(x_j, xc, self.edge_weights(pattern))
         )
 
 
@@ -400,50 +450,74 @@ def _check_noise_vars(noise: AbstractNoise, node: AbstractNode):
         )
 
 
-def _build_pattern(weights, delays, max_delay, min_delay=None):
-    n = weights.shape[0]
+def _delay_bounds(has, d, weights, max_delay, min_delay) -> tuple[float, float]:
+    """The `(max_delay, min_delay)` bounds (ms): as declared, else the longest and
+    shortest delay of the edges with a non-zero weight (0 without delays)."""
+    for name, v in (("max_delay", max_delay), ("min_delay", min_delay)):
+        if v is not None and not (
+            isinstance(v, int | float | np.floating | np.integer)
+            and math.isfinite(v)
+            and v >= 0
+        ):
+            raise ValueError(
+                f"`{name}` must be a finite number of ms >= 0 (a bound on the "
+                f"delays); got {v!r}."
+            )
+    if not has:
+        return float(max_delay or 0.0), float(min_delay or 0.0)
     w = _concrete(weights)
-    if w is None:  # traced weights: every edge may be non-zero
-        mask = np.ones((n, n), dtype=bool)
-    else:
-        mask = w != 0
-    degree = mask.sum(axis=1)
-    kmax = max(int(degree.max()), 1)
-    idx = np.zeros((kmax, n), dtype=np.int32)
-    valid = np.zeros((kmax, n), dtype=bool)
-    for i in range(n):
-        src = np.flatnonzero(mask[i])
-        idx[: src.size, i] = src
-        idx[src.size :, i] = i
-        valid[: src.size, i] = True
-    if delays is None:
-        return _EdgePattern(idx, valid, False), 0.0, 0.0
-    d = _concrete(delays)
     if d is None:
         if max_delay is None:
             raise ValueError(
-                "The delays are traced (the network is built inside jit/vmap), so the "
-                "history size cannot be inferred: pass `max_delay=` (ms), an upper "
-                "bound on every delay."
+                "The delays are traced (the network is built inside jit/vmap/grad), "
+                "so the history size cannot be inferred: pass `max_delay=` (ms), an "
+                "upper bound on every delay."
             )
-        return _EdgePattern(idx, valid, True), float(max_delay), 0.0
-    d_edges = d[np.arange(n)[None, :], idx][valid]
-    dmax = float(d_edges.max()) if d_edges.size else 0.0
+        return float(max_delay), float(min_delay or 0.0)
+    edges = d[w != 0] if w is not None else d.ravel()
+    dmax = float(edges.max()) if edges.size else 0.0
+    positive = edges[edges > 0]
+    dmin = (
+        0.0
+        if edges.size and np.any(edges == 0)
+        else (float(positive.min()) if positive.size else 0.0)
+    )
     if max_delay is not None:
-        if float(max_delay) < dmax:
+        if float(max_delay) < dmax * (1 - 1e-6):
             raise ValueError(
                 f"`max_delay`={max_delay} ms is shorter than the longest delay "
-                f"{dmax:g} ms."
+                f"{dmax:g} ms; it must bound every delay."
             )
         dmax = float(max_delay)
-    has_zero = bool(np.any(d_edges == 0))
-    positive = d_edges[d_edges > 0]
-    dmin = float(positive.min()) if positive.size else 0.0
     if min_delay is not None:
-        if not 0 < float(min_delay) <= dmin * (1 + 1e-5):
+        if float(min_delay) > dmin * (1 + 1e-5):
             raise ValueError(
-                f"`min_delay`={min_delay} ms must be positive and at most the "
-                f"shortest non-zero delay {dmin:g} ms."
+                f"`min_delay`={min_delay} ms is longer than the shortest delay "
+                f"{dmin:g} ms; it must be at most every delay."
             )
-        dmin = min(dmin, float(min_delay))
-    return _EdgePattern(idx, valid, has_zero), dmax, dmin
+        dmin = float(min_delay)
+    return dmax, dmin
+
+
+def _edge_mask(weights, edge_mask, self_connection: bool) -> EdgeMask:
+    """The `edge_mask` bound: as declared (validated), else the non-zero weights (all
+    edges when the weights are traced)."""
+    n = weights.shape[0]
+    allowed = allowed_edges(n, self_connection)
+    w = _concrete(weights)
+    if edge_mask is None:
+        return EdgeMask((w != 0) & allowed if w is not None else allowed)
+    m = np.asarray(edge_mask)
+    if m.shape != (n, n):
+        raise ValueError(
+            f"`edge_mask` must be an ({n}, {n}) boolean array [to, from]; got shape "
+            f"{m.shape}."
+        )
+    m = m.astype(bool)
+    if w is not None and np.any((w != 0) & allowed & ~m):
+        i, j = np.argwhere((w != 0) & allowed & ~m)[0]
+        raise ValueError(
+            f"`weights[{i}, {j}]` is non-zero but `edge_mask[{i}, {j}]` is False; the "
+            "mask must include every non-zero weight."
+        )
+    return EdgeMask(m & allowed)

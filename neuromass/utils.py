@@ -249,9 +249,17 @@ def process_sequence(
 
 
 _ROUNDINGS = ("nearest", "floor", "ceil")
-# Delays within this fraction of a step of an integer number of steps count as that
-# integer (so that 0.3 ms at dt = 0.1 ms is 3 steps despite 0.3 / 0.1 = 2.9999...).
-_SNAP = 1e-4
+# Delays within this fraction of a step of a whole number of steps are snapped to it,
+# so that e.g. a 0.3 ms delay at dt = 0.1 ms is exactly 3 steps in float32: the one
+# snapping rule of the library (`delay_index` and `simulate`'s delay plan use it).
+SNAP = 1e-4
+
+
+def snap_steps(steps, xp=jnp):
+    """Delays in steps, snapped to the nearest whole number of steps when within
+    `SNAP` (1e-4) of it; `xp` is `jax.numpy` or `numpy`."""
+    r = xp.round(steps)
+    return xp.where(xp.abs(steps - r) < SNAP, r, steps)
 
 
 def delay_index(
@@ -313,7 +321,7 @@ def delay_index(
     xp = np if d is not None else jnp
     steps = d / float(dt) if d is not None else jnp.asarray(delay) / dt
     nearest = xp.round(steps)  # halves to even, like numpy.rint
-    snapped = xp.where(xp.abs(steps - nearest) < _SNAP, nearest, steps)
+    snapped = snap_steps(steps, xp)  # the rule `simulate` uses
     if rounding == "nearest":
         out = nearest
     elif rounding == "floor":

@@ -47,13 +47,10 @@ def _close(a, b, rtol=1e-9):
     "interpolation, solver",
     [("linear", diffrax.Heun()), ("nearest", diffrax.Euler())],
 )
-def test_pulled_adjoint_equals_autodiff(
-    x64, monkeypatch, getkey, interpolation, solver
-):
+def test_pulled_adjoint_equals_autodiff(x64, getkey, interpolation, solver):
     """Gradients with respect to k, a per region, the weights and the initial state,
     through noise, a transient and a monitor, agree to rounding (the step-by-step
     loop: the blocked nearest reads have their own test in `test_blocked.py`)."""
-    monkeypatch.setattr(nm._blocked, "ENABLED", False)
     net = _network()
     key = getkey()
 
@@ -73,6 +70,7 @@ def test_pulled_adjoint_equals_autodiff(
             interpolation=interpolation,
             monitors=[nm.monitors.TemporalAverage(2.0, name="avg")],
             delay_adjoint=adjoint,
+            loop=nm.StepByStepLoop(),
         )
         t = jnp.arange(sol["x"].shape[0])[:, None]
         return jnp.sum(jnp.sin(sol["x"]) * t / 12.0) + jnp.sum(

@@ -1,6 +1,6 @@
-"""Blocked reads of nearest delays (`neuromass._blocked`) against the step-by-step
-loop, single runs and sweeps run as one loop (sweep as the trailing axis of the
-ring), with their gradients."""
+"""Blocked reads of nearest delays (`neuromass._delay._blocked`) against the
+step-by-step loop, single runs and sweeps run as one loop (sweep as the trailing axis
+of the ring), with their gradients."""
 
 import diffrax
 import equinox as eqx
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import neuromass as nm
-from neuromass import _blocked as blk
+from neuromass._delay import _blocked as blk
 
 
 N = 6
@@ -48,13 +48,12 @@ def count_blocks(monkeypatch):
     return calls
 
 
-def _both(monkeypatch, fn):
-    """`fn()` with blocked reads, then with the step-by-step loop."""
-    blocked = fn()
-    monkeypatch.setattr(blk, "ENABLED", False)
-    stepwise = fn()
-    monkeypatch.setattr(blk, "ENABLED", True)
-    return blocked, stepwise
+STEP = nm.StepByStepLoop()
+
+
+def _both(fn):
+    """`fn(loop)` with blocked reads, then with the step-by-step loop."""
+    return fn(nm.BlockedLoop(required=True)), fn(STEP)
 
 
 def _assert_close(a, b, atol=2e-5):
@@ -62,7 +61,7 @@ def _assert_close(a, b, atol=2e-5):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol, rtol=0)
 
 
-def test_blocked_equals_stepwise(monkeypatch, count_blocks, getkey):
+def test_blocked_equals_stepwise(count_blocks, getkey):
     """Euler with noise, a transient and two monitors (one streaming, one periodic),
     in blocks of 5 steps. (Heun's forward pass: `test_blocked_adjoint`.)"""
     net = _network(nm.noise.Additive(0.01))
@@ -72,12 +71,12 @@ def test_blocked_equals_stepwise(monkeypatch, count_blocks, getkey):
         nm.monitors.RunningStats("x", every=1.0),
     ]
 
-    def run():
-        kw = dict(KW, save_every=0.5, transient=0.5)
+    def run(loop):
+        kw = dict(KW, save_every=0.5, transient=0.5, loop=loop)
         sol = nm.simulate(net, solver=diffrax.Euler(), key=key, monitors=monitors, **kw)
         return sol.ys, sol.y_final, sol.monitors
 
-    blocked, stepwise = _both(monkeypatch, run)
+    blocked, stepwise = _both(run)
     assert count_blocks, "the blocked loop was not used"
     _assert_close(blocked, stepwise)
 
@@ -86,14 +85,22 @@ def test_block_size():
     """S divides the output period and the transient and is at most the shortest
     lag (13 steps here); without a whole number of shared steps, no blocking."""
     net = _network()
-    plan = nm._history.make_plan(net, 0.1, "nearest")
-    valid = net.pattern.valid
-    assert blk.block_steps(plan, valid, 10, 0) == 10
-    assert blk.block_steps(plan, valid, 30, 0) == 10
-    assert blk.block_steps(plan, valid, 7, 0) == 7
-    assert blk.block_steps(plan, valid, 13, 0) == 13
-    assert blk.block_steps(plan, valid, 17, 0) == 0  # 17 > 13, prime
-    assert blk.block_steps(plan, valid, 1, 0) == 0  # saving every step
+    lag = nm._delay._structure.derive(net, 0.1, whole_steps=True).min_lag
+    lengths = np.asarray(net.lengths)[np.asarray(net.weights) != 0]
+    assert lag == round(lengths.min() / 5.0 / 0.1) == 13
+    assert blk.block_steps(lag, 10, 16) == 10
+    assert blk.block_steps(lag, 30, 16) == 10
+    assert blk.block_steps(lag, 7, 16) == 7
+    assert blk.block_steps(lag, 13, 16) == 13
+    assert blk.block_steps(lag, 13, 4) == 0  # no divisor of 13 in 2..4
+    assert blk.block_steps(lag, 17, 16) == 0  # 17 > 13, prime
+    assert blk.block_steps(lag, 1, 16) == 0  # saving every step
+    assert nm.simulate(net, **KW).stats["block"] == 10
+    assert nm.simulate(net, **KW, loop=nm.BlockedLoop(max_block=4)).stats["block"] == 2
+    with pytest.raises(ValueError, match="interpolation='nearest'"):
+        nm.simulate(
+            net, **{**KW, "interpolation": "linear"}, loop=nm.BlockedLoop(required=True)
+        )
 
 
 def test_degree_bands_minimise_padding():
@@ -146,21 +153,19 @@ def test_sweep_as_one_loop(count_blocks, getkey):
         _assert_close(nested[j, i], one(ks[i], x0[j]))
 
 
-def test_swept_speed(monkeypatch, count_blocks):
+def test_swept_speed(count_blocks):
     """Delays swept with `eqx.tree_at`: per-point blocked loops, sized by the
     network's `min_delay`; a faster speed than it allows is a clear error."""
     base = _network()
     net = base.replace(speed=5.0, min_delay=0.5, max_delay=12.0)
     speeds = jnp.asarray([2.5, 5.0, 10.0])
 
-    def run(net, v):
-        return nm.simulate(eqx.tree_at(lambda n: n.speed, net, v), **KW)["x"]
+    def run(net, v, loop=None):
+        return nm.simulate(eqx.tree_at(lambda n: n.speed, net, v), **KW, loop=loop)["x"]
 
     swept = jax.jit(jax.vmap(run, (None, 0)))(net, speeds)
     assert count_blocks
-    monkeypatch.setattr(blk, "ENABLED", False)
-    stepwise = jax.jit(jax.vmap(run, (None, 0)))(net, speeds)
-    monkeypatch.setattr(blk, "ENABLED", True)
+    stepwise = jax.jit(jax.vmap(lambda n, v: run(n, v, STEP), (None, 0)))(net, speeds)
     _assert_close(swept, stepwise)
     with pytest.raises(Exception, match="min_delay"):
         jax.block_until_ready(jax.jit(run)(base, jnp.asarray(10.0)))
@@ -196,7 +201,7 @@ def test_gradients(adjoint):
     ],
     ids=["euler-horizon", "heun-checkpoint"],
 )
-def test_blocked_adjoint(monkeypatch, count_blocks, getkey, options):
+def test_blocked_adjoint(count_blocks, getkey, options):
     """The blocked pulled adjoint against plain AD through the step-by-step loop,
     with respect to the coupling, the weights, a per-region parameter, the initial
     state and the history array, with noise, a transient and two monitors; and the
@@ -214,7 +219,7 @@ def test_blocked_adjoint(monkeypatch, count_blocks, getkey, options):
     wave = 0.1 * jnp.cos(jnp.arange(40.0)[:, None] / 7 + jnp.arange(N))
     past = {"x": wave, "y": -wave}
 
-    def loss(params, adjoint):
+    def loss(params, adjoint, loop=None):
         k, w, a, x0, hist = params
         n2 = eqx.tree_at(lambda n: (n.k, n.weights, n.node.a), net, (k, w, a))
         sol = nm.simulate(
@@ -224,6 +229,7 @@ def test_blocked_adjoint(monkeypatch, count_blocks, getkey, options):
             key=key,
             monitors=monitors,
             delay_adjoint=adjoint,
+            loop=loop,
             **{**KW, "t1": 20.0, "save_every": 0.5, **options},
         )
         tavg = sol.monitors["tavg"].data["y"]
@@ -236,11 +242,9 @@ def test_blocked_adjoint(monkeypatch, count_blocks, getkey, options):
         params
     )
     assert count_blocks, "the blocked loop was not used"
-    monkeypatch.setattr(blk, "ENABLED", False)
     reference, expected = jax.jit(
-        jax.grad(lambda p: loss(p, "autodiff"), has_aux=True)
+        jax.grad(lambda p: loss(p, "autodiff", STEP), has_aux=True)
     )(params)
-    monkeypatch.setattr(blk, "ENABLED", True)
     _assert_close(outputs, expected)
     if "gradient_horizon" not in options:  # (which cuts the initial state off)
         for g in jax.tree.leaves(reference):

@@ -549,7 +549,7 @@ def test_recover_global_coupling_of_delayed_hopf_from_fc():
     assert np.all(trace.params.k > 0)
     # Only k was trained: the connectome and the node are untouched.
     assert fitted.weights is start.weights and fitted.lengths is start.lengths
-    assert fitted.node.a is start.node.a and fitted.pattern == start.pattern
+    assert fitted.node.a is start.node.a and fitted.edge_mask == start.edge_mask
     assert trace.params.weights is None and trace.params.node.a is None
 
 

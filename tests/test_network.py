@@ -50,7 +50,7 @@ def test_self_connection_and_pattern():
     w = np.arange(9.0).reshape(3, 3)
     net = nm.Network(HOPF, w)
     np.testing.assert_array_equal(np.diag(net.weights), 0.0)
-    assert net.pattern.n_edges == 6  # the six off-diagonal entries are non-zero
+    assert net.n_edges == 6  # the six off-diagonal entries are non-zero
     kept = nm.Network(HOPF, w, self_connection=True)
     np.testing.assert_array_equal(np.diag(kept.weights), np.diag(w))
     # edge layout: weights of the in-edges of region i sum to the row sum

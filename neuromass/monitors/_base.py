@@ -18,14 +18,22 @@ class AbstractMonitor(eqx.Module):
     never emits during the run: `finalize` turns its state into one result at the end
     (e.g. a running mean or an online FC matrix, O(N²) memory for any duration).
 
-    **To implement:** `name` (a field), `variables` used, and the methods
-    `period(dt)`, `init(y0, dt)`, `update(state, t, y, dt)`, `emit(state)` (periodic
-    monitors) and `finalize(state)` (streaming monitors). Set the class attribute
-    `warm_through_transient = True` for monitors whose state must evolve during the
-    transient (e.g. hemodynamics); others restart when the transient ends.
+    **To implement:** `name` and `variables` (the state variables read, or None for
+    all: fields or properties), `period(dt)`, `init(y0, dt)` and
+    `update(state, t, y, dt)`, then
+
+    - a *periodic* monitor (`period` returns ms): `emit(state)`;
+    - a *streaming* monitor (`period` returns None): `sample_every(dt)` (ms between
+      the samples it takes), `observe(state, y)` (take one sample) and
+      `finalize(state)`.
+
+    Set the class attribute `warm_through_transient = True` for monitors whose state
+    must evolve during the transient (e.g. hemodynamics); others restart when the
+    transient ends.
     """
 
     name: eqx.AbstractVar[str]
+    variables: eqx.AbstractVar[tuple[str, ...] | None]
     warm_through_transient: ClassVar[bool] = False
 
     @abc.abstractmethod
@@ -44,6 +52,19 @@ class AbstractMonitor(eqx.Module):
         """Return `(new_state, sample)` at the end of a sampling period."""
         raise TypeError(
             f"{type(self).__name__} is a streaming monitor: it does not emit."
+        )
+
+    def sample_every(self, dt: float) -> float:
+        """Streaming monitors: the interval (ms) between the samples they take."""
+        raise TypeError(
+            f"{type(self).__name__} is a periodic monitor: it samples every "
+            "`period(dt)` ms."
+        )
+
+    def observe(self, state, y: State):
+        """Streaming monitors: take one sample of the state `y`."""
+        raise TypeError(
+            f"{type(self).__name__} is a periodic monitor: it does not observe."
         )
 
     def finalize(self, state):

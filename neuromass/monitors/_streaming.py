@@ -111,7 +111,7 @@ class OnlineFC(AbstractMonitor):
     @property
     def variables(self):
         if self.source is not None:
-            return tuple(getattr(self.source, "variables", ()) or ())
+            return tuple(self.source.variables or ())
         return (self.variable,)
 
     @property

@@ -12,9 +12,6 @@
     ```
 """
 
-import sys
-import types
-
 from ._axes import (
     AbstractAxis as AbstractAxis,
     DataAxis as DataAxis,
@@ -32,17 +29,3 @@ from ._executors import (
 from ._result import SweepError as SweepError, SweepResult as SweepResult
 from ._space import Space as Space, apply_point as apply_point
 from ._sweep import sweep as sweep
-
-
-class _CallableModule(types.ModuleType):
-    """Lets `neuromass.sweep(fn, space, ...)` call [`neuromass.sweep.sweep`][] while
-    `neuromass.sweep.Space` etc. stay reachable: the package re-exports this
-    namespace (not the function) under the name `sweep`."""
-
-    def __call__(self, *args, **kwargs):
-        return sweep(*args, **kwargs)
-
-    __call__.__doc__ = sweep.__doc__
-
-
-sys.modules[__name__].__class__ = _CallableModule

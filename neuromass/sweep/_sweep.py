@@ -12,6 +12,7 @@ import jax
 import numpy as np
 from jaxtyping import PRNGKeyArray, PyTree
 
+from ._bounds import widen_bounds
 from ._executors import AbstractExecution, ParallelExecution
 from ._job import Job
 from ._result import SweepError, SweepResult
@@ -190,7 +191,10 @@ def sweep(
     - `store`: a directory for finished chunks, to make the sweep resumable.
     - `progress`: show a tqdm progress bar (points/s, ETA).
     - `key`: a JAX PRNG key for functions that take `key`.
-    - `model`: a model to which each point is applied with `apply_point`.
+    - `model`: a model to which each point is applied with `apply_point`. The
+        bounds of its networks (`max_delay`, `min_delay`, `edge_mask`, which apply
+        to traced values) are first widened to cover every point's delays and
+        weights, so each point runs as a freshly built network would.
     - `fingerprint`: names the function in the store instead of its qualified name;
         change it when the function's code changes.
     - `on_error`: `"raise"` or `"record"`, see above.
@@ -247,6 +251,8 @@ def sweep(
         )
     if model is not None and len(space):
         apply_point(model, space[0])  # fail early, naming any unknown path
+        # traced delays and weights stay within bounds that cover every point
+        model = widen_bounds(model, space)
 
     job = Job(
         fn=fn,

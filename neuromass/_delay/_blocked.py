@@ -38,33 +38,17 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from ._adjoint import OutEdges, out_edges
-from ._history import DelayPlan
-from ._network import _concrete
-from .coupling._base import sum_edges
+from ..coupling._base import sum_edges
+from ._plan import DelayPlan
+from ._pulled import OutEdges, out_edges
 
 
-# Most steps read in one block: larger blocks gather longer windows for little gain.
-MAX_BLOCK = 16
-# Blocked reads are used wherever they apply; False keeps the step-by-step loop
-# (the two are tested equal).
-ENABLED = True
-
-
-def block_steps(plan: DelayPlan, valid: np.ndarray, period: int, lag: int) -> int:
-    """The number of steps `S` read per block (0: blocked reads do not apply).
-
-    `S` divides `period` (the loop's steps between outputs, and the transient) and is
-    at most the shortest lag, so that a block never reads a state it computes. `lag`
-    is the shortest lag of the network as built, used when the delays are traced
-    (then `make_block_plan` checks it when the loop runs)."""
-    m = _concrete(plan.m)
-    if m is None:
-        shortest = lag
-    else:
-        lags = m[np.asarray(valid)]
-        shortest = int(lags.min()) if lags.size else MAX_BLOCK
-    for s in range(min(shortest, MAX_BLOCK, period), 1, -1):
+def block_steps(min_lag: int, period: int, max_block: int) -> int:
+    """The number of steps `S` read per block (0: blocked reads do not apply): the
+    largest `S <= min(min_lag, max_block)`, `S >= 2`, that divides `period` (the
+    loop's steps between outputs, and the transient), so that a block never reads a
+    state it computes."""
+    for s in range(min(min_lag, max_block, period), 1, -1):
         if period % s == 0:
             return s
     return 0
@@ -119,15 +103,14 @@ def make_block_plan(plan: DelayPlan, valid, w_edges, steps: int) -> BlockPlan:
     real edges of each region first (as in the network's edge pattern)."""
     h = -(-plan.length // steps) * steps
     m = plan.m
-    if _concrete(m) is None:  # delays changed after the network was built
-        m = eqx.error_if(
-            m,
-            jnp.asarray(valid) & (m < steps),
-            "A conduction delay is shorter than the network's `min_delay` (the "
-            "shortest delay when it was built); to set shorter delays with "
-            "`eqx.tree_at` (e.g. a sweep of `speed`), build the network with "
-            "`Network(..., min_delay=...)` at most the shortest delay swept.",
-        )
+    m = eqx.error_if(  # the structure guarantees it; kept as a run-time check
+        m,
+        jnp.asarray(valid) & (m < steps),
+        "A conduction delay is shorter than the block of steps read at once (the "
+        "network's `min_delay` when the delays are traced): build the network with "
+        "`Network(..., min_delay=...)` at most the shortest delay, or pass "
+        "`loop=nm.StepByStepLoop()`.",
+    )
     # window of virtual times n0 + 1 ... n0 + S reads steps n0 + 1 - D ... n0 + S - D,
     # whose slots begin at (n0 - D) mod H = p - D + H in the doubled ring (p = n0 mod H)
     start = jnp.asarray(plan.idx * (2 * h) + h - m, jnp.int32)

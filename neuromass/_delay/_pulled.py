@@ -43,8 +43,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from ._history import DelayPlan, init_buffer
-from .coupling._base import sum_edges
+from ..coupling._base import sum_edges
+from . import _ring as ring
+from ._plan import DelayPlan
 
 
 class OutEdges(eqx.Module):
@@ -76,7 +77,7 @@ def out_edges(plan: DelayPlan, idx: np.ndarray, valid: np.ndarray, w_edges) -> O
         return jax.lax.stop_gradient(a).reshape(-1)[flat]
 
     f = None
-    if plan.mode == "linear":
+    if not plan.interpolation.whole_steps:
         f = jnp.where(ok, regroup(plan.f), 0.0)
     return OutEdges(
         target=jnp.asarray(flat % n),
@@ -119,12 +120,7 @@ def _route_fwd(length, buf, q, c):
 
 def _route_bwd(length, q, cts):
     g, gc = cts
-    s = jnp.mod(q, length)
-    zero = jnp.zeros((), s.dtype)
-    row = gc[None].astype(g.dtype)
-    g = jax.lax.dynamic_update_slice(g, row, (s, zero, zero))
-    g = jax.lax.dynamic_update_slice(g, row, (s + length, zero, zero))
-    return g, None, gc
+    return ring.write(length, g, q, gc), None, gc
 
 
 route.defvjp(_route_fwd, _route_bwd)
@@ -133,11 +129,7 @@ route.defvjp(_route_fwd, _route_bwd)
 @jax.custom_vjp
 def write(out: OutEdges, buf, n, x):
     """Store `x` `(N, V)` as the state of step `n` (both copies of the ring)."""
-    s = jnp.mod(n, out.length)
-    zero = jnp.zeros((), s.dtype)
-    x = x[None].astype(buf.dtype)
-    buf = jax.lax.dynamic_update_slice(buf, x, (s, zero, zero))
-    return jax.lax.dynamic_update_slice(buf, x, (s + out.length, zero, zero))
+    return ring.write(out.length, buf, n, x)
 
 
 def _write_fwd(out, buf, n, x):
@@ -156,7 +148,7 @@ write.defvjp(_write_fwd, _write_bwd)
 @jax.custom_vjp
 def init(out: OutEdges, past: Float[Array, "L nodes cvars"]):
     """The doubled ring from the coupled states at steps `-(L-1), ..., 0`."""
-    return init_buffer(None, past)
+    return ring.init(past)
 
 
 def _init_fwd(out, past):

@@ -1,0 +1,1 @@
+"""The delay history of networks: structure, plan, ring, interpolations, adjoints."""

@@ -1,0 +1,14 @@
+"""Integration of networks: `simulate`, its loop strategies and steppers."""
+
+from ._grid import TimeGrid as TimeGrid
+from ._simulate import simulate as simulate
+from ._stepper import (
+    AbstractStepper as AbstractStepper,
+    SolverStepper as SolverStepper,
+    TableauStepper as TableauStepper,
+)
+from ._strategy import (
+    AbstractLoop as AbstractLoop,
+    BlockedLoop as BlockedLoop,
+    StepByStepLoop as StepByStepLoop,
+)

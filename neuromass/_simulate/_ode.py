@@ -1,0 +1,49 @@
+"""Networks without delays: `diffrax.diffeqsolve` with any solver, fixed or adaptive
+step, ODE or SDE."""
+
+import diffrax
+import jax
+
+from ._noise import diffusion_term, levy_area_for
+
+
+def solve_ode(net, pattern, solver, y0, grid, t1, noise, key, controller, max_steps):
+    """Integrate the instantaneously coupled network; returns `(ys, y_final,
+    num_steps)` with `ys` at the grid's saved times."""
+    t0, dt = grid.t0, grid.dt
+    drift = diffrax.ODETerm(lambda t, y, args: net.vector_field(t, y, pattern))
+    t_end = t0 + grid.n_total * dt
+    if noise is not None:
+        shape = {v: jax.ShapeDtypeStruct(x.shape, x.dtype) for v, x in y0.items()}
+        bm = diffrax.VirtualBrownianTree(
+            t0,
+            t_end,
+            tol=dt / 4,
+            shape=shape,
+            key=key,
+            levy_area=levy_area_for(solver),
+        )
+        terms = diffrax.MultiTerm(drift, diffusion_term(noise, bm))
+    else:
+        terms = drift
+    if controller is None:
+        controller = diffrax.ConstantStepSize()
+    if max_steps is None:
+        adaptive = not isinstance(controller, diffrax.ConstantStepSize)
+        max_steps = 16**4 if adaptive else grid.n_total + 1
+    ts = grid.ts(jax.tree.leaves(y0)[0].dtype)
+    sol = diffrax.diffeqsolve(
+        terms,
+        solver,
+        t0,
+        t_end,
+        dt,
+        y0,
+        saveat=diffrax.SaveAt(ts=ts, t1=True),
+        stepsize_controller=controller,
+        max_steps=max_steps,
+    )
+    out = net.node.apply_bounds(sol.ys)
+    ys = {v: x[:-1] for v, x in out.items()}
+    y_final = {v: x[-1] for v, x in out.items()}
+    return ys, y_final, sol.stats["num_steps"]
