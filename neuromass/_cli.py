@@ -172,13 +172,9 @@ def _describe_network(spec, net) -> str:
 
 def _stored_points(store: Path) -> int:
     """Points already in a sweep store (from its chunk file names)."""
-    total = 0
-    for sidecar in store.glob("chunk-*-*.json"):
-        try:
-            total += int(sidecar.stem.rsplit("-", 1)[1])
-        except ValueError:
-            continue
-    return total
+    from .sweep._store import stored_points
+
+    return stored_points(store)
 
 
 def _plot_sweep(res, spec, folder: Path) -> list[Path]:

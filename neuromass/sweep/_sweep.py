@@ -112,7 +112,8 @@ def _check_outputs(
     if ref != new:
         raise ValueError(
             f"Outputs of {where} do not match the other chunks: {new} vs {ref}. If the "
-            "function changed, use a new store or a new `fingerprint=`."
+            "function changed, use a new store or a new `fingerprint=` (or delete "
+            "that chunk file to recompute it)."
         )
 
 
@@ -304,11 +305,15 @@ def sweep(
             "jax_enable_x64": bool(jax.config.jax_enable_x64),
             "lanes": lanes,
         }
-        chunk_store = ChunkStore(store, identity)
-        for chunk in chunk_store.load(indices):
-            _check_outputs(reference, chunk["outputs"], f"store {chunk_store.path!r}")
-            reference = reference or chunk["outputs"]
-            pieces.append((chunk["index"], chunk["status"], chunk["outputs"]))
+        chunk_store = ChunkStore(store, identity)  # holds the store's lock
+        try:
+            for chunk in chunk_store.load(indices):
+                _check_outputs(reference, chunk["outputs"], f"{chunk['path']!r}")
+                reference = reference or chunk["outputs"]
+                pieces.append((chunk["index"], chunk["status"], chunk["outputs"]))
+        except BaseException:
+            chunk_store.close()
+            raise
 
     loaded = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, int)
     todo = indices[~np.isin(indices, loaded)]
@@ -367,6 +372,8 @@ def sweep(
             runner.close()
     finally:
         bar.close()
+        if chunk_store is not None:
+            chunk_store.close()
     return _assemble(space, pieces)
 
 
