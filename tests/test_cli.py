@@ -276,3 +276,35 @@ def test_cli_page_documents_every_key():
             assert re.search(rf"`{key}`", page), f"docs/cli.md lacks `{key}`"
     for name in OUTPUTS:
         assert f"`{name}`" in page, f"docs/cli.md lacks the output `{name}`"
+
+
+@pytest.mark.parametrize("how", ["truncate", "flip"])
+def test_damaged_connectome_is_a_one_line_error(workdir, capsys, how):
+    path = workdir / "tiny.npz"
+    data = path.read_bytes()
+    if how == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    else:
+        i = len(data) // 3
+        path.write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :])
+    code, out, err = _run(capsys, "sweep", SWEEP_SPEC, *TINY, "--check")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "`network.connectome`" in err and "'tiny.npz'" in err
+    assert "damaged" in err and "Restore the file from a copy" in err
+
+
+def test_store_in_use_is_a_one_line_error(workdir, capsys):
+    from neuromass.sweep._store import ChunkStore
+
+    holder = ChunkStore(workdir / "busy", {"other": "sweep"})  # holds the lock
+    try:
+        code, out, err = _run(
+            capsys, "sweep", SWEEP_SPEC, *TINY_SWEEP, "--set", "sweep.store='busy'"
+        )
+    finally:
+        holder.close()
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "is in use by another process (pid " in err
+    assert "Wait for it to finish" in err and "delete it" not in err

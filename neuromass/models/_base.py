@@ -7,9 +7,43 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from .._custom_types import CouplingInput, Key, State
+
+
+def _check_arguments(cls: type, args: tuple, kwargs: dict) -> None:
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    names = [f.name for f in fields]
+    unknown = [k for k in kwargs if k not in names]
+    if unknown:
+        raise TypeError(
+            f"{cls.__name__} has no parameter {', '.join(map(repr, unknown))}; its "
+            f"parameters are {', '.join(names) or 'none'}."
+        )
+    if len(args) > len(names):
+        raise TypeError(
+            f"{cls.__name__} takes at most {len(names)} parameters ({', '.join(names)})"
+            f"; got {len(args)} positional arguments."
+        )
+    given = dict(zip(names, args)) | kwargs
+    for f in fields:
+        if f.name not in given:
+            continue
+        value = given[f.name]
+        if isinstance(value, float | int | np.ndarray | np.generic | jax.Array):
+            continue  # converted as usual (tracers included)
+        converter = f.metadata.get("converter")
+        if converter is None:
+            continue
+        try:
+            converter(value)
+        except (TypeError, ValueError) as e:
+            raise TypeError(
+                f"`{cls.__name__}({f.name}=...)` must be a number or an array of "
+                f"numbers (one per region); got {value!r} ({e})."
+            ) from None
 
 
 class AbstractNode(eqx.Module):
@@ -69,6 +103,14 @@ class AbstractNode(eqx.Module):
     state_ranges: ClassVar[dict[str, tuple[float, float]]]
     input_names: ClassVar[tuple[str, ...]] = ()
     state_bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
+
+    def __new__(cls, *args, **kwargs):
+        # Name the parameter and the fix for a wrong keyword or value (otherwise a
+        # bare TypeError from the generated `__init__` or a ValueError from a
+        # converter that knows no parameter name).
+        if args or kwargs:
+            _check_arguments(cls, args, kwargs)
+        return super().__new__(cls)
 
     @abc.abstractmethod
     def vector_field(
