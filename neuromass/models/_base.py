@@ -2,6 +2,8 @@
 
 import abc
 import dataclasses
+import functools
+import inspect
 from typing import ClassVar
 
 import equinox as eqx
@@ -13,11 +15,28 @@ from jaxtyping import Array, Float
 from .._custom_types import CouplingInput, Key, State
 
 
+@functools.cache
+def _init_parameters(cls: type) -> tuple[tuple[str, ...], bool, dict]:
+    """(names `__init__` takes, whether it takes `**kwargs`, converter per field
+    for the fields `__init__` sets directly)."""
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    names = tuple(
+        p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    )
+    var_kw = any(p.kind == p.VAR_KEYWORD for p in params)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    converters = {}
+    if set(names) == set(fields):  # the generated `__init__`: values go to fields
+        for name, f in fields.items():
+            if f.metadata.get("converter") is not None:
+                converters[name] = f.metadata["converter"]
+    return names, var_kw, converters
+
+
 def _check_arguments(cls: type, args: tuple, kwargs: dict) -> None:
-    fields = [f for f in dataclasses.fields(cls) if f.init]
-    names = [f.name for f in fields]
+    names, var_kw, converters = _init_parameters(cls)
     unknown = [k for k in kwargs if k not in names]
-    if unknown:
+    if unknown and not var_kw:
         raise TypeError(
             f"{cls.__name__} has no parameter {', '.join(map(repr, unknown))}; its "
             f"parameters are {', '.join(names) or 'none'}."
@@ -28,20 +47,17 @@ def _check_arguments(cls: type, args: tuple, kwargs: dict) -> None:
             f"; got {len(args)} positional arguments."
         )
     given = dict(zip(names, args)) | kwargs
-    for f in fields:
-        if f.name not in given:
-            continue
-        value = given[f.name]
-        if isinstance(value, float | int | np.ndarray | np.generic | jax.Array):
+    for name, converter in converters.items():
+        value = given.get(name)
+        if name not in given or isinstance(
+            value, float | int | np.ndarray | np.generic | jax.Array
+        ):
             continue  # converted as usual (tracers included)
-        converter = f.metadata.get("converter")
-        if converter is None:
-            continue
         try:
             converter(value)
         except (TypeError, ValueError) as e:
             raise TypeError(
-                f"`{cls.__name__}({f.name}=...)` must be a number or an array of "
+                f"`{cls.__name__}({name}=...)` must be a number or an array of "
                 f"numbers (one per region); got {value!r} ({e})."
             ) from None
 
