@@ -181,15 +181,19 @@ def sweep(
     Failed points are never written to the store, so a re-run retries them.
 
     **Stores.** With `store=DIR`, each finished chunk is written atomically to
-    `DIR` as `.npz` (plus a small JSON sidecar with its SHA-256), after a
+    `DIR` as one `.npz` whose name holds its SHA-256, after a checksummed
     `manifest.json` that fingerprints the space (axes, values, fixed values), the
     function (its qualified name, or `fingerprint` when given, and the arrays of a
-    callable Module), the model, the key and the x64 setting. Re-running the same
-    call after an interruption (even `kill -9`) loads the finished chunks and
-    computes only the rest; a store written by a different sweep is refused with
-    a `ValueError`, and a truncated or modified chunk is detected, discarded
-    (with a warning) and recomputed.
-    Files are read with `np.load(..., allow_pickle=False)`: nothing is unpickled.
+    callable Module), the model, the key, the x64 setting and `lanes`. Re-running
+    the same call after an interruption (even `kill -9`) loads the finished
+    chunks and computes only the rest; a store written by a different sweep is
+    refused with a `ValueError`; a damaged chunk is named in a warning, deleted
+    and recomputed; a damaged manifest is rewritten if every chunk belongs to
+    this sweep. One process writes to a store at a time (a lock file): a second
+    one is refused with a `ValueError` naming the first. Points are keyed by
+    index, so a point stored twice counts once. Files are read with
+    `np.load(..., allow_pickle=False)`: nothing is unpickled. The guarantees and
+    the tests behind them are listed in the sweeps guide ("Guarantees").
 
     **Arguments:**
 
