@@ -134,11 +134,11 @@ class ChunkStore:
     """
 
     def __init__(self, path: str | os.PathLike, identity: dict[str, Any]):
+        self._lock_fd: int | None = None
+        self._lock_ino: int | None = None
         self.path = os.fspath(path)
         self.identity = json.loads(json.dumps(identity))
         self.id = _sha(json.dumps(self.identity, sort_keys=True).encode())
-        self._lock_fd: int | None = None
-        self._lock_ino: int | None = None
         os.makedirs(self.path, exist_ok=True)
         manifest = os.path.join(self.path, _MANIFEST)
         if not os.path.exists(manifest):
@@ -163,34 +163,32 @@ class ChunkStore:
     # ------------------------------------------------------------------ locking
     def _acquire_lock(self) -> None:
         lock = os.path.join(self.path, _LOCK)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:  # e.g. a read-only store: it can still be read
+            self._unlocked(f"could not open {lock!r} ({e})")
+            return
         if fcntl is None:  # pragma: no cover - Windows
-            warnings.warn(
-                f"Sweep store {self.path!r}: file locks are not available here; "
-                "make sure no other process writes to this store at the same time.",
-                stacklevel=4,
-            )
-        else:
+            os.close(fd)
+            self._unlocked("file locks are not available on this platform")
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                try:
-                    holder = os.read(fd, 200).decode("utf-8", "replace").strip()
-                finally:
-                    os.close(fd)
-                raise ValueError(
-                    f"The sweep store {self.path!r} is in use by another process "
-                    f"({holder or 'unknown'}). Wait for it to finish (then run "
-                    "again to resume from its results), or give this sweep another "
-                    "`store=` directory."
-                ) from None
-            except OSError as e:  # e.g. a file system without locks
-                warnings.warn(
-                    f"Sweep store {self.path!r}: could not lock {lock!r} ({e}); "
-                    "make sure no other process writes to this store at the same "
-                    "time.",
-                    stacklevel=4,
-                )
+                holder = os.read(fd, 200).decode("utf-8", "replace").strip()
+            finally:
+                os.close(fd)
+            raise ValueError(
+                f"The sweep store {self.path!r} is in use by another process "
+                f"({holder or 'unknown'}). Wait for it to finish (then run again to "
+                "resume from its results), or give this sweep another `store=` "
+                "directory."
+            ) from None
+        except OSError as e:  # e.g. a file system without locks
+            os.close(fd)
+            self._unlocked(f"could not lock {lock!r} ({e})")
+            return
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
@@ -198,9 +196,18 @@ class ChunkStore:
         self._lock_fd = fd
         self._lock_ino = os.fstat(fd).st_ino
 
+    def _unlocked(self, why: str) -> None:
+        warnings.warn(
+            f"Sweep store {self.path!r}: {why}; make sure no other process writes "
+            "to this store at the same time.",
+            stacklevel=5,
+        )
+
     def _check_lock(self) -> None:
         """Refuse to write if `lock` was deleted or replaced while we held it
         (another process could then hold a lock of its own)."""
+        if self._lock_fd is None:  # no lock could be taken (warned)
+            return
         try:
             ino = os.stat(os.path.join(self.path, _LOCK)).st_ino
         except FileNotFoundError:
@@ -215,9 +222,10 @@ class ChunkStore:
 
     def close(self) -> None:
         """Release the lock (also released if the process dies)."""
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # releases the flock
+        fd = getattr(self, "_lock_fd", None)
+        if fd is not None:
             self._lock_fd = None
+            os.close(fd)  # releases the flock
 
     def __del__(self):
         self.close()
