@@ -172,13 +172,9 @@ def _describe_network(spec, net) -> str:
 
 def _stored_points(store: Path) -> int:
     """Points already in a sweep store (from its chunk file names)."""
-    total = 0
-    for sidecar in store.glob("chunk-*-*.json"):
-        try:
-            total += int(sidecar.stem.rsplit("-", 1)[1])
-        except ValueError:
-            continue
-    return total
+    from .sweep._store import stored_points
+
+    return stored_points(store)
 
 
 def _plot_sweep(res, spec, folder: Path) -> list[Path]:
@@ -267,14 +263,18 @@ def _sweep(args) -> int:
             + (f" in {store}; run the same command again to resume." if store else "."),
             1,
         )
-    except ValueError as e:  # e.g. a store written by another sweep
+    except ValueError as e:  # e.g. a store written by another sweep, or in use
         hint = ""
-        if store is not None and "store" in str(e).lower():
+        if store is not None and (
+            "different sweep" in str(e) or "not a neuromass sweep store" in str(e)
+        ):
             hint = (
                 f"\nThe store is {store}: choose another `--out` or `sweep.store`, "
                 "or delete it to start over."
             )
         return _error("sweep", f"{e}{hint}", 2)
+    except RuntimeError as e:  # e.g. the store's lock file removed mid-run
+        return _error("sweep", str(e), 1)
     except KeyboardInterrupt:
         where = f"; run the same command again to resume from {store}" if store else ""
         return _error("sweep", f"interrupted{where}.", 130)

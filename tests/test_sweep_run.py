@@ -92,10 +92,12 @@ def test_keys_do_not_depend_on_batching_executor_or_slicing():
     ]
     for r in runs[1:]:
         np.testing.assert_allclose(r.table["y"], runs[0].table["y"], rtol=1e-6)
+    for r in runs[1:3] + runs[4:]:  # compiled: the same bytes
+        np.testing.assert_array_equal(r.table["y"], runs[0].table["y"])
     assert len(np.unique(runs[0].table["y"])) == 14  # the noise differs per point
     sub = sweep(fn, space[3:9], batch_size=4, key=key, progress=False)
     np.testing.assert_array_equal(sub.index, np.arange(3, 9))
-    np.testing.assert_allclose(sub.table["y"], runs[0].table["y"][3:9], rtol=1e-6)
+    np.testing.assert_array_equal(sub.table["y"], runs[0].table["y"][3:9])
     other = sweep(fn, space, key=jax.random.key(1), progress=False)
     assert not np.allclose(other.table["y"], runs[0].table["y"])
 
@@ -113,8 +115,10 @@ def test_vectorized_function_gets_whole_batches():
     def single(p, key):
         return {"y": p["x"] * p["w"] + jax.random.normal(key)}
 
-    vec = sweep(batched, space, batch_size=4, key=key, vectorized=True, progress=False)
-    assert shapes == [((4,), (4,))]
+    vec = sweep(
+        batched, space, batch_size=4, key=key, vectorized=True, lanes=4, progress=False
+    )
+    assert shapes == [((4,), (4,))]  # one compiled call of `lanes` points
     ref = sweep(single, space, batch_size=4, key=key, progress=False)
     np.testing.assert_allclose(vec.table["y"], ref.table["y"], rtol=1e-6)
     seq = sweep(
@@ -122,6 +126,7 @@ def test_vectorized_function_gets_whole_batches():
         space,
         key=key,
         vectorized=True,
+        lanes=4,
         progress=False,
         executor=SequentialExecution(),
     )
@@ -182,14 +187,21 @@ def test_chunk_exception_raises_sweep_error_with_partial_result():
 
 
 def test_chunk_exception_recorded_when_asked():
+    """Only the failing points are marked: the failing chunk is re-run point by
+    point (x > 0.7 fails: points 7, 8, 9 of chunks 1 and 2)."""
     space = Space({"x": GridAxis(0.0, 1.0, 10)})
     with pytest.warns(UserWarning, match="chunk [12] of 3.*x too large") as rec:
         res = sweep(_failing, space, batch_size=4, progress=False, on_error="record")
     assert len(rec) == 2
+    assert "1 of 4 points failed" in str(rec[0].message)
+    assert "7 (x in [0.777778])" in str(rec[0].message)
+    assert "2 of 2 points failed" in str(rec[1].message)
     assert len(res) == 10
-    assert res.status.tolist() == ["ok"] * 4 + ["error"] * 6
-    assert np.isnan(res.table["y"][4:]).all()
-    np.testing.assert_allclose(res.table["y"][:4], 2 * np.linspace(0, 1, 10)[:4])
+    assert res.status.tolist() == ["ok"] * 7 + ["error"] * 3
+    assert np.isnan(res.table["y"][7:]).all()
+    np.testing.assert_allclose(res.table["y"][:7], 2 * np.linspace(0, 1, 10)[:7])
+    alone = sweep(_failing, space[:7], batch_size=4, progress=False)  # no failure
+    assert res.table["y"][:7].tobytes() == alone.table["y"].tobytes()
 
 
 def test_trace_error_is_reported_for_the_first_chunk():
@@ -323,3 +335,71 @@ def test_save_and_load_roundtrip(tmp_path):
     np.savez(bad, meta=np.array('{"format": "x"}'))
     with pytest.raises(ValueError, match="not a saved SweepResult"):
         SweepResult.load(bad)
+
+
+# ------------------------------------------------------------------- determinism
+def _noisy_network():
+    import neuromass as nm
+
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(0.0, 1.0, (4, 4))
+    np.fill_diagonal(weights, 0.0)
+    lengths = rng.uniform(10.0, 40.0, (4, 4))
+    return nm.Network(
+        nm.models.Hopf(a=-0.05, omega=0.3),
+        weights,
+        lengths=(lengths + lengths.T) / 2,
+        speed=5.0,
+        coupling=nm.coupling.Diffusive(),
+        k=0.5,
+        coupled_vars=("x", "y"),
+        noise=nm.noise.Additive(0.02),
+    )
+
+
+def _noisy_point(net, key):
+    import neuromass as nm
+
+    x = nm.simulate(net, t1=100.0, dt=0.2, save_every=1.0, key=key)["x"]
+    return {
+        "mean_fc": nm.metrics.fc(x).mean(),
+        "x_mean": x.mean(axis=0),  # a reduction over 100 samples
+        "x": x,
+        "log_amp": jnp.log(jnp.abs(x[-1]).sum()),  # -inf or NaN once diverged
+    }
+
+
+def test_bit_identical_across_batch_sizes_and_executors():
+    """The same point gives the same bytes whatever the batch size (1, 3, 16) and
+    the executor, with noise and a diverging point. XLA compiles a vmapped mean
+    over time differently for different widths: `x_mean` differed at every point
+    between batch sizes 3 and 16 before every executor ran the one program of
+    `lanes` rows."""
+
+    net = _noisy_network()
+    space = Space({"k": DataAxis([0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1e4])})
+    key = jax.random.key(7)
+    runs = {
+        b: sweep(_noisy_point, space, model=net, batch_size=b, key=key, progress=False)
+        for b in (1, 3, 16)
+    }
+    runs["sequential"] = sweep(
+        _noisy_point,
+        space,
+        model=net,
+        key=key,
+        progress=False,
+        executor=SequentialExecution(batch_size=5),
+    )
+    ref = runs[16]
+    assert ref.status.tolist() == ["ok"] * 7 + ["nonfinite"]
+    for name, res in runs.items():
+        assert res.status.tolist() == ref.status.tolist(), name
+        for out in ref.outputs:
+            assert res.outputs[out].tobytes() == ref.outputs[out].tobytes(), (name, out)
+    # The reductions against NumPy (float64) on the returned trajectories.
+    x = ref.outputs["x"][:7].astype(np.float64)
+    np.testing.assert_allclose(ref.outputs["x_mean"][:7], x.mean(axis=1), atol=1e-6)
+    fc = [np.corrcoef(xi.T).mean() for xi in x]
+    np.testing.assert_allclose(ref.outputs["mean_fc"][:7], fc, rtol=1e-4)
+    assert len(np.unique(ref.outputs["x_mean"][:7, 0])) == 7  # the noise differs

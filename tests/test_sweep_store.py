@@ -5,11 +5,13 @@ import hashlib
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import equinox as eqx
 import jax
@@ -18,6 +20,7 @@ import numpy as np
 import pytest
 
 import neuromass
+import neuromass.sweep._store
 from neuromass.sweep import GridAxis, Space, SweepError, sweep
 
 
@@ -29,8 +32,8 @@ def toy_space(n=10):
     return Space({"x": GridAxis(0.0, 1.0, n), "z": GridAxis(1.0, 2.0, 2)})
 
 
-def chunk_files(store, ext):
-    return sorted(glob.glob(os.path.join(store, f"chunk-*.{ext}")))
+def chunk_files(store):
+    return sorted(glob.glob(os.path.join(store, "chunk-*.npz")))
 
 
 def assert_same(a, b):
@@ -48,16 +51,25 @@ def never_called(p):
 def test_store_writes_chunks_and_reuses_them(tmp_path):
     store = str(tmp_path / "s")
     first = sweep(toy, toy_space(), batch_size=6, store=store, progress=False)
-    assert len(chunk_files(store, "npz")) == len(chunk_files(store, "json")) == 4
+    files = chunk_files(store)
+    assert len(files) == 4
+    assert sorted(os.listdir(store)) == sorted(
+        ["manifest.json", "lock"] + [os.path.basename(f) for f in files]
+    )
     with open(os.path.join(store, "manifest.json")) as f:
         manifest = json.load(f)
+    assert manifest["version"] == 2
     assert manifest["identity"]["space"]["n_points"] == 20
     assert manifest["identity"]["function"].endswith("test_sweep_store.toy")
-    for side in chunk_files(store, "json"):
-        with open(side) as f:
-            meta = json.load(f)
-        with open(side[: -len("json")] + "npz", "rb") as f:
-            assert hashlib.sha256(f.read()).hexdigest() == meta["sha256"]
+    assert (
+        manifest["sha256"]
+        == hashlib.sha256(
+            json.dumps(manifest["identity"], sort_keys=True).encode()
+        ).hexdigest()
+    )
+    for path in files:  # each file's name carries its SHA-256
+        digest = hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+        assert path.endswith(f"-{digest[:32]}.npz")
     again = sweep(
         never_called,
         toy_space(),
@@ -119,45 +131,202 @@ def test_store_refuses_a_different_sweep(tmp_path):
         sweep(toy, toy_space(), store=str(plain), progress=False)
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "pickle"])
-def test_damaged_chunk_is_detected_and_recomputed(tmp_path, damage):
+def _flip(path):
+    data = pathlib.Path(path).read_bytes()
+    i = len(data) // 2
+    pathlib.Path(path).write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :])
+
+
+def _rewrite_chunk(path, change):
+    """Rewrite a chunk with `change(arrays)` applied, under its old name."""
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    change(arrays)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _swap_names(arrays):
+    meta = json.loads(str(arrays["meta"][()]))
+    meta["outputs"] = meta["outputs"][::-1]
+    arrays["meta"] = np.array(json.dumps(meta))
+
+
+def _pickled(arrays):
+    arrays["o0"] = np.array([{"evil": 1}] * len(arrays["index"]), dtype=object)
+
+
+CHUNK_DAMAGE = {
+    "flip": _flip,
+    "truncate": lambda p: pathlib.Path(p).write_bytes(
+        pathlib.Path(p).read_bytes()[:100]
+    ),
+    "empty": lambda p: pathlib.Path(p).write_bytes(b""),
+    "swap-output-names": lambda p: _rewrite_chunk(p, _swap_names),
+    "pickled-object": lambda p: _rewrite_chunk(p, _pickled),
+    "renamed": lambda p: os.rename(
+        p, p.replace("chunk-0000000008", "chunk-0000000009")
+    ),
+    "delete": os.remove,
+}
+
+
+@pytest.mark.parametrize("damage", list(CHUNK_DAMAGE))
+def test_damaged_chunk_is_named_and_recomputed(tmp_path, damage):
     store = str(tmp_path / "s")
     ref = sweep(toy, toy_space(), batch_size=8, store=store, progress=False)
-    victim = chunk_files(store, "npz")[1]
+    victim = chunk_files(store)[1]
     data = pathlib.Path(victim).read_bytes()
-    if damage == "flip":
-        i = len(data) // 2
-        pathlib.Path(victim).write_bytes(
-            data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :]
-        )
-    elif damage == "truncate":
-        pathlib.Path(victim).write_bytes(data[: len(data) // 3])
-    else:  # a well-formed file whose checksum matches, but holds a pickled object
-        with np.load(victim, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        arrays["o0"] = np.array([{"evil": 1}] * len(arrays["index"]), dtype=object)
-        np.savez(victim, **arrays)
-        side = victim[: -len("npz")] + "json"
-        meta = json.loads(pathlib.Path(side).read_text())
-        meta["sha256"] = hashlib.sha256(pathlib.Path(victim).read_bytes()).hexdigest()
-        pathlib.Path(side).write_text(json.dumps(meta))
-    with pytest.warns(UserWarning, match="recomputed"):
+    CHUNK_DAMAGE[damage](victim)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
         again = sweep(toy, toy_space(), batch_size=8, store=store, progress=False)
+    messages = [str(w.message) for w in rec]
+    if damage == "delete":
+        assert messages == []
+    else:
+        assert len(messages) == 1, messages
+        assert "chunk file" in messages[0] and "recomputed" in messages[0]
+        assert os.path.basename(victim).split("-")[0] in messages[0]
     assert_same(ref, again)
-    assert pathlib.Path(victim).read_bytes() == data  # rewritten, identical
+    # Recomputed to the same bytes, under the same name.
+    assert pathlib.Path(chunk_files(store)[1]).read_bytes() == data
+    assert chunk_files(store)[1] == victim and len(chunk_files(store)) == 3
 
 
-def test_unconfirmed_chunk_file_is_not_trusted(tmp_path):
+MANIFEST_DAMAGE = {
+    "flip-to-invalid-utf8": lambda p: pathlib.Path(p).write_bytes(
+        b"\xff" + pathlib.Path(p).read_bytes()[1:]
+    ),
+    "truncate": lambda p: pathlib.Path(p).write_bytes(
+        pathlib.Path(p).read_bytes()[:40]
+    ),
+    "valid-json-edited": lambda p: pathlib.Path(p).write_text(
+        pathlib.Path(p).read_text().replace('"lanes": 16', '"lanes": 17')
+    ),
+    "delete": os.remove,
+}
+
+
+@pytest.mark.parametrize("damage", list(MANIFEST_DAMAGE))
+def test_damaged_manifest_is_named_and_rewritten(tmp_path, damage):
     store = str(tmp_path / "s")
     ref = sweep(toy, toy_space(), batch_size=8, store=store, progress=False)
-    first_npz, first_json = chunk_files(store, "npz")[0], chunk_files(store, "json")[0]
-    os.remove(first_json)  # as if killed between writing the data and its sidecar
-    stray = os.path.join(store, "chunk-0000000099-0000001.npz")
-    pathlib.Path(stray).write_bytes(b"garbage")
-    again = sweep(toy, toy_space(), batch_size=8, store=store, progress=False)
+    manifest = os.path.join(store, "manifest.json")
+    good = pathlib.Path(manifest).read_bytes()
+    MANIFEST_DAMAGE[damage](manifest)
+    with pytest.warns(UserWarning, match="manifest.json.*(damaged|missing).*rewritten"):
+        again = sweep(
+            never_called,
+            toy_space(),
+            batch_size=8,
+            store=store,
+            progress=False,
+            fingerprint="test_sweep_store.toy",
+        )
+    assert_same(ref, again)  # every chunk was kept
+    rewritten = json.loads(pathlib.Path(manifest).read_text())
+    assert rewritten["identity"]["function"] == "test_sweep_store.toy"
+    assert json.loads(good)["identity"]["space"] == rewritten["identity"]["space"]
+
+
+def test_damaged_manifest_with_chunks_of_another_sweep_is_refused(tmp_path):
+    store = str(tmp_path / "s")
+    sweep(toy, toy_space(), batch_size=8, store=store, progress=False)
+    _flip(os.path.join(store, "manifest.json"))
+    before = sorted(os.listdir(store))
+    with pytest.raises(ValueError, match=r"manifest.json.*damaged.*different sweep.*"):
+        sweep(toy, toy_space(12), store=store, progress=False)
+    assert sorted(os.listdir(store)) == before  # nothing deleted
+
+
+def test_lock_and_temporary_files(tmp_path):
+    store = str(tmp_path / "s")
+    ref = sweep(toy, toy_space(), batch_size=8, store=store, progress=False)
+    lock = os.path.join(store, "lock")
+    assert f"pid {os.getpid()} " in pathlib.Path(lock).read_text()
+    pathlib.Path(lock).write_bytes(b"\xff\x00garbage")  # damage: no effect
+    host = neuromass.sweep._store._host()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    stale = os.path.join(store, f".tmp-{host}-{dead}-abc")
+    live = os.path.join(store, f".tmp-{host}-{os.getpid()}-abc")
+    other_host = os.path.join(store, f".tmp-elsewhere-{dead}-abc")
+    for path in (stale, live, other_host):
+        pathlib.Path(path).write_bytes(b"partial")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = sweep(
+            never_called,
+            toy_space(),
+            batch_size=8,
+            store=store,
+            progress=False,
+            fingerprint="test_sweep_store.toy",
+        )
     assert_same(ref, again)
-    assert os.path.exists(first_json) and os.path.exists(first_npz)
-    assert not os.path.exists(stray)
+    assert not os.path.exists(stale)  # a dead writer's, on this host
+    assert os.path.exists(live) and os.path.exists(other_host)  # not ours to remove
+    os.remove(lock)  # deleted between runs: recreated
+    assert_same(ref, sweep(toy, toy_space(), batch_size=5, store=store, progress=False))
+
+
+def test_store_of_an_older_format_is_refused(tmp_path):
+    store = tmp_path / "s"
+    store.mkdir()
+    (store / "manifest.json").write_text(
+        json.dumps({"format": "neuromass-sweep-store", "version": 1, "identity": {}})
+    )
+    with pytest.raises(ValueError, match="store format 1.*Delete it"):
+        sweep(toy, toy_space(), store=str(store), progress=False)
+
+
+def test_points_are_counted_once_whatever_the_chunks(tmp_path):
+    """Chunks of different batch sizes over the same points (e.g. copied from
+    another store) count each point once; differing copies are reported."""
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    ref = sweep(toy, toy_space(), batch_size=6, store=a, progress=False)
+    sweep(toy, toy_space(), batch_size=4, store=b, progress=False)
+    for path in chunk_files(b):
+        shutil.copy(path, a)
+    assert len(chunk_files(a)) == 4 + 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # identical copies: silent
+        again = sweep(
+            never_called,
+            toy_space(),
+            store=a,
+            progress=False,
+            fingerprint="test_sweep_store.toy",
+        )
+    assert_same(ref, again)
+    assert len(again) == 20
+    # A valid chunk whose values differ from the stored ones: the first is used.
+    from neuromass.sweep._store import ChunkStore
+
+    with open(os.path.join(a, "manifest.json")) as f:
+        identity = json.load(f)["identity"]
+    writer = ChunkStore(a, identity)
+    try:
+        writer.write(
+            np.array([19]),
+            np.array(["ok"]),
+            {"y": np.array([-1.0], np.float32), "v": np.zeros((1, 2), np.float32)},
+        )
+    finally:
+        writer.close()
+    with pytest.warns(UserWarning, match="point 19 is stored twice with different"):
+        again = sweep(
+            never_called,
+            toy_space(),
+            store=a,
+            progress=False,
+            fingerprint="test_sweep_store.toy",
+        )
+    assert_same(ref, again)
 
 
 def test_resume_after_sweep_error(tmp_path):
@@ -177,7 +346,7 @@ def test_resume_after_sweep_error(tmp_path):
             fingerprint="t",
         )
     kept = len(info.value.partial)
-    assert kept == len(chunk_files(store, "json")) * 6 and kept > 0
+    assert kept == len(chunk_files(store)) * 6 and kept > 0
     done = sweep(
         toy, toy_space(), batch_size=6, store=store, progress=False, fingerprint="t"
     )
@@ -185,15 +354,20 @@ def test_resume_after_sweep_error(tmp_path):
 
 
 KILLED_SCRIPT = """
-import sys, time
+import os, sys, time
 import jax
 jax.config.update("jax_enable_x64", {x64})
 import jax.numpy as jnp
 from neuromass.sweep import GridAxis, Space, sweep
 
+HOLD = sys.argv[3] if len(sys.argv) > 3 else None
 
-def _sleep(x):
-    time.sleep(0.1)
+
+def _sleep(x):  # called once per lane
+    if HOLD is None:
+        time.sleep(0.1)
+    while HOLD is not None and os.path.exists(HOLD):
+        time.sleep(0.01)
 
 
 def toy(p):
@@ -203,14 +377,13 @@ def toy(p):
 
 
 space = Space({{"x": GridAxis(0.0, 1.0, 24), "z": GridAxis(1.0, 2.0, 2)}})
-sweep(toy, space, batch_size=4, store=sys.argv[1], progress=False,
-      fingerprint="toy-v1")
+sweep(toy, space, batch_size=int(sys.argv[2]), store=sys.argv[1], progress=False,
+      fingerprint="toy-v1", lanes=4)
 print("finished")
 """
 
 
-def test_sigkill_mid_sweep_then_resume_is_identical(tmp_path):
-    store = str(tmp_path / "store")
+def _start(tmp_path, *args):
     script = tmp_path / "run.py"
     script.write_text(
         textwrap.dedent(KILLED_SCRIPT.format(x64=jax.config.jax_enable_x64))
@@ -218,41 +391,105 @@ def test_sigkill_mid_sweep_then_resume_is_identical(tmp_path):
     root = str(pathlib.Path(neuromass.__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    proc = subprocess.Popen(
-        [sys.executable, str(script), store],
+    return subprocess.Popen(
+        [sys.executable, str(script), *map(str, args)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        text=True,
     )
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    proc.stderr.close()
+
+
+def _wait_for(condition, proc, what, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None:
+            pytest.fail(f"ended before {what}: {proc.stderr.read()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def test_sigkill_mid_sweep_then_resume_is_identical(tmp_path):
+    store = str(tmp_path / "store")
+    proc = _start(tmp_path, store, 4)
     try:
-        deadline = time.monotonic() + 120
-        while len(chunk_files(store, "json")) < 2:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"ended before it was killed: {proc.stderr.read().decode()}"
-                )
-            if time.monotonic() > deadline:
-                pytest.fail("no chunk was written in time")
-            time.sleep(0.01)
+        _wait_for(lambda: len(chunk_files(store)) >= 2, proc, "two chunks")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+        _stop(proc)
     assert proc.returncode == -signal.SIGKILL
-    confirmed = [s[: -len("json")] + "npz" for s in chunk_files(store, "json")]
+    confirmed = chunk_files(store)
     assert 2 <= len(confirmed) < 12
     stamps = {p: os.stat(p).st_mtime_ns for p in confirmed}
 
     space = Space({"x": GridAxis(0.0, 1.0, 24), "z": GridAxis(1.0, 2.0, 2)})
-    resumed = sweep(
-        toy, space, batch_size=4, store=store, progress=False, fingerprint="toy-v1"
+    resumed = sweep(  # the killed writer's lock was released by the kernel
+        toy,
+        space,
+        batch_size=4,
+        store=store,
+        progress=False,
+        fingerprint="toy-v1",
+        lanes=4,
     )
-    reference = sweep(toy, space, batch_size=4, progress=False)
+    reference = sweep(toy, space, batch_size=4, progress=False, lanes=4)
     assert_same(resumed, reference)
-    assert len(chunk_files(store, "json")) == 12
+    assert len(chunk_files(store)) == 12
     for path, stamp in stamps.items():  # loaded, not recomputed
         assert os.stat(path).st_mtime_ns == stamp
+    assert not [n for n in os.listdir(store) if n.startswith(".tmp-")]
+
+
+def test_second_writer_is_refused_while_the_first_runs(tmp_path):
+    """Two processes on one store, batch sizes 4 and 1: the second is refused with
+    a message naming the first; the store then holds each point once."""
+    store = str(tmp_path / "store")
+    hold = tmp_path / "hold"
+    hold.write_text("")
+    first = _start(tmp_path, store, 4, hold)
+    try:
+        lock = os.path.join(store, "lock")
+        _wait_for(
+            lambda: (
+                os.path.exists(lock)
+                and f"pid {first.pid} " in pathlib.Path(lock).read_text()
+            ),
+            first,
+            "the first writer's lock",
+        )
+        second = _start(tmp_path, store, 1)
+        try:
+            assert second.wait(timeout=120) != 0
+            err = second.stderr.read()
+        finally:
+            _stop(second)
+        assert f"is in use by another process (pid {first.pid} " in err
+        assert "Wait for it to finish" in err
+        hold.unlink()
+        assert first.wait(timeout=120) == 0
+        assert first.stdout.read().strip() == "finished"
+    finally:
+        _stop(first)
+    files = chunk_files(store)
+    assert len(files) == 12  # 48 points in chunks of 4, from the first writer only
+    space = Space({"x": GridAxis(0.0, 1.0, 24), "z": GridAxis(1.0, 2.0, 2)})
+    again = sweep(
+        never_called,
+        space,
+        batch_size=1,
+        store=store,
+        progress=False,
+        fingerprint="toy-v1",
+        lanes=4,
+    )
+    assert_same(again, sweep(toy, space, batch_size=1, progress=False, lanes=4))

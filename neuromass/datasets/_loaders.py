@@ -12,6 +12,7 @@ import io
 import os
 import re
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -193,9 +194,15 @@ def read_npz(
     """
     where = str(path)
     try:
-        npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"Cannot read {where!r} as a `.npz` file: {e}") from e
+        # From memory: np.load leaves a file open when it is not a valid zip.
+        npz = np.load(io.BytesIO(Path(path).read_bytes()), allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(
+            f"Cannot read {where!r} as a `.npz` file ({type(e).__name__}: {e}): it "
+            f"is damaged or not a connectome file. {_DAMAGED_HINT}"
+        ) from e
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ValueError(
             f"{where!r} holds a single array, not a `.npz` archive written by "
@@ -214,11 +221,15 @@ def read_npz(
             try:
                 return npz[key]
             except ValueError as e:
+                if "allow_pickle" not in str(e):
+                    raise _damaged(where, key, e) from e
                 # Raised for object arrays, which would need unpickling.
                 raise ValueError(
                     f"Cannot read `{key}` from {where!r} without unpickling; "
                     "connectome files must hold plain numeric and string arrays."
                 ) from e
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+                raise _damaged(where, key, e) from e
 
         if "format_version" in keys:
             version = get("format_version")
@@ -262,6 +273,19 @@ def read_npz(
         )
     except ValueError as e:
         raise ValueError(f"Invalid connectome in {where!r}: {e}") from e
+
+
+_DAMAGED_HINT = (
+    "Restore the file from a copy, or write it again with `Connectome.save`."
+)
+
+
+def _damaged(where: str, key: str, error: Exception) -> ValueError:
+    kind = "zlib.error" if isinstance(error, zlib.error) else type(error).__name__
+    return ValueError(
+        f"The connectome file {where!r} is damaged: reading `{key}` failed "
+        f"({kind}: {error}). {_DAMAGED_HINT}"
+    )
 
 
 def _string_list(value: np.ndarray, key: str, where: str) -> list[str]:
@@ -354,7 +378,13 @@ def _read_member_text(
             f"Refusing to read {info.filename!r} in {where!r}: it is "
             f"{info.file_size} bytes, more than {_MAX_MEMBER_BYTES // 2**20} MiB."
         )
-    data = archive.read(info)
+    try:
+        data = archive.read(info)
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise ValueError(
+            f"The archive {where!r} is damaged: reading {info.filename!r} failed "
+            f"({type(e).__name__}: {e}). Restore it from a copy."
+        ) from e
     if info.filename.endswith(".bz2"):
         data = _decompress_bz2(data, info.filename, where)
     try:

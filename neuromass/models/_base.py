@@ -2,14 +2,64 @@
 
 import abc
 import dataclasses
+import functools
+import inspect
 from typing import ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from .._custom_types import CouplingInput, Key, State
+
+
+@functools.cache
+def _init_parameters(cls: type) -> tuple[tuple[str, ...], bool, dict]:
+    """(names `__init__` takes, whether it takes `**kwargs`, converter per field
+    for the fields `__init__` sets directly)."""
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    names = tuple(
+        p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    )
+    var_kw = any(p.kind == p.VAR_KEYWORD for p in params)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    converters = {}
+    if set(names) == set(fields):  # the generated `__init__`: values go to fields
+        for name, f in fields.items():
+            if f.metadata.get("converter") is not None:
+                converters[name] = f.metadata["converter"]
+    return names, var_kw, converters
+
+
+def _check_arguments(cls: type, args: tuple, kwargs: dict) -> None:
+    names, var_kw, converters = _init_parameters(cls)
+    unknown = [k for k in kwargs if k not in names]
+    if unknown and not var_kw:
+        raise TypeError(
+            f"{cls.__name__} has no parameter {', '.join(map(repr, unknown))}; its "
+            f"parameters are {', '.join(names) or 'none'}."
+        )
+    if len(args) > len(names):
+        raise TypeError(
+            f"{cls.__name__} takes at most {len(names)} parameters ({', '.join(names)})"
+            f"; got {len(args)} positional arguments."
+        )
+    given = dict(zip(names, args)) | kwargs
+    for name, converter in converters.items():
+        value = given.get(name)
+        if name not in given or isinstance(
+            value, float | int | np.ndarray | np.generic | jax.Array
+        ):
+            continue  # converted as usual (tracers included)
+        try:
+            converter(value)
+        except (TypeError, ValueError) as e:
+            raise TypeError(
+                f"`{cls.__name__}({name}=...)` must be a number or an array of "
+                f"numbers (one per region); got {value!r} ({e})."
+            ) from None
 
 
 class AbstractNode(eqx.Module):
@@ -69,6 +119,14 @@ class AbstractNode(eqx.Module):
     state_ranges: ClassVar[dict[str, tuple[float, float]]]
     input_names: ClassVar[tuple[str, ...]] = ()
     state_bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
+
+    def __new__(cls, *args, **kwargs):
+        # Name the parameter and the fix for a wrong keyword or value (otherwise a
+        # bare TypeError from the generated `__init__` or a ValueError from a
+        # converter that knows no parameter name).
+        if args or kwargs:
+            _check_arguments(cls, args, kwargs)
+        return super().__new__(cls)
 
     @abc.abstractmethod
     def vector_field(

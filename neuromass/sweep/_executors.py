@@ -10,7 +10,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ._job import Job, call_point, pad, run_batch, run_single, to_numpy
+from ._job import Job, call_point, run_points
 
 
 #: `values_at(flat_indices) -> list of per-axis value arrays` (leading axis = points).
@@ -26,7 +26,8 @@ class AbstractExecution(eqx.Module):
 
     An executor receives the chunks of a sweep (arrays of flat point indices) and
     yields each chunk's outputs as NumPy arrays, in any order. Results must not
-    depend on the executor: every point gets the same inputs and the same key
+    depend on the executor: every point goes through the same compiled program
+    of `lanes` rows per device, in the same lane, with the same inputs and key,
     whatever runs it.
     """
 
@@ -42,11 +43,27 @@ class AbstractExecution(eqx.Module):
         job: Job,
         values_at: ValuesAt,
         chunks: Sequence[np.ndarray],
-        size: int,
+        lanes: int,
         tick: Callable[[int], None],
     ) -> Iterator[Outcome]:
-        """Evaluate `chunks` (each at most `size` points); call `tick(n)` as points
-        finish; yield `(chunk number, outputs)` or `(chunk number, exception)`."""
+        """Evaluate `chunks` (arrays of flat point indices) through
+        `run_points(job, values_at, chunk, lanes, ...)`, the one compiled program of
+        the sweep; call `tick(n)` as points finish; yield `(chunk number, outputs)`
+        or `(chunk number, exception)`."""
+
+
+def _check_batch_size(where: str, batch_size: Any) -> None:
+    if batch_size is None:
+        return
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int | np.integer)
+        or batch_size < 1
+    ):
+        raise ValueError(
+            f"`{where}(batch_size=...)` must be an integer >= 1 (points per chunk) or "
+            f"None for the default; got {batch_size!r}."
+        )
 
 
 def _device_context(device: Any):
@@ -58,10 +75,14 @@ def _device_context(device: Any):
 class SequentialExecution(AbstractExecution):
     """Evaluate one point at a time: for debugging and for functions that do not vmap.
 
-    With `jit=True` (default) the function is compiled once for a single point;
-    with `jit=False` it runs eagerly, so `print`, breakpoints and NumPy code on
-    concrete values work. Chunks (of `batch_size` points, default that of `sweep`)
-    only matter for the store and for error reporting.
+    With `jit=True` (default) each point is one call of the sweep's compiled
+    program (the same one [`neuromass.sweep.ParallelExecution`][] runs, `lanes`
+    rows wide, the point in its own lane), so the results are the same bytes as
+    with any other executor; a call costs about as much as `lanes` points. With
+    `jit=False` the function runs eagerly, one point at a time, so `print`,
+    breakpoints and NumPy code on concrete values work (its results may differ
+    from compiled ones in the last bits). Chunks (of `batch_size` points, default
+    that of `sweep`) only matter for the store and for error reporting.
 
     !!! example
 
@@ -77,19 +98,24 @@ class SequentialExecution(AbstractExecution):
     batch_size: int | None = None
     jit: bool = eqx.field(default=True, static=True)
 
-    def run(self, job, values_at, chunks, size, tick):
-        call = run_single if self.jit else call_point
+    def __check_init__(self):
+        _check_batch_size("SequentialExecution", self.batch_size)
+
+    def run(self, job, values_at, chunks, lanes, tick):
         for c, flat in enumerate(chunks):
             try:
-                values = values_at(flat)
                 rows = []
                 for i, index in enumerate(flat):
-                    if job.vectorized:  # a batch of one
-                        point = [v[i : i + 1] for v in values]
-                        out = call(job, point, flat[i : i + 1])
+                    if self.jit:  # one point per call of the sweep's program
+                        out = run_points(job, values_at, flat[i : i + 1], lanes)
+                        out = {k: v[0] for k, v in out.items()}
+                    elif job.vectorized:  # an eager batch of one
+                        values = values_at(flat[i : i + 1])
+                        out = call_point(job, values, flat[i : i + 1])
                         out = {k: v[0] for k, v in out.items()}
                     else:
-                        out = call(job, [v[i] for v in values], np.int64(index))
+                        values = [v[0] for v in values_at(flat[i : i + 1])]
+                        out = call_point(job, values, np.int64(index))
                     rows.append({k: np.asarray(v) for k, v in out.items()})
                     tick(1)
                 outputs = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
@@ -102,7 +128,8 @@ class SequentialExecution(AbstractExecution):
 SequentialExecution.__init__.__doc__ = """**Arguments:**
 
 - `batch_size`: points per chunk (store granularity); default: `sweep`'s.
-- `jit`: compile the per-point function (`True`) or run it eagerly (`False`).
+- `jit`: run each point through the compiled program (`True`) or eagerly
+    (`False`).
 """
 
 
@@ -110,12 +137,14 @@ class ParallelExecution(AbstractExecution):
     """Evaluate chunks with `eqx.filter_vmap` under `eqx.filter_jit`, split over
     devices.
 
-    Each chunk of `batch_size` points is one call of one compiled program; the last
-    chunk is padded to the same size, so the program is compiled once. With several
-    devices (`devices=None` uses `jax.devices()`), the chunk is sharded over a
-    one-dimensional mesh with `jax.shard_map`: every device vmaps over its
-    `batch_size / n_devices` points. `batch_size` is rounded up to a multiple of the
-    device count. This is the default executor of `sweep`.
+    The sweep's program vmaps over `lanes` points per device (see
+    [`neuromass.sweep.sweep`][]); a chunk of `batch_size` points is evaluated by as
+    many calls of it as the chunk spans groups of `lanes * n_devices` consecutive
+    point indices, dispatched together. The program is compiled once. With several
+    devices (`devices=None` uses `jax.devices()`), each call is sharded over a
+    one-dimensional mesh with `jax.shard_map`: every device vmaps over its `lanes`
+    points. `batch_size` is rounded up to a multiple of the device count. This is
+    the default executor of `sweep`.
 
     On a multi-core CPU, XLA sees one device; to use all cores, start Python with
     `XLA_FLAGS=--xla_force_host_platform_device_count=<cores>` (set before `jax` is
@@ -140,11 +169,7 @@ class ParallelExecution(AbstractExecution):
     )
 
     def __check_init__(self):
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(
-                f"`ParallelExecution(batch_size=...)` must be >= 1; got "
-                f"{self.batch_size}."
-            )
+        _check_batch_size("ParallelExecution", self.batch_size)
         if self.devices is not None and len(self.devices) == 0:
             raise ValueError("`ParallelExecution(devices=...)` is empty.")
 
@@ -154,7 +179,7 @@ class ParallelExecution(AbstractExecution):
     def chunk_multiple(self) -> int:
         return len(self._devices())
 
-    def run(self, job, values_at, chunks, size, tick):
+    def run(self, job, values_at, chunks, lanes, tick):
         devices = self._devices()
         if len(devices) > 1:
             mesh = Mesh(np.array(devices), ("points",))
@@ -165,14 +190,8 @@ class ParallelExecution(AbstractExecution):
             device = devices[0] if self.devices is not None else None
         for c, flat in enumerate(chunks):
             try:
-                padded = pad(flat, size)
-                values = values_at(padded)
-                if sharding is not None:
-                    values = jax.device_put(values, sharding)
-                    padded = jax.device_put(padded, sharding)
                 with _device_context(device):
-                    out = run_batch(job, values, padded, mesh)
-                    outputs = to_numpy(out, len(flat), size)
+                    outputs = run_points(job, values_at, flat, lanes, mesh, sharding)
             except Exception as e:  # reported by `sweep`, which names the chunk
                 yield c, e
                 continue
@@ -182,7 +201,8 @@ class ParallelExecution(AbstractExecution):
 
 ParallelExecution.__init__.__doc__ = """**Arguments:**
 
-- `batch_size`: points per compiled call (vmap width × devices); default: `sweep`'s.
+- `batch_size`: points per chunk (store and error granularity; choose a multiple
+    of `lanes` × devices to waste no lanes); default: `sweep`'s.
 - `devices`: the devices to shard each chunk over; default all of `jax.devices()`.
 """
 
@@ -202,21 +222,26 @@ def _host_tree(job: Job) -> Job:
 
 
 def _dask_chunk(
-    job: Job, values: list[np.ndarray], flat: np.ndarray, size: int, x64: bool
+    job: Job, values: list[np.ndarray], flat: np.ndarray, lanes: int, x64: bool
 ) -> dict[str, np.ndarray]:
-    """Runs on a Dask worker: one padded chunk through the local vmapped program."""
+    """Runs on a Dask worker: one chunk through the local compiled program."""
     jax.config.update("jax_enable_x64", x64)
-    padded = pad(flat, size)
-    values = [np.concatenate([v, np.repeat(v[-1:], size - len(v), 0)]) for v in values]
-    return to_numpy(run_batch(job, values, padded, None), len(flat), size)
+    row = {int(i): r for r, i in enumerate(flat)}
+
+    def values_at(indices: np.ndarray) -> list[np.ndarray]:
+        rows = np.array([row[int(i)] for i in indices])
+        return [v[rows] for v in values]
+
+    return run_points(job, values_at, flat, lanes)
 
 
 class DaskExecution(AbstractExecution):
     """Send chunks to a `dask.distributed` cluster.
 
     Each chunk becomes one task; a worker runs it through the same compiled
-    `filter_vmap` program as [`neuromass.sweep.ParallelExecution`][] (one device per
-    worker), so results equal a local run. The function, model and fixed values are
+    program of `lanes` rows as [`neuromass.sweep.ParallelExecution`][] (one device
+    per worker), so results are the same bytes as a local run on the same
+    platform. The function, model and fixed values are
     sent to every worker once (`client.scatter`); the function must be picklable by
     `cloudpickle` (module-level functions need their module importable on the
     workers; functions defined in `__main__` or locally are sent by value). Workers
@@ -246,12 +271,9 @@ class DaskExecution(AbstractExecution):
     max_pending: int | None = eqx.field(default=None, static=True)
 
     def __check_init__(self):
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(
-                f"`DaskExecution(batch_size=...)` must be >= 1; got {self.batch_size}."
-            )
+        _check_batch_size("DaskExecution", self.batch_size)
 
-    def run(self, job, values_at, chunks, size, tick):
+    def run(self, job, values_at, chunks, lanes, tick):
         try:
             from distributed import as_completed
         except ImportError as e:
@@ -277,7 +299,7 @@ class DaskExecution(AbstractExecution):
                     job_future,
                     values_at(flat),
                     flat,
-                    size,
+                    lanes,
                     x64,
                     pure=False,
                 )

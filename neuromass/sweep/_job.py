@@ -100,26 +100,56 @@ def run_batch(
     )(dynamic, axis_batch, indices)
 
 
-run_single = eqx.filter_jit(call_point)
+def default_lanes() -> int:
+    """Points per compiled call on each device when `sweep(lanes=None)`: 16 on a
+    CPU (as fast as wider calls there), 256 on a GPU or TPU."""
+    return 16 if jax.default_backend() == "cpu" else 256
 
 
-def pad(flat: np.ndarray, size: int) -> np.ndarray:
-    """Pad a chunk's indices to `size` by repeating the last one."""
-    if len(flat) >= size:
-        return flat
-    return np.concatenate([flat, np.full(size - len(flat), flat[-1], flat.dtype)])
+def run_points(
+    job: Job,
+    values_at: Callable[[np.ndarray], list[np.ndarray]],
+    flat: np.ndarray,
+    lanes: int,
+    mesh: Mesh | None = None,
+    sharding: Any = None,
+) -> dict[str, np.ndarray]:
+    """Evaluate the points `flat` through the one compiled program of the sweep.
 
-
-def to_numpy(outputs: dict[str, Any], n: int, size: int) -> dict[str, np.ndarray]:
-    """Block on a chunk's outputs (`size` rows) and keep the first `n` (drop
-    padding)."""
-    result = {}
-    for name, value in outputs.items():
-        value = np.asarray(value)
-        if value.shape[:1] != (size,):
-            raise ValueError(
-                f"Output `{name}` has shape {value.shape}; a vectorized function must "
-                f"return a leading axis of one entry per point ({size})."
-            )
-        result[name] = value[:n]
+    The program always has `lanes * n_devices` rows ("lanes"), whatever the chunk:
+    point `i` always runs in lane `i % (lanes * n_devices)` of a call (so on its
+    device in lane `i % lanes`), beside copies of a point of the same call in the
+    lanes that hold no point of `flat`. Every executor evaluates points only through
+    this function, so a point meets the same compiled code, in the same lane, with
+    the same inputs whatever the batch size, the executor or the chunking: its
+    result is the same bytes. Calls are dispatched asynchronously, then gathered.
+    """
+    n_devices = 1 if mesh is None else mesh.devices.size
+    width = lanes * n_devices
+    flat = np.asarray(flat, np.int64)
+    groups = flat // width
+    calls = []
+    for g in dict.fromkeys(groups.tolist()):  # first-appearance order
+        where = np.flatnonzero(groups == g)
+        members = flat[where]
+        padded = np.full(width, members[0], np.int64)
+        padded[members % width] = members
+        values = values_at(padded)
+        indices: Any = padded
+        if sharding is not None:
+            values = jax.device_put(values, sharding)
+            indices = jax.device_put(padded, sharding)
+        calls.append((where, members % width, run_batch(job, values, indices, mesh)))
+    result: dict[str, np.ndarray] = {}
+    for where, slots, out in calls:
+        for name, value in out.items():
+            value = np.asarray(value)
+            if value.shape[:1] != (width,):
+                raise ValueError(
+                    f"Output `{name}` has shape {value.shape}; a vectorized function "
+                    f"must return a leading axis of one entry per point ({width})."
+                )
+            if name not in result:
+                result[name] = np.empty((len(flat),) + value.shape[1:], value.dtype)
+            result[name][where] = value[slots]
     return result

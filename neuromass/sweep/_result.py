@@ -4,6 +4,7 @@ import json
 import math
 import os
 import tempfile
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -262,25 +263,49 @@ class SweepResult(eqx.Module):
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SweepResult":
-        """Read a result written by `save` (with `allow_pickle=False`)."""
-        with np.load(os.fspath(path), allow_pickle=False) as f:
-            meta = json.loads(str(f["meta"][()]))
-            if meta.get("format") != _FORMAT:
-                raise ValueError(f"{os.fspath(path)!r} is not a saved SweepResult.")
-            cols = {}
-            for kind, prefix in (("params", "p"), ("outputs", "o"), ("coords", "c")):
-                cols[kind] = {
-                    name: f[f"{prefix}{i}"] for i, name in enumerate(meta[kind])
-                }
-            grid = meta["grid_shape"]
-            return cls(
-                index=f["index"],
-                status=f["status"],
-                params=cols["params"],
-                outputs=cols["outputs"],
-                coords=cols["coords"],
-                grid_shape=None if grid is None else tuple(grid),
-            )
+        """Read a result written by `save` (with `allow_pickle=False`).
+
+        A file that is not a saved result, or is damaged (truncated, modified:
+        the zip format checks a CRC-32 of every array), raises a `ValueError`
+        naming it.
+        """
+        where = os.fspath(path)
+        try:
+            with open(where, "rb") as fh, np.load(fh, allow_pickle=False) as f:
+                try:
+                    meta = json.loads(str(f["meta"][()]))
+                except KeyError:
+                    meta = {}
+                if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+                    raise _NotAResult(f"{where!r} is not a saved SweepResult.")
+                cols = {}
+                for kind, prefix in (
+                    ("params", "p"),
+                    ("outputs", "o"),
+                    ("coords", "c"),
+                ):
+                    cols[kind] = {
+                        name: f[f"{prefix}{i}"] for i, name in enumerate(meta[kind])
+                    }
+                grid = meta["grid_shape"]
+                return cls(
+                    index=f["index"],
+                    status=f["status"],
+                    params=cols["params"],
+                    outputs=cols["outputs"],
+                    coords=cols["coords"],
+                    grid_shape=None if grid is None else tuple(grid),
+                )
+        except (_NotAResult, FileNotFoundError, IsADirectoryError):
+            raise
+        except Exception as e:
+            kind = "zlib.error" if isinstance(e, zlib.error) else type(e).__name__
+            raise ValueError(
+                f"Cannot read the sweep result {where!r}: it is damaged or was not "
+                f"written by `SweepResult.save` ({kind}: {e}). Restore it from a "
+                "copy, or run the sweep again and save it (with its `store=`, the "
+                "finished points are reloaded, not recomputed)."
+            ) from e
 
     def __repr__(self) -> str:
         counts = {str(s): int(np.sum(self.status == s)) for s in np.unique(self.status)}
@@ -301,6 +326,10 @@ SweepResult.__init__.__doc__ = """Usually built by `sweep`; see the class docstr
 - `coords`: axis path -> axis values.
 - `grid_shape`: shape of the product grid, or `None` (zip spaces).
 """
+
+
+class _NotAResult(ValueError):
+    pass
 
 
 class SweepError(RuntimeError):

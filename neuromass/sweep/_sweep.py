@@ -13,8 +13,8 @@ import numpy as np
 from jaxtyping import PRNGKeyArray, PyTree
 
 from ._bounds import widen_bounds
-from ._executors import AbstractExecution, ParallelExecution
-from ._job import Job
+from ._executors import AbstractExecution, ParallelExecution, _check_batch_size
+from ._job import Job, default_lanes
 from ._result import SweepError, SweepResult
 from ._space import Space, _is_arraylike, _leaves_with_paths, apply_point
 from ._store import ChunkStore
@@ -113,7 +113,8 @@ def _check_outputs(
     if ref != new:
         raise ValueError(
             f"Outputs of {where} do not match the other chunks: {new} vs {ref}. If the "
-            "function changed, use a new store or a new `fingerprint=`."
+            "function changed, use a new store or a new `fingerprint=` (or delete "
+            "that chunk file to recompute it)."
         )
 
 
@@ -130,13 +131,24 @@ def sweep(
     fingerprint: str | None = None,
     on_error: Literal["raise", "record"] = "raise",
     vectorized: bool = False,
+    lanes: int | None = None,
 ) -> SweepResult:
     """Evaluate `fn` at every point of `space`.
 
     The points are split into chunks of `batch_size`; the executor evaluates each
-    chunk (by default [`neuromass.sweep.ParallelExecution`][]: one
-    `filter_jit(filter_vmap(fn))` call per chunk, compiled once, sharded over the
+    chunk (by default [`neuromass.sweep.ParallelExecution`][], sharded over the
     devices). Only one chunk's inputs and outputs are in device memory at a time.
+
+    **Bit-identical results.** Every executor evaluates points through one
+    compiled `filter_jit(filter_vmap(fn))` program of `lanes` rows per device, and
+    point `i` always runs in row `i % lanes` (the rows holding no point of the call
+    hold copies of one of its points, and are dropped). XLA may compile a vmapped
+    reduction differently for different widths (measured: a mean over time differs
+    in the last bit between widths 7 and 16), so fixing the width and the row
+    makes a point's result the same bytes whatever the `batch_size` (including 1),
+    the executor (sequential with `jit=True`, parallel, several devices, Dask),
+    the chunking and resuming. It still depends on `lanes`, the platform and the
+    x64 setting, which a store records.
 
     **The function.** `fn(point)` gets one point of the space (the tree with every
     axis replaced by a value). With `model=`, it gets `apply_point(model, point)`
@@ -149,8 +161,8 @@ def sweep(
     devices, or on which slice of the space is swept.
 
     **Vectorized functions.** With `vectorized=True`, `fn` is called once per
-    chunk with the whole batch instead of being vmapped: every swept leaf has a
-    leading axis of `batch_size` points (fixed values stay unbatched), the `key`
+    compiled call with all its lanes instead of being vmapped: every swept leaf has a
+    leading axis of `lanes` points (fixed values stay unbatched), the `key`
     is a batch of per-point keys, and each output must have that leading axis.
     Use it when `fn` has a faster batched implementation than `vmap` (e.g. a
     simulator that puts the sweep on a trailing axis).
@@ -162,29 +174,37 @@ def sweep(
       naming the chunk and its parameter values, with the original exception as
       its cause and `.partial` holding every finished point. Other chunks still in
       flight are cancelled.
-    - `on_error="record"`: a warning names the chunk, its points get status
-      `"error"` (outputs NaN) and the sweep goes on.
+    - `on_error="record"`: the failing chunk is re-run one point at a time (the
+      same program, so the good points keep their bytes); a warning names the
+      chunk and the points that failed, which alone get status `"error"`
+      (outputs NaN), and the sweep goes on.
 
-    Chunks that failed are never written to the store, so a re-run retries them.
+    Failed points are never written to the store, so a re-run retries them.
 
     **Stores.** With `store=DIR`, each finished chunk is written atomically to
-    `DIR` as `.npz` (plus a small JSON sidecar with its SHA-256), after a
+    `DIR` as one `.npz` whose name holds its SHA-256, after a checksummed
     `manifest.json` that fingerprints the space (axes, values, fixed values), the
     function (its qualified name, or `fingerprint` when given, and the arrays of a
-    callable Module), the model, the key and the x64 setting. Re-running the same
-    call after an interruption (even `kill -9`) loads the finished chunks and
-    computes only the rest; a store written by a different sweep is refused with
-    a `ValueError`, and a truncated or modified chunk is detected, discarded
-    (with a warning) and recomputed.
-    Files are read with `np.load(..., allow_pickle=False)`: nothing is unpickled.
+    callable Module), the model, the key, the x64 setting and `lanes`. Re-running
+    the same call after an interruption (even `kill -9`) loads the finished
+    chunks and computes only the rest; a store written by a different sweep is
+    refused with a `ValueError`; a damaged chunk is named in a warning, deleted
+    and recomputed; a damaged manifest is rewritten if every chunk belongs to
+    this sweep. One process writes to a store at a time (a lock file): a second
+    one is refused with a `ValueError` naming the first. Points are keyed by
+    index, so a point stored twice counts once. Files are read with
+    `np.load(..., allow_pickle=False)`: nothing is unpickled. The guarantees and
+    the tests behind them are listed in the sweeps guide ("Guarantees").
 
     **Arguments:**
 
     - `fn`: `fn(point)` or `fn(point, key=...)` returning arrays/numbers.
     - `space`: a [`neuromass.sweep.Space`][], or a tree of axes (then
         `Space(space)`, product mode).
-    - `batch_size`: points per chunk (default: the executor's, else
-        `min(len(space), 64)`).
+    - `batch_size`: points per chunk: the unit of the store, of progress and of
+        error reports (default: the executor's, else 64 rounded up to a multiple
+        of `lanes` × devices, at most `len(space)`). It does not change results.
+        A chunk smaller than `lanes` still costs a whole call.
     - `executor`: [`neuromass.sweep.ParallelExecution`][] (default),
         [`neuromass.sweep.SequentialExecution`][] or
         [`neuromass.sweep.DaskExecution`][].
@@ -199,6 +219,10 @@ def sweep(
         change it when the function's code changes.
     - `on_error`: `"raise"` or `"record"`, see above.
     - `vectorized`: `fn` takes and returns whole batches, see above.
+    - `lanes`: points per compiled call on each device (the vmap width), see
+        above; default 16 on a CPU, 256 on a GPU or TPU. Raise it on a large GPU
+        for throughput; results are bit-identical only between runs with the same
+        `lanes`.
 
     **Returns:**
 
@@ -229,6 +253,7 @@ def sweep(
         )
     if on_error not in ("raise", "record"):
         raise ValueError(f'`on_error` must be "raise" or "record"; got {on_error!r}.')
+    _check_batch_size("sweep", batch_size)
     if (
         batch_size is not None
         and executor.batch_size is not None
@@ -238,11 +263,20 @@ def sweep(
             f"`sweep(batch_size={batch_size})` disagrees with the executor's "
             f"`batch_size={executor.batch_size}`; give one of them."
         )
-    size = batch_size or executor.batch_size or max(1, min(len(space), _DEFAULT_BATCH))
-    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
-        raise ValueError(f"`batch_size` must be an integer >= 1; got {size!r}.")
+    if lanes is None:
+        lanes = default_lanes()
+    if isinstance(lanes, bool) or not isinstance(lanes, int | np.integer) or lanes < 1:
+        raise ValueError(
+            f"`sweep(lanes=...)` must be an integer >= 1 (points per compiled call "
+            f"and device) or None for the default; got {lanes!r}."
+        )
+    lanes = int(lanes)
     multiple = executor.chunk_multiple()
-    size = -(-size // multiple) * multiple  # e.g. a multiple of the device count
+    size = batch_size or executor.batch_size
+    if size is None:
+        width = lanes * multiple
+        size = max(1, min(len(space), -(-_DEFAULT_BATCH // width) * width))
+    size = -(-int(size) // multiple) * multiple  # e.g. a multiple of the device count
 
     takes_key, needs_key = _accepts_key(fn)
     if needs_key and key is None:
@@ -279,12 +313,17 @@ def sweep(
             "model": _hash_tree(model),
             "key": _hash_tree(key),
             "jax_enable_x64": bool(jax.config.jax_enable_x64),
+            "lanes": lanes,
         }
-        chunk_store = ChunkStore(store, identity)
-        for chunk in chunk_store.load(indices):
-            _check_outputs(reference, chunk["outputs"], f"store {chunk_store.path!r}")
-            reference = reference or chunk["outputs"]
-            pieces.append((chunk["index"], chunk["status"], chunk["outputs"]))
+        chunk_store = ChunkStore(store, identity)  # holds the store's lock
+        try:
+            for chunk in chunk_store.load(indices):
+                _check_outputs(reference, chunk["outputs"], f"{chunk['path']!r}")
+                reference = reference or chunk["outputs"]
+                pieces.append((chunk["index"], chunk["status"], chunk["outputs"]))
+        except BaseException:
+            chunk_store.close()
+            raise
 
     loaded = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, int)
     todo = indices[~np.isin(indices, loaded)]
@@ -301,7 +340,7 @@ def sweep(
         dynamic_ncols=True,
     )
     try:
-        runner = executor.run(job, space._axis_batch, chunks, size, bar.update)
+        runner = executor.run(job, space._axis_batch, chunks, lanes, bar.update)
         try:
             for c, outcome in runner:
                 flat = chunks[c]
@@ -316,13 +355,23 @@ def sweep(
                         raise SweepError("Sweep " + message, partial, c, flat) from (
                             outcome
                         )
+                    good, bad, _ = _point_by_point(executor, job, space, flat, lanes)
+                    failed = ", ".join(
+                        f"{i} ({_describe_params(space, np.array([i]))})"
+                        for i in bad[:5]
+                    ) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
                     warnings.warn(
-                        "Sweep " + message + "; its points are marked 'error'.",
+                        f"Sweep {message}. Re-run point by point, {len(bad)} of "
+                        f"{len(flat)} points failed and are marked 'error': "
+                        f"{failed or 'none'}.",
                         stacklevel=2,
                     )
-                    pieces.append((flat, np.full(len(flat), "error", "<U9"), None))
+                    if len(bad):
+                        pieces.append((bad, np.full(len(bad), "error", "<U9"), None))
                     bar.update(len(flat))
-                    continue
+                    if good is None:
+                        continue
+                    flat, outcome = good
                 _check_outputs(reference, outcome, f"chunk {c}")
                 reference = reference or outcome
                 status = _status(outcome, len(flat))
@@ -333,7 +382,46 @@ def sweep(
             runner.close()
     finally:
         bar.close()
+        if chunk_store is not None:
+            chunk_store.close()
     return _assemble(space, pieces)
+
+
+def _point_by_point(
+    executor: AbstractExecution,
+    job: Job,
+    space: Space,
+    flat: np.ndarray,
+    lanes: int,
+) -> tuple[
+    "tuple[np.ndarray, dict[str, np.ndarray]] | None", np.ndarray, Exception | None
+]:
+    """Re-run a failed chunk one point per chunk (the same compiled program, so
+    the points that succeed get the bytes they would have had): ((indices,
+    outputs) of the good points or None, indices of the failing points, the first
+    failure)."""
+    singles = [flat[i : i + 1] for i in range(len(flat))]
+    rows: dict[int, dict[str, np.ndarray]] = {}
+    bad = []
+    first = None
+    runner = executor.run(job, space._axis_batch, singles, lanes, lambda n: None)
+    try:
+        for c, outcome in runner:
+            if isinstance(outcome, Exception):
+                bad.append(int(singles[c][0]))
+                first = first or outcome
+            else:
+                rows[c] = outcome
+    finally:
+        runner.close()
+    bad_idx = np.array(sorted(bad), np.int64)
+    if not rows:
+        return None, bad_idx, first
+    order = sorted(rows)
+    good_idx = np.array([int(singles[c][0]) for c in order], np.int64)
+    names = rows[order[0]]
+    outputs = {k: np.concatenate([rows[c][k] for c in order]) for k in names}
+    return (good_idx, outputs), bad_idx, first
 
 
 #: (flat indices, status per point, outputs or None for failed chunks)
