@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from neuromass.sweep import (
     GridAxis, ParallelExecution, SequentialExecution, Space, sweep)
-import neuromass.sweep._job as executors
+from neuromass.sweep import _job as executors
 
 assert len(jax.devices()) == 2, jax.devices()
 seen = []

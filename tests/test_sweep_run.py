@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import neuromass as nm
 from neuromass.sweep import (
     DataAxis,
     GridAxis,
@@ -246,10 +247,14 @@ def test_batch_size_conflict_and_bad_values():
     assert list(res.outputs) == ["value"]
 
 
-def test_namespace_is_callable_as_sweep():
-    import neuromass.sweep as ns
+def test_sweep_is_a_function():
+    """`nm.sweep` is the function; the axes, spaces and executors are importable from
+    the top level and from `neuromass.sweep`."""
+    from neuromass.sweep import GridAxis, Space, sweep as sweep_fn
 
-    res = ns(lambda p: {"y": p["x"] + 1}, ns.Space({"x": ns.GridAxis(0.0, 1.0, 3)}))
+    assert nm.sweep is sweep_fn and callable(nm.sweep)
+    assert nm.Space is Space and nm.SequentialExecution is not None
+    res = nm.sweep(lambda p: {"y": p["x"] + 1}, Space({"x": GridAxis(0.0, 1.0, 3)}))
     np.testing.assert_allclose(res.table["y"], [1.0, 1.5, 2.0])
 
 

@@ -75,13 +75,14 @@ class TimeGrid:
                     f"`save_every` must be a Python number (ms); got {save_every!r}."
                 )
             stride = steps_of("`save_every`", save_every, dt)
-            if stride > n_total - n_trans:
+            if n_total > n_trans and stride > n_total - n_trans:
                 raise ValueError(
                     f"`save_every`={save_every} ms is longer than the saved span "
                     f"t1 - t0 - transient = {(n_total - n_trans) * dt:g} ms, so only "
                     "the first sample would be saved: use a shorter `save_every` or "
                     "a longer `t1`."
                 )
+        # (a transient over the whole run saves its final state only)
         n_save = (n_total - n_trans) // stride + 1
         return cls(float(t0), float(dt), n_total, n_trans, stride, n_save)
 
