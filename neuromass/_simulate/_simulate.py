@@ -31,7 +31,7 @@ from .._solution import Solution
 from ..coupling._base import AbstractLinearCoupling
 from ..models import AbstractNode
 from ..monitors import AbstractMonitor
-from ..noise import AbstractNoise
+from ..noise import AbstractNoise, OrnsteinUhlenbeck
 from ._blocked_loop import blocked_sweep
 from ._driver import loop_period, monitor_strides
 from ._grid import TimeGrid, steps_of
@@ -267,15 +267,18 @@ def simulate(
     grid = TimeGrid.make(t0, t1, dt, save_every, transient)
     net.check()
     names = net.node.state_names
+    noise = net.noise if noise is None else noise
+    savable = names
+    if isinstance(noise, OrnsteinUhlenbeck):
+        savable = names + tuple(f"ou_{v}" for v in noise.names(net.node))
     if variables is None:
         variables = names
     variables = (variables,) if isinstance(variables, str) else tuple(variables)
-    unknown = [v for v in variables if v not in names]
+    unknown = [v for v in variables if v not in savable]
     if unknown:
         raise ValueError(
-            f"Cannot save unknown variable(s) {unknown}; state variables are {names}."
+            f"Cannot save unknown variable(s) {unknown}; state variables are {savable}."
         )
-    noise = net.noise if noise is None else noise
     if noise is not None:
         if not isinstance(noise, AbstractNoise):
             raise TypeError(
@@ -287,7 +290,7 @@ def simulate(
                 "`key=jax.random.key(0)` (the same key gives the same trajectory)."
             )
     structure = derive(net, dt, interp.whole_steps)
-    monitors = _check_monitors(monitors, net)
+    monitors = _check_monitors(monitors, net, savable)
     horizon = None
     if adjoint.gradient_horizon is not None:
         horizon = steps_of("`gradient_horizon`", adjoint.gradient_horizon, dt)
@@ -300,6 +303,14 @@ def simulate(
         past = _history_states(net, history, t0, dt, structure.length)
     if y0 is not None:
         y0 = _check_state("y0", y0, net)
+    if isinstance(noise, OrnsteinUhlenbeck):  # its processes as extra variables
+        if y0 is None:
+            y0 = (
+                {v: past[v][-1] for v in names}
+                if past is not None
+                else net.node.initial_state(net.n_regions)
+            )
+        net, noise, y0 = noise.augment(net, y0, key)
     if not ode:
         if stepsize_controller is not None and not isinstance(
             stepsize_controller, diffrax.ConstantStepSize
@@ -487,7 +498,7 @@ def _solve_delayed(net, y0, past, noise, key, monitors, cfg, block):
     return blocked(dyn)
 
 
-def _check_monitors(monitors, net: Network) -> tuple:
+def _check_monitors(monitors, net: Network, state_names) -> tuple:
     if monitors is None:
         return ()
     if isinstance(monitors, AbstractMonitor):
@@ -505,11 +516,11 @@ def _check_monitors(monitors, net: Network) -> tuple:
                 f"Two monitors are named {m.name!r}; give them distinct `name=`s."
             )
         names.add(m.name)
-        unknown = [v for v in m.variables or () if v not in net.node.state_names]
+        unknown = [v for v in m.variables or () if v not in state_names]
         if unknown:
             raise ValueError(
                 f"Monitor {m.name!r} observes unknown variable(s) {unknown}; "
-                f"{type(net.node).__name__} has {net.node.state_names}."
+                f"{type(net.node).__name__} has {state_names}."
             )
     return monitors
 

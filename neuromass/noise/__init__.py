@@ -5,3 +5,4 @@ from ._noise import (
     Additive as Additive,
     Multiplicative as Multiplicative,
 )
+from ._coloured import OrnsteinUhlenbeck as OrnsteinUhlenbeck

@@ -1,0 +1,71 @@
+"""Ornstein-Uhlenbeck (coloured) noise against its stationary theory: variance
+sigma^2, autocorrelation exp(-s / tau), covariance sigma^2 M M^T with a mixing matrix;
+and `eqx.tree_at` of its fields against a fresh build."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import neuromass as nm
+from helpers import Decay
+
+
+N = 8
+TAU, SIGMA = 5.0, 0.2
+MIX = np.eye(N)
+MIX[1, 0], MIX[1, 1] = 0.6, 0.8  # region 1: correlation 0.6 with region 0
+
+
+def _run(noise, t1=2000.0, key=0):
+    net = nm.Network(Decay(gamma=1.0), jnp.zeros((N, N)), noise=noise)
+    return nm.simulate(
+        net, t1=t1, dt=0.1, key=jax.random.key(key), variables=("v", "ou_v")
+    )
+
+
+def test_stationary_statistics_match_theory():
+    """2000 ms of 8 independent processes (~3,000 correlation times): the variance
+    within 8 % of sigma^2, the autocorrelation at lags tau/2, tau, 2 tau within 0.05
+    of exp(-s / tau); the mixed forcing has the correlation of M M^T."""
+    sol = _run(nm.noise.OrnsteinUhlenbeck(TAU, SIGMA, mixing=MIX))
+    eta = np.asarray(sol["ou_v"], dtype=float)
+    assert eta.var() == pytest.approx(SIGMA**2, rel=0.08)
+    x = eta - eta.mean(0)
+    for lag_ms in (2.5, 5.0, 10.0):
+        lag = int(lag_ms / 0.1)
+        ac = (x[lag:] * x[:-lag]).mean() / x.var()
+        assert ac == pytest.approx(np.exp(-lag_ms / TAU), abs=0.05), lag_ms
+    forcing = eta @ MIX.T
+    corr = np.corrcoef(forcing.T)
+    cov = MIX @ MIX.T
+    assert corr[1, 0] == pytest.approx(
+        cov[1, 0] / np.sqrt(cov[0, 0] * cov[1, 1]), abs=0.1
+    )
+    assert abs(corr[2, 0]) < 0.1
+    # the forcing enters the drift: v' = -v + eta, whose stationary variance is
+    # sigma^2 / (1 + 1 / tau) for an OU forcing of time constant tau (gamma = 1)
+    v = np.asarray(sol["v"], dtype=float)[:, 2:]
+    assert v.var() == pytest.approx(SIGMA**2 * TAU / (1 + TAU), rel=0.12)
+
+
+def test_tree_at_of_noise_fields_equals_fresh():
+    base = nm.noise.OrnsteinUhlenbeck(TAU, SIGMA)
+    changed = eqx.tree_at(lambda n: (n.tau, n.sigma), base, (2.0, 0.1))
+    a = _run(changed, t1=50.0)["v"]
+    b = _run(nm.noise.OrnsteinUhlenbeck(2.0, 0.1), t1=50.0)["v"]
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="tau"):
+        nm.noise.OrnsteinUhlenbeck(0.0, 0.1)
+    with pytest.raises(ValueError, match="mixing"):
+        _run(nm.noise.OrnsteinUhlenbeck(1.0, 0.1, mixing=np.eye(3)), t1=1.0)
+    with pytest.raises(ValueError, match="unknown variable"):
+        nm.Network(
+            Decay(),
+            jnp.zeros((2, 2)),
+            noise=nm.noise.OrnsteinUhlenbeck(1.0, 0.1, variables="x"),
+        )
