@@ -147,3 +147,54 @@ def test_every_page_is_in_the_nav():
     assert not missing, f"pages missing from the nav of mkdocs.yml: {missing}"
     absent = sorted(p for p in listed if not (DOCS / p).is_file())
     assert not absent, f"nav entries without a page: {absent}"
+
+
+def _offline_hook():
+    import importlib.util
+
+    path = DOCS / "_hooks" / "offline_maths.py"
+    spec = importlib.util.spec_from_file_location("offline_maths", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_external_resources_are_found():
+    hook = _offline_hook()
+    html = (
+        '<script src="https://cdn.example/mathjax.js"></script>'
+        "<script src='//cdn.example/x.js'></script>"
+        '<script src="../javascripts/mathjax/tex-mml-chtml.js"></script>'
+        '<a href="https://example.org">a link in the text</a>'
+        '<link href="https://fonts.example/css" rel="stylesheet">'
+        '<link rel="canonical" href="https://example.org/page/">'
+    )
+    assert hook.external_resources(html) == [
+        "https://cdn.example/mathjax.js",
+        "//cdn.example/x.js",
+        "https://fonts.example/css",
+    ]
+
+
+def test_site_loads_nothing_from_other_sites(tmp_path):
+    """The built site renders its maths offline: no script or stylesheet from
+    another site in the configuration, and the build's check rejects any page
+    that loads one (every `mkdocs build` runs it, so `nox -s docs` does too)."""
+    yaml = pytest.importorskip("yaml")
+    text = (ROOT / "mkdocs.yml").read_text()
+    config = yaml.safe_load(text)
+    for key in ("extra_javascript", "extra_css"):
+        for entry in config.get(key, []):
+            src = entry if isinstance(entry, str) else entry["path"]
+            assert not re.match(r"(https?:)?//", src), f"{key}: {src} is external"
+    assert config["theme"].get("font") is False  # no web fonts
+    assert "docs/_hooks/offline_maths.py" in config["hooks"]
+    hook = _offline_hook()
+    (tmp_path / "ok.html").write_text('<script src="js/a.js"></script>')
+    hook.check_site(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "bad.html").write_text(
+        '<script src="https://unpkg.com/mathjax@3/es5/tex-mml-chtml.js"></script>'
+    )
+    with pytest.raises(RuntimeError, match="sub/bad.html"):
+        hook.check_site(tmp_path)
