@@ -198,3 +198,44 @@ def test_site_loads_nothing_from_other_sites(tmp_path):
     )
     with pytest.raises(RuntimeError, match="sub/bad.html"):
         hook.check_site(tmp_path)
+
+
+_API_NAMESPACES = (
+    "neuromass",
+    "neuromass.models",
+    "neuromass.coupling",
+    "neuromass.noise",
+    "neuromass.monitors",
+    "neuromass.metrics",
+    "neuromass.sweep",
+    "neuromass.datasets",
+    "neuromass.viz",
+    "neuromass.utils",
+)
+
+
+def test_every_public_object_has_an_api_entry():
+    """Every public class and function of the namespaces above has a
+    `::: neuromass.X` entry in docs/api/*.md (under any namespace that exports
+    it: `nm.GridAxis` is documented as `neuromass.sweep.GridAxis`)."""
+    import importlib
+    import inspect
+
+    documented = set()
+    for page in (DOCS / "api").glob("*.md"):
+        documented |= set(re.findall(r"^::: ([\w.]+)", page.read_text(), re.M))
+    by_object = {}
+    for name in _API_NAMESPACES:
+        module = importlib.import_module(name)
+        for attr in dir(module):
+            obj = getattr(module, attr)
+            if attr.startswith("_") or inspect.ismodule(obj):
+                continue
+            if not getattr(obj, "__module__", "").startswith("neuromass"):
+                continue  # e.g. typing names imported by neuromass.utils
+            if inspect.isclass(obj) or inspect.isfunction(obj):
+                by_object.setdefault(id(obj), (obj, []))[1].append(f"{name}.{attr}")
+    missing = sorted(
+        paths[0] for obj, paths in by_object.values() if not set(paths) & documented
+    )
+    assert not missing, f"public objects without a `:::` entry in docs/api: {missing}"
