@@ -239,3 +239,39 @@ def test_every_public_object_has_an_api_entry():
         paths[0] for obj, paths in by_object.values() if not set(paths) & documented
     )
     assert not missing, f"public objects without a `:::` entry in docs/api: {missing}"
+
+
+def _figure_script():
+    import importlib.util
+
+    path = DOCS / "_scripts" / "make_figures.py"
+    spec = importlib.util.spec_from_file_location("make_figures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pictures_are_small_shown_and_generated():
+    """Every picture shown by the docs or the README is in docs/images, under 150
+    kB, and made by docs/_scripts/make_figures.py from an example (or the demo)
+    that the test suite runs (tests/test_examples.py, tests/test_cli.py); every
+    picture in docs/images is shown somewhere."""
+    figures = _figure_script().FIGURES
+    shown = set()
+    for page in [*_pages(), ROOT / "README.md"]:
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", page.read_text()):
+            path = (page.parent / target).resolve()
+            assert path.is_file(), f"{page.name} shows {target}, which does not exist"
+            assert path.stat().st_size < 150_000, f"{target} is too large"
+            if path.parent == DOCS / "images":
+                shown.add(path.name)
+    stored = {p.name for p in (DOCS / "images").glob("*.png")}
+    assert stored == shown == set(figures)
+    for name in stored:
+        size = (DOCS / "images" / name).stat().st_size
+        assert size < 150_000, f"docs/images/{name} is {size} bytes"
+    from test_examples import CASES
+
+    tested = {f"examples/{case[0]}" for case in CASES}
+    for name, (args, _) in figures.items():
+        assert args[0] in tested or args[:2] == ["-m", "neuromass"], name

@@ -64,6 +64,7 @@ CASES = [
     ("fit_whole_brain_nearest.py", ["{out}/fit76.png"], ["fit76.png"], None),
     ("metrics_tour.py", [], [], _check_metrics),
     ("model_gallery.py", ["--plot", "{out}/gallery.png"], ["gallery.png"], None),
+    ("monitors_bold.py", ["{out}"], ["monitors_bold.png"], None),
     ("sweep_toy.py", ["{out}/toy.png"], ["toy.png"], None),
     ("sweeps/coupling_vs_mean_fc.py", ["{out}"], ["k_mean_fc.png"], None),
     (
