@@ -29,7 +29,8 @@ FIGURES = {
     ),
     "demo_heatmap.png": (["-m", "neuromass", "demo", "--out", "{out}"], "heatmap.png"),
     "cli_sweep_mean_fc.png": (
-        ["-m", "neuromass", "sweep", "examples/specs/hopf_sweep.toml", "--out", "{out}"],
+        ["-m", "neuromass", "sweep", "examples/specs/hopf_sweep.toml"]
+        + ["--out", "{out}", "--quiet"],
         "mean_fc.png",
     ),
     "delayed_network.png": (["examples/delayed_network.py", "{out}"], None),
