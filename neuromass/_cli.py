@@ -140,6 +140,9 @@ def _demo(args) -> int:
     noise = nm.noise.Additive(args.sigma)
 
     def summary(net, key):
+        # Random initial states (from the model's state ranges): identical ones
+        # would keep oscillating regions in phase, and correlated, even at k = 0.
+        init_key, key = jax.random.split(key)
         sol = nm.simulate(
             net,
             t1=args.t1,
@@ -148,6 +151,7 @@ def _demo(args) -> int:
             transient=args.transient,
             noise=noise,
             key=key,
+            y0=net.node.initial_state(net.n_regions, key=init_key),
         )
         x = sol["x"]
         fc = nm.metrics.fc(x)

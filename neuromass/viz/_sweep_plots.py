@@ -39,9 +39,13 @@ def _set_ticks(ax: Any, which: str, c: np.ndarray, log: bool, limit: int = 12):
     read), so that each tick sits at the centre of its cell."""
     if len(c) > limit:
         return
-    set_ticks = ax.set_xticks if which == "x" else ax.set_yticks
     labels = [f"{v:.3g}" for v in c.tolist()]
-    set_ticks(c, labels)
+    if which == "x":
+        crowded = sum(len(s) + 2 for s in labels) > 36  # would overlap: slant
+        ax.set_xticks(c, labels, rotation=45 if crowded else 0,
+                      ha="right" if crowded else "center")  # fmt: skip
+    else:
+        ax.set_yticks(c, labels)
     if log:  # no extra minor ticks between the swept values
         from matplotlib.ticker import NullLocator
 
