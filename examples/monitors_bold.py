@@ -73,10 +73,19 @@ def main(out_dir="."):
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
     t_avg = np.asarray(tavg.ts) / 1000.0
     t_bold = np.asarray(bold.ts) / 1000.0
-    for j in (0, 25, 50):
-        ax1.plot(t_avg, np.asarray(tavg.data["x"])[:, j], lw=0.5, label=conn.labels[j])
-        ax2.plot(t_bold, np.asarray(bold.data)[:, j], marker=".", lw=1.0)
-    ax1.set(ylabel="x, 10 ms average", title="Neural activity of three regions")
+    x_avg = np.asarray(tavg.data["x"])
+    window = np.ones(100) / 100  # 100 samples of 10 ms: a 1 s running mean
+    for c, j in enumerate((0, 25, 50)):
+        color = f"C{c}"
+        ax1.plot(t_avg, x_avg[:, j], lw=0.3, alpha=0.25, color=color)
+        slow = np.convolve(x_avg[:, j], window, mode="same")
+        ax1.plot(t_avg, 5 * slow, lw=1.2, color=color, label=conn.labels[j])
+        ax2.plot(t_bold, np.asarray(bold.data)[:, j], marker=".", lw=1.0, color=color)
+    ax1.set(
+        ylabel="x",
+        title="Neural activity of three regions: 10 ms averages (faint) and "
+        "1 s running means (x 5)",
+    )
     ax1.legend(fontsize="small", loc="upper right")
     ax2.set(
         xlabel="time (s)",
