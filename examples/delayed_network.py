@@ -77,7 +77,7 @@ def main(out_dir="."):
     print("comparing delay interpolations with a fine Tsit5 reference...", flush=True)
     det = net.replace(noise=None)
     y0 = det.node.initial_state(det.n_regions, key=jax.random.key(1))
-    t_cmp = 10.0 if QUICK else 200.0
+    t_cmp = 10.0 if QUICK else 100.0
     ref = nm.simulate(
         det,
         t1=t_cmp,
