@@ -74,7 +74,8 @@ def bold_fc(net: nm.Network):
 
 def main(out: str | None = None):
     print("simulating the target BOLD (compiling)...", flush=True)
-    target = eqx.filter_jit(bold_fc)(build_network(K_TRUE))
+    bold_fc_jit = eqx.filter_jit(bold_fc)  # one compiled program for every call
+    target = bold_fc_jit(build_network(K_TRUE))
     print(f"fitting k in {STEPS} steps (the first compiles the gradient)...")
 
     def loss(net):
@@ -88,7 +89,7 @@ def main(out: str | None = None):
         optimizer=optax.adam(0.1, b1=0.5),
         steps=STEPS,
     )
-    fitted_fc = eqx.filter_jit(bold_fc)(fitted)
+    fitted_fc = bold_fc_jit(fitted)
     print(f"true k = {K_TRUE}, fitted k = {float(fitted.k):.5f}")
     print(f"loss {trace.loss[0]:.2e} at the start, {trace.best_loss:.2e} at best")
     corr = float(nm.metrics.fc_corr(fitted_fc, target))
@@ -108,7 +109,7 @@ def main(out: str | None = None):
         axes[1].axhline(K_TRUE, color="k", ls="--", label="true")
         axes[1].set(xlabel="step", ylabel="k")
         axes[1].legend()
-        start_fc = eqx.filter_jit(bold_fc)(build_network(0.01))
+        start_fc = bold_fc_jit(build_network(0.01))
         for ax, fc, title in (
             (axes[2], target, f"target BOLD FC (k = {K_TRUE})"),
             (axes[3], start_fc, "BOLD FC at the start (k = 0.01)"),

@@ -20,6 +20,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+# Each example compiles its own programs (one to four), so the module as a whole
+# costs minutes of CPU even in quick mode.
+pytestmark = pytest.mark.slow
 
 
 def _number(pattern: str, text: str) -> float:
