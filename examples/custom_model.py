@@ -1,8 +1,8 @@
 """Write your own node model and use it like a built-in one.
 
 Run it with `python examples/custom_model.py` (prints only; works headless;
-NEUROMASS_QUICK=1 shortens the runs). The
-model is a saturating firing-rate population,
+NEUROMASS_QUICK=1 shortens the runs). The model is a saturating firing-rate
+population,
 
     tau dr/dt = -r + S(w r + I + c),   S(x) = 1 / (1 + exp(-x)),
 
