@@ -36,7 +36,9 @@ def lint(session):
 
 @nox.session
 def docs(session):
-    """Build the documentation site with `mkdocs build --strict`."""
+    """Build the documentation site with `mkdocs build --strict`. The build fails
+    if a page loads a script or stylesheet from another site: the site, maths
+    included, works offline (docs/_hooks/offline_maths.py)."""
     session.install(".[docs]")
     session.run("mkdocs", "build", "--strict", env={"MPLBACKEND": "Agg"})
 

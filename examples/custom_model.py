@@ -1,12 +1,15 @@
 """Write your own node model and use it like a built-in one.
 
-Run it with `python examples/custom_model.py` (prints only; works headless). The
-model is a saturating firing-rate population,
+Run it with `python examples/custom_model.py` (prints only; works headless;
+NEUROMASS_QUICK=1 shortens the runs). The model is a saturating firing-rate
+population,
 
     tau dr/dt = -r + S(w r + I + c),   S(x) = 1 / (1 + exp(-x)),
 
 with local recurrence `w`, a constant drive `I` and the afferent coupling `c`.
 """
+
+import os
 
 import equinox as eqx
 import jax
@@ -14,6 +17,11 @@ import jax.numpy as jnp
 import numpy as np
 
 import neuromass as nm
+
+
+QUICK = os.environ.get("NEUROMASS_QUICK") == "1"  # the test suite's short run
+T1 = 50.0 if QUICK else 200.0  # ms
+N_REGIONS = 8 if QUICK else None  # None: all 76
 
 
 # --- the model: parameters are fields, metadata are class attributes --------------
@@ -40,18 +48,22 @@ class RateNode(nm.models.AbstractNode):
 # ----------------------------------------------------------------------------------
 def main() -> None:
     conn = nm.datasets.load_connectome()
-    net = nm.Network(RateNode(), conn.weights, lengths=conn.lengths, speed=10.0, k=0.05)
+    n = N_REGIONS or conn.n_regions
+    weights, lengths = conn.weights[:n, :n], conn.lengths[:n, :n]
+    net = nm.Network(RateNode(), weights, lengths=lengths, speed=10.0, k=0.05)
 
     # 1. simulate, exactly like a built-in model
-    sol = nm.simulate(net, t1=200.0, dt=0.1, save_every=1.0)
+    print("simulating (the first call compiles)...", flush=True)
+    sol = nm.simulate(net, t1=T1, dt=0.1, save_every=1.0)
     print("rates:", sol["r"].shape, f"mean {float(sol['r'].mean()):.3f}")
 
     # 2. sweep a parameter with vmap (one compilation for the whole sweep)
     @eqx.filter_jit
     def mean_rate(net):
-        return nm.simulate(net, t1=200.0, dt=0.1, save_every=1.0)["r"][-50:].mean()
+        return nm.simulate(net, t1=T1, dt=0.1, save_every=1.0)["r"][-20:].mean()
 
     ws = jnp.linspace(0.5, 3.0, 6)
+    print("sweeping w with vmap (compiling)...", flush=True)
     sweep = eqx.filter_vmap(
         lambda w: mean_rate(eqx.tree_at(lambda n: n.node.w, net, w))
     )
@@ -59,6 +71,7 @@ def main() -> None:
         print(f"  w = {w:.1f}: mean rate {r:.3f}")
 
     # 3. differentiate a scalar of the trajectory w.r.t. every parameter
+    print("differentiating (compiling the gradient)...", flush=True)
     grads = eqx.filter_grad(mean_rate)(net)
     print(f"d(mean rate)/dw = {float(grads.node.w):.4f}, d/dk = {float(grads.k):.4f}")
 

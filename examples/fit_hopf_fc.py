@@ -11,10 +11,14 @@ Run headless (about half a minute on a laptop CPU, most of it compilation):
 
     python examples/fit_hopf_fc.py [OUT.png]
 
+(NEUROMASS_QUICK=1: 3 steps of a shorter run, as in the test suite.)
+
 With an argument, the loss and k per step are plotted to that PNG.
 """
 
+import os
 import sys
+from pathlib import Path
 
 import diffrax
 import equinox as eqx
@@ -25,7 +29,10 @@ import optax
 import neuromass as nm
 
 
+QUICK = os.environ.get("NEUROMASS_QUICK") == "1"  # the test suite's short run
 N_REGIONS = 8
+T1 = 150.0 if QUICK else 400.0  # ms
+STEPS = 3 if QUICK else 60
 K_TRUE = 0.3
 KEY = jax.random.key(0)
 
@@ -48,10 +55,10 @@ def build_network(k: float) -> nm.Network:
 def simulated_fc(net: nm.Network):
     sol = nm.simulate(
         net,
-        t1=400.0,
+        t1=T1,
         dt=0.5,
         save_every=1.0,
-        transient=100.0,
+        transient=50.0 if QUICK else 100.0,
         key=KEY,
         solver=diffrax.Euler(),
     )
@@ -59,7 +66,9 @@ def simulated_fc(net: nm.Network):
 
 
 def main(out: str | None = None):
+    print("simulating the target (compiling)...", flush=True)
     target = eqx.filter_jit(simulated_fc)(build_network(K_TRUE))
+    print(f"fitting k in {STEPS} steps (the first compiles the gradient)...")
 
     def loss(net):
         return nm.metrics.fc_mse(simulated_fc(net), target)
@@ -70,11 +79,11 @@ def main(out: str | None = None):
         params=lambda n: n.k,
         constraints={lambda n: n.k: nm.Positive()},
         optimizer=optax.adam(0.1),
-        steps=60,
+        steps=STEPS,
     )
     print(f"true k = {K_TRUE}, fitted k = {float(fitted.k):.4f}")
     print(f"best loss {trace.best_loss:.2e} at step {trace.best_step}")
-    print("k every 10 steps:", np.round(trace.params.k[::10], 3))
+    print("k every 10 steps:", np.round(np.asarray(trace.params.k[::10]), 3))
 
     if out is not None:
         import matplotlib
@@ -89,7 +98,9 @@ def main(out: str | None = None):
         ax2.axhline(K_TRUE, color="k", ls="--", label="true")
         ax2.set(xlabel="step", ylabel="k")
         ax2.legend()
-        fig.savefig(out, dpi=120)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=100)
+        plt.close(fig)
         print("wrote", out)
     return fitted, trace
 

@@ -2,10 +2,13 @@
 
 Three networks of noisy Kuramoto phase oscillators (about 10 Hz) with weak, medium
 and strong all-to-all coupling are generated with NumPy, and every metric is computed
-on them, batched over the three networks. Headless; runs in a few seconds:
+on them, batched over the three networks. Headless; runs in a few seconds
+(NEUROMASS_QUICK=1: shorter signals):
 
     python examples/metrics_tour.py
 """
+
+import os
 
 import jax
 import numpy as np
@@ -13,10 +16,12 @@ import numpy as np
 from neuromass import metrics
 
 
+QUICK = os.environ.get("NEUROMASS_QUICK") == "1"  # the test suite's short run
 DT = 1.0  # ms between samples
+N_STEPS = 1200 if QUICK else 4000
 
 
-def kuramoto_signals(coupling, *, n_nodes=12, n_steps=4000, seed=0):
+def kuramoto_signals(coupling, *, n_nodes=12, n_steps=N_STEPS, seed=0):
     """Noisy Kuramoto oscillators, Euler-Maruyama with step `DT` ms.
 
     `coupling` is in rad/ms. Returns `sin(theta)` plus measurement noise, shape

@@ -9,11 +9,18 @@ documented regime (mostly the defaults).
 """
 
 import argparse
+import os
+from pathlib import Path
 
 import numpy as np
 
 import neuromass as nm
 
+
+QUICK = os.environ.get("NEUROMASS_QUICK") == "1"  # the test suite's short run
+# Quick runs: four models, 10 times shorter (the table is then not meaningful).
+SHORTEN = 10.0 if QUICK else 1.0
+QUICK_MODELS = ("Hopf", "Kuramoto", "JansenRit", "WilsonCowan")
 
 # model, parameters, initial state (None: defaults), duration, step, variable shown
 GALLERY = {
@@ -71,7 +78,12 @@ def oscillation_frequency(x: np.ndarray, dt_ms: float) -> float:
 def run_all():
     results = {}
     for info in nm.models.list_models():
-        params, y0, t1, dt, var = GALLERY[info.name]
+        if QUICK and info.name not in QUICK_MODELS:
+            continue
+        default = ({}, None, 500.0, 0.1, info.cls.state_names[0])
+        params, y0, t1, dt, var = GALLERY.get(info.name, default)
+        t1 = t1 / SHORTEN
+        print(f"  {info.name}...", end=" ", flush=True)
         node = info.cls(**params)
         save = max(dt, t1 / 2000.0)
         save = dt * round(save / dt)
@@ -83,6 +95,7 @@ def run_all():
         if var == "theta":
             x = np.sin(x)
         second_half = x[x.size // 2 :]
+        print("done", flush=True)
         results[info.name] = dict(
             ts=np.asarray(sol.ts),
             x=x,
@@ -96,10 +109,14 @@ def run_all():
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--plot", metavar="PNG", help="save a figure of all models")
     args = parser.parse_args()
 
+    print("simulating each model alone (each compiles once):", flush=True)
     results = run_all()
     print(f"{'model':<22} {'category':<17} {'shown':<6} {'range (2nd half)':>22} "
           f"{'freq Hz':>8}")  # fmt: skip
@@ -114,15 +131,23 @@ def main() -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(5, 3, figsize=(12, 12), constrained_layout=True)
+        ncols = 4
+        nrows = -(-len(results) // ncols)
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(3.2 * ncols, 2.3 * nrows), layout="constrained"
+        )
         for ax, (name, r) in zip(axes.flat, results.items()):
             ax.plot(r["ts"], r["x"], lw=0.8)
             label = "sin(theta)" if r["var"] == "theta" else r["var"]
             ax.set_title(f"{name} ({label})", fontsize=9)
             ax.set_xlabel("time (ms)", fontsize=8)
+            ax.set_ylabel(label, fontsize=8)
+            ax.tick_params(labelsize=7)
         for ax in axes.flat[len(results) :]:
             ax.axis("off")
-        fig.savefig(args.plot, dpi=100)
+        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.plot, dpi=70)
+        plt.close(fig)
         print(f"saved {args.plot}")
 
 

@@ -9,12 +9,13 @@ Run headless:
 
     MPLBACKEND=Agg python examples/sweep_toy.py [OUT.png]
 
-Interrupt it and run it again: finished chunks are loaded from the store.
+Interrupt it and run it again: finished chunks are loaded from the store (a folder
+next to the PNG). NEUROMASS_QUICK=1 sweeps a 3 x 4 grid of short runs.
 """
 
 import os
 import sys
-import tempfile
+from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -28,6 +29,10 @@ from neuromass.sweep import GridAxis, Space, sweep  # noqa: E402
 from neuromass.viz import heatmap  # noqa: E402
 
 
+QUICK = os.environ.get("NEUROMASS_QUICK") == "1"  # the test suite's short run
+STEPS = 800 if QUICK else 4000  # Euler steps of 0.01 (time units of the toy)
+
+
 class TwoOscillators(eqx.Module):
     """A toy model: its fields are the parameters that a sweep sets by path."""
 
@@ -37,7 +42,7 @@ class TwoOscillators(eqx.Module):
 
 
 def synchrony(model: TwoOscillators) -> dict[str, jax.Array]:
-    dt, steps, transient = 0.01, 4000, 1000
+    dt, steps, transient = 0.01, STEPS, STEPS // 4
     omega = jnp.asarray(model.omega)
 
     def step(z, _):
@@ -54,20 +59,32 @@ def synchrony(model: TwoOscillators) -> dict[str, jax.Array]:
 
 
 def main(out: str) -> None:
-    space = Space({"a": GridAxis(0.1, 1.0, 12), "k": GridAxis(0.0, 0.4, 16)})
-    store = os.path.join(tempfile.gettempdir(), "neuromass-sweep-toy")
+    n_a, n_k = (3, 4) if QUICK else (12, 16)
+    space = Space({"a": GridAxis(0.1, 1.0, n_a), "k": GridAxis(0.0, 0.4, n_k)})
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    store = out.with_name(out.stem + "-store")  # next to the PNG
     res = sweep(
         synchrony,
         space,
         model=TwoOscillators(),  # each point sets model.a and model.k
         batch_size=48,
         store=store,
-        fingerprint="sweep_toy-v1",
+        fingerprint=f"sweep_toy-v1-{STEPS}",
     )
     print(res)
     print("grid shape (a, k):", res.grid("synchrony").shape)
-    ax = heatmap(res, "synchrony", x="k", y="a", title="phase locking")
-    ax.figure.savefig(out, dpi=120)
+    ax = heatmap(
+        res,
+        "synchrony",
+        x="k",
+        y="a",
+        title="phase locking of two Stuart-Landau oscillators",
+        xlabel="coupling k",
+        ylabel="bifurcation parameter a",
+        label="time-averaged order parameter R",
+    )
+    ax.figure.savefig(out, dpi=100)
     print("wrote", out)
 
 

@@ -7,17 +7,81 @@ import time
 from pathlib import Path
 
 
+def _csv_cells(column) -> list[str]:
+    """The CSV text of a column: each value at its own dtype's precision (the
+    shortest text that reads back to the same value), so float32 -0.2 is "-0.2",
+    not "-0.20000000298023224"; integers and strings as they are."""
+    import numpy as np
+
+    col = np.asarray(column)
+    if col.dtype.kind == "f":
+        return [np.format_float_positional(v, unique=True, trim="-")
+                if 1e-4 <= abs(v) < 1e16 or v == 0 or not np.isfinite(v)
+                else np.format_float_scientific(v, unique=True, trim="-")
+                for v in col]  # fmt: skip
+    return [str(v) for v in col.tolist()]
+
+
 def _write_csv(table: dict, path: Path) -> None:
     import csv
-
-    import numpy as np
 
     names = list(table)
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(names)
-        for row in zip(*(np.asarray(table[n]).tolist() for n in names)):
-            writer.writerow(row)
+        writer.writerows(zip(*(_csv_cells(table[n]) for n in names)))
+
+
+def _unit(node_cls: type, name: str) -> str | None:
+    """A parameter's unit from the table of its model's docstring
+    (`| `name` | default | unit | ...`), or None."""
+    import re
+
+    match = re.search(
+        rf"^\s*\|\s*`{re.escape(name)}`\s*\|[^|]*\|\s*([^|]*?)\s*\|",
+        node_cls.__doc__ or "",
+        re.M,
+    )
+    if match is None or match.group(1) in ("", "-", "1", "dimensionless"):
+        return None
+    return match.group(1)
+
+
+def _axis_label(path: str, node_cls: type, model_name: str) -> str:
+    """An axis label with the quantity and its unit, e.g. "Hopf a (1/ms)"."""
+    if path == "k":
+        return "global coupling k"
+    if path == "speed":
+        return "conduction speed (mm/ms)"
+    if path.startswith("node."):
+        name = path[len("node.") :]
+        unit = _unit(node_cls, name)
+        return f"{model_name} {name}" + (f" ({unit})" if unit else "")
+    return path
+
+
+def _announce_compile(what: str) -> None:
+    print(f"compiling {what} (once per new program)...", flush=True)
+
+
+def _warn_in_strength(command: str, net, model_name: str) -> None:
+    """Print `check_in_strength`'s warning (if any) as one line on stderr."""
+    import warnings
+
+    import numpy as np
+
+    import neuromass as nm
+
+    if net.n_regions < 2:
+        return
+    k = np.asarray(net.k)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nm.datasets.check_in_strength(
+            net.weights, model=model_name, k=float(k) if k.ndim == 0 else None
+        )
+    for w in caught:
+        print(f"neuromass {command}: warning: {w.message}", file=sys.stderr)
 
 
 def _format_head(table: dict, n: int = 8) -> str:
@@ -76,6 +140,9 @@ def _demo(args) -> int:
     noise = nm.noise.Additive(args.sigma)
 
     def summary(net, key):
+        # Random initial states (from the model's state ranges): identical ones
+        # would keep oscillating regions in phase, and correlated, even at k = 0.
+        init_key, key = jax.random.split(key)
         sol = nm.simulate(
             net,
             t1=args.t1,
@@ -84,6 +151,7 @@ def _demo(args) -> int:
             transient=args.transient,
             noise=noise,
             key=key,
+            y0=net.node.initial_state(net.n_regions, key=init_key),
         )
         x = sol["x"]
         fc = nm.metrics.fc(x)
@@ -114,8 +182,16 @@ def _demo(args) -> int:
     print(_format_head(res.table))
     csv_path = out / "sweep.csv"
     _write_csv(res.table, csv_path)
-    ax = nm.viz.heatmap(res, "mean_fc", x="k", y="node.a")
-    ax.set_title("Mean functional connectivity of x")
+    ax = nm.viz.heatmap(
+        res,
+        "mean_fc",
+        x="k",
+        y="node.a",
+        xlabel="global coupling k (diffusive, 1/ms)",
+        ylabel="Hopf a, bifurcation parameter (1/ms)",
+        label="mean FC of x (Pearson r)",
+        title=f"Delayed Hopf network, {conn.n_regions} regions: mean FC",
+    )
     png_path = out / "heatmap.png"
     ax.figure.savefig(png_path, dpi=110, bbox_inches="tight")
     print(f"wrote {csv_path} and {png_path}")
@@ -177,13 +253,14 @@ def _stored_points(store: Path) -> int:
     return stored_points(store)
 
 
-def _plot_sweep(res, spec, folder: Path) -> list[Path]:
+def _plot_sweep(res, spec, net, folder: Path) -> list[Path]:
     import matplotlib.pyplot as plt
     import numpy as np
 
     import neuromass as nm
 
     declared = list(spec.axes)
+    labels = {p: _axis_label(p, type(net.node), spec.model.name) for p in declared}
     written = []
     for name in spec.sweep.outputs:
         title = f"{name} of {spec.sweep_variable()}"
@@ -192,10 +269,19 @@ def _plot_sweep(res, spec, folder: Path) -> list[Path]:
             if reduce is not None:
                 title += f" (mean over {', '.join(declared[2:])})"
             ax = nm.viz.heatmap(
-                res, name, x=declared[0], y=declared[1], reduce=reduce, title=title
+                res,
+                name,
+                x=declared[0],
+                y=declared[1],
+                reduce=reduce,
+                title=title,
+                xlabel=labels[declared[0]],
+                ylabel=labels[declared[1]],
             )
         else:
-            ax = nm.viz.line(res, name, x=declared[0], title=title)
+            ax = nm.viz.line(
+                res, name, x=declared[0], title=title, xlabel=labels[declared[0]]
+            )
         path = folder / f"{name}.png"
         ax.figure.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(ax.figure)
@@ -239,6 +325,7 @@ def _sweep(args) -> int:
     )
     if store is not None and store.is_dir() and (n := _stored_points(store)):
         print(f"store: {store} (holds {n} finished points)")
+    _warn_in_strength("sweep", net, spec.model.name)
     if args.check:
         print("spec OK (--check: nothing was run)")
         return 0
@@ -291,7 +378,7 @@ def _sweep(args) -> int:
     (folder / "spec.json").write_text(json.dumps(spec.as_dict(), indent=2) + "\n")
     written = [csv_path, folder / "results.npz"]
     if spec.plot:
-        written += _plot_sweep(res, spec, folder)
+        written += _plot_sweep(res, spec, net, folder)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -335,20 +422,35 @@ def _simulate(args) -> int:
         return _error("simulate", f"{Path(args.spec).name}: {e}", 2)
 
     print(f"neuromass simulate {Path(args.spec).name}: {_describe_network(spec, net)}")
+    _warn_in_strength("simulate", net, spec.model.name)
     if args.check:
         print("spec OK (--check: nothing was run)")
         return 0
     folder = Path(args.out or spec.folder)
     folder.mkdir(parents=True, exist_ok=True)
+    import equinox as eqx
+
     t = time.perf_counter()
-    sol = run(net, key)
+    if not args.quiet:
+        _announce_compile("the simulation")
+    compiled = eqx.filter_jit(run).lower(net, key).compile()
+    compile_s = time.perf_counter() - t
+    if not args.quiet:
+        print(
+            f"compiled in {compile_s:.1f} s; simulating {spec.simulation.t1:g} ms "
+            f"({spec.simulation.t1 / spec.simulation.dt:.0f} steps)...",
+            flush=True,
+        )
+    t = time.perf_counter()
+    sol = compiled(net, key)
     ts = np.asarray(sol.ts)
     ys = {name: np.asarray(value) for name, value in sol.ys.items()}
     elapsed = time.perf_counter() - t
     names = ", ".join(f"{n} {y.shape}" for n, y in ys.items())
     print(
-        f"simulated {spec.simulation.t1:g} ms in {elapsed:.1f} s; saved {len(ts)} "
-        f"samples every {spec.simulation.save_every:g} ms: {names}"
+        f"simulated {spec.simulation.t1:g} ms in {elapsed:.1f} s (+ {compile_s:.1f} s "
+        f"compiling); saved {len(ts)} samples every "
+        f"{spec.simulation.save_every:g} ms: {names}"
     )
     for name, y in ys.items():
         if not np.all(np.isfinite(y)):
@@ -424,10 +526,47 @@ documentation page "Command line" for every key.
 """
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows each option's default, except where there is nothing to show
+    (flags, options without a default, help texts that already say it)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or default is None
+            or default is False
+            or default is argparse.SUPPRESS
+            or default == []
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class _RawHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """`_HelpFormatter` keeping the line breaks of the description and epilogue
+    (the spec examples)."""
+
+
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("neuromass")
+    except importlib.metadata.PackageNotFoundError:  # a source tree
+        return "0.0.0"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neuromass",
         description="Whole-brain neural-mass network simulation on JAX/Diffrax.",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"neuromass {_version()}"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser(
@@ -436,6 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sweep global coupling k and the Hopf parameter a of a delayed "
         "Hopf network on the bundled connectome; print the head of the tidy result "
         "table and write it as CSV, with a heatmap PNG.",
+        formatter_class=_HelpFormatter,
     )
     demo.add_argument("--out", default="neuromass-demo", help="output folder")
     demo.add_argument("--t1", type=float, default=600.0, help="ms per point")
@@ -456,6 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the model catalogue",
         description="Print the built-in node models: name, category, state "
         "variables coupled by default, typical use and reference.",
+        formatter_class=_HelpFormatter,
     )
     models.set_defaults(func=_models)
     for name, func, summary, epilog in (
@@ -480,7 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=summary,
             description=summary[0].upper() + summary[1:] + ".",
             epilog=epilog,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_RawHelpFormatter,
         )
         cmd.add_argument("spec", metavar="SPEC.toml", help="the spec file")
         cmd.add_argument(
@@ -499,8 +640,9 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="validate the spec and describe the run, without running it",
         )
-        if name == "sweep":
-            cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+        cmd.add_argument(
+            "--quiet", action="store_true", help="no progress bar or progress lines"
+        )
         cmd.set_defaults(func=func)
     return parser
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import neuromass as nm
-from neuromass._cli import main
+from neuromass._cli import _axis_label, _csv_cells, main
 from neuromass._spec import OUTPUTS, SPEC_KEYS, SpecError, parse_override
 
 
@@ -65,6 +65,36 @@ def test_help(command, capsys):
     if command == []:
         for name in ("demo", "models", "simulate", "sweep"):
             assert name in out
+    if command == ["demo"]:  # every option with a default shows it
+        for option, default in (("--t1", "600.0"), ("--n-k", "8"), ("--seed", "0")):
+            assert re.search(rf"{option} \S+\s+[^\n]*\(default: {default}\)", out)
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"neuromass {nm.__version__}"
+
+
+def test_csv_cells_at_the_dtype_precision():
+    values = np.array([-0.2, 0.1 + 0.2, 1e-8, 3e20, 0.0, np.nan, 12.5], np.float32)
+    cells = _csv_cells(values)
+    assert cells[:3] == ["-0.2", "0.3", "1e-08"]
+    # each cell is the shortest text that reads back to the same float32
+    np.testing.assert_array_equal(np.array(cells, dtype=np.float32), values)
+    assert all(len(c) <= 7 for c in cells)
+    doubles = _csv_cells(np.array([0.1 + 0.2]))  # float64 keeps its digits
+    assert doubles == ["0.30000000000000004"]
+    assert _csv_cells(np.array([3, 4])) == ["3", "4"]
+    assert _csv_cells(np.array(["ok", "nonfinite"])) == ["ok", "nonfinite"]
+
+
+def test_axis_labels_name_the_model_and_unit():
+    assert _axis_label("node.a", nm.models.Hopf, "Hopf") == "Hopf a (1/ms)"
+    assert _axis_label("node.omega", nm.models.Hopf, "Hopf") == "Hopf omega (rad/ms)"
+    assert _axis_label("speed", nm.models.Hopf, "Hopf") == "conduction speed (mm/ms)"
+    assert _axis_label("k", nm.models.Hopf, "Hopf") == "global coupling k"
 
 
 def test_models_lists_the_catalogue(capsys):
@@ -100,6 +130,26 @@ def test_simulate_example(workdir, capsys):
     assert spec["network"]["coupling"] == "sigmoidal_jansen_rit"
     assert (folder / "timeseries.png").stat().st_size > 0
     assert (folder / "fc.png").stat().st_size > 0
+    assert "compiling the simulation" in out and "warning" not in err
+
+
+def test_in_strength_warning(workdir, capsys):
+    """A connectome whose in-strength is above 10 (here 20 for every region, the
+    row sums of the weights) is reported with the fixes; the same weights
+    normalised to in-strength 1 are not."""
+    w = np.full((4, 4), 20.0 / 3.0) * (1 - np.eye(4))
+    nm.datasets.Connectome(w, np.full((4, 4), 10.0)).save(workdir / "dense.npz")
+    argv = ["simulate", SIMULATE_SPEC, "--set", "network.connectome=dense.npz"]
+    code, out, err = _run(capsys, *argv, "--check")
+    assert code == 0
+    assert err.count("warning:") == 1
+    assert "in-strength" in err and "is 20," in err and "JansenRit" in err
+    assert "k = 10" in err and 'normalised("row_sum")' in err
+    code, out, err = _run(
+        capsys, *argv, "--check", "--set", 'network.normalisation="row_sum"'
+    )
+    assert code == 0 and "warning" not in err
+    assert nm.datasets.check_in_strength(w / 20.0) == pytest.approx(1.0)
 
 
 def _read_csv(path):
@@ -116,6 +166,7 @@ def test_sweep_example_resumes(workdir, capsys):
     outputs = ["mean_fc", "fc_std", "metastability", "amplitude"]
     assert set(rows[0]) == {"index", "k", "node.a", "status", *outputs}
     assert [float(r["k"]) for r in rows] == [0.0, 0.0, 0.5, 0.5, 1.0, 1.0]
+    assert [r["node.a"] for r in rows[:2]] == ["-0.1", "0.1"]  # not -0.10000000149
     assert all(r["status"] == "ok" for r in rows)
     for name in outputs:
         assert (folder / f"{name}.png").stat().st_size > 0

@@ -147,3 +147,131 @@ def test_every_page_is_in_the_nav():
     assert not missing, f"pages missing from the nav of mkdocs.yml: {missing}"
     absent = sorted(p for p in listed if not (DOCS / p).is_file())
     assert not absent, f"nav entries without a page: {absent}"
+
+
+def _offline_hook():
+    import importlib.util
+
+    path = DOCS / "_hooks" / "offline_maths.py"
+    spec = importlib.util.spec_from_file_location("offline_maths", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_external_resources_are_found():
+    hook = _offline_hook()
+    html = (
+        '<script src="https://cdn.example/mathjax.js"></script>'
+        "<script src='//cdn.example/x.js'></script>"
+        '<script src="../javascripts/mathjax/tex-mml-chtml.js"></script>'
+        '<a href="https://example.org">a link in the text</a>'
+        '<link href="https://fonts.example/css" rel="stylesheet">'
+        '<link rel="canonical" href="https://example.org/page/">'
+    )
+    assert hook.external_resources(html) == [
+        "https://cdn.example/mathjax.js",
+        "//cdn.example/x.js",
+        "https://fonts.example/css",
+    ]
+
+
+def test_site_loads_nothing_from_other_sites(tmp_path):
+    """The built site renders its maths offline: no script or stylesheet from
+    another site in the configuration, and the build's check rejects any page
+    that loads one (every `mkdocs build` runs it, so `nox -s docs` does too)."""
+    yaml = pytest.importorskip("yaml")
+    text = (ROOT / "mkdocs.yml").read_text()
+    config = yaml.safe_load(text)
+    for key in ("extra_javascript", "extra_css"):
+        for entry in config.get(key, []):
+            src = entry if isinstance(entry, str) else entry["path"]
+            assert not re.match(r"(https?:)?//", src), f"{key}: {src} is external"
+    assert config["theme"].get("font") is False  # no web fonts
+    assert "docs/_hooks/offline_maths.py" in config["hooks"]
+    hook = _offline_hook()
+    (tmp_path / "ok.html").write_text('<script src="js/a.js"></script>')
+    hook.check_site(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "bad.html").write_text(
+        '<script src="https://unpkg.com/mathjax@3/es5/tex-mml-chtml.js"></script>'
+    )
+    with pytest.raises(RuntimeError, match="sub/bad.html"):
+        hook.check_site(tmp_path)
+
+
+_API_NAMESPACES = (
+    "neuromass",
+    "neuromass.models",
+    "neuromass.coupling",
+    "neuromass.noise",
+    "neuromass.monitors",
+    "neuromass.metrics",
+    "neuromass.sweep",
+    "neuromass.datasets",
+    "neuromass.viz",
+    "neuromass.utils",
+)
+
+
+def test_every_public_object_has_an_api_entry():
+    """Every public class and function of the namespaces above has a
+    `::: neuromass.X` entry in docs/api/*.md (under any namespace that exports
+    it: `nm.GridAxis` is documented as `neuromass.sweep.GridAxis`)."""
+    import importlib
+    import inspect
+
+    documented = set()
+    for page in (DOCS / "api").glob("*.md"):
+        documented |= set(re.findall(r"^::: ([\w.]+)", page.read_text(), re.M))
+    by_object = {}
+    for name in _API_NAMESPACES:
+        module = importlib.import_module(name)
+        for attr in dir(module):
+            obj = getattr(module, attr)
+            if attr.startswith("_") or inspect.ismodule(obj):
+                continue
+            if not getattr(obj, "__module__", "").startswith("neuromass"):
+                continue  # e.g. typing names imported by neuromass.utils
+            if inspect.isclass(obj) or inspect.isfunction(obj):
+                by_object.setdefault(id(obj), (obj, []))[1].append(f"{name}.{attr}")
+    missing = sorted(
+        paths[0] for obj, paths in by_object.values() if not set(paths) & documented
+    )
+    assert not missing, f"public objects without a `:::` entry in docs/api: {missing}"
+
+
+def _figure_script():
+    import importlib.util
+
+    path = DOCS / "_scripts" / "make_figures.py"
+    spec = importlib.util.spec_from_file_location("make_figures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pictures_are_small_shown_and_generated():
+    """Every picture shown by the docs or the README is in docs/images, under 150
+    kB, and made by docs/_scripts/make_figures.py from an example (or the demo)
+    that the test suite runs (tests/test_examples.py, tests/test_cli.py); every
+    picture in docs/images is shown somewhere."""
+    figures = _figure_script().FIGURES
+    shown = set()
+    for page in [*_pages(), ROOT / "README.md"]:
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", page.read_text()):
+            path = (page.parent / target).resolve()
+            assert path.is_file(), f"{page.name} shows {target}, which does not exist"
+            assert path.stat().st_size < 150_000, f"{target} is too large"
+            if path.parent == DOCS / "images":
+                shown.add(path.name)
+    stored = {p.name for p in (DOCS / "images").glob("*.png")}
+    assert stored == shown == set(figures)
+    for name in stored:
+        size = (DOCS / "images" / name).stat().st_size
+        assert size < 150_000, f"docs/images/{name} is {size} bytes"
+    from test_examples import CASES
+
+    tested = {f"examples/{case[0]}" for case in CASES}
+    for name, (args, _) in figures.items():
+        assert args[0] in tested or args[:2] == ["-m", "neuromass"], name

@@ -56,6 +56,24 @@ def test_heatmap_cells_sit_on_axis_values(tmp_path):
     assert len(colorbars) == 1 and colorbars[0].get_ylabel() == "v"
     ax.figure.savefig(tmp_path / "heat.png")
     assert (tmp_path / "heat.png").stat().st_size > 0
+    # one tick per swept value, at the centre of its cell, labelled with it
+    np.testing.assert_allclose(ax.get_xticks(), np.linspace(-1, 1, 5), atol=1e-6)
+    np.testing.assert_allclose(ax.get_yticks(), [0.0, 0.5, 1.0], atol=1e-6)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0", "0.5", "1"]
+
+
+def test_plot_labels_with_units():
+    res = grid_result()
+    ax = heatmap(
+        res, "v", x="k", y="a", xlabel="k (1/ms)", ylabel="Hopf a (1/ms)", label="r"
+    )
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("k (1/ms)", "Hopf a (1/ms)")
+    assert [a for a in ax.figure.axes if a is not ax][0].get_ylabel() == "r"
+    ax = line(res, "v", x="k", xlabel="k (1/ms)", ylabel="mean FC")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("k (1/ms)", "mean FC")
+    many = grid_result(a=GridAxis(0.0, 1.0, 30), k=GridAxis(0.0, 1.0, 3))
+    ax = heatmap(many, "v", x="k", y="a")  # 30 values: matplotlib's own ticks
+    assert len(ax.get_yticks()) < 30
 
 
 def test_heatmap_defaults_transpose_and_masking():

@@ -4,7 +4,10 @@
 (TVB's `[to, from]` order); lengths and centres are in mm, delays in ms.
 """
 
-from ._connectome import Connectome as Connectome
+from ._connectome import (
+    Connectome as Connectome,
+    check_in_strength as check_in_strength,
+)
 from ._generate import generate_edr_connectome as generate_edr_connectome
 from ._loaders import (
     available_connectomes as available_connectomes,

@@ -2,6 +2,7 @@
 
 import collections
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -216,6 +217,27 @@ class Connectome(eqx.Module):
         """The number of regions N (a Python `int`)."""
         return self.weights.shape[0]
 
+    @property
+    def in_strength(self) -> Float[Array, " nodes"]:
+        r"""The in-strength of each region, $s_i = \sum_j w_{ij}$: the total weight
+        of its afferent connections (a row sum of the `[to, from]` matrix).
+
+        With a linear coupling, region $i$ receives $k\,s_i$ when every source
+        sits at 1, so $k \max_i s_i$ is the largest drive of the network; see
+        [`check_in_strength`][neuromass.datasets.check_in_strength] for why it
+        matters and how to normalise it.
+
+        !!! example
+
+            ```python
+            import neuromass as nm
+
+            conn = nm.datasets.load_connectome()
+            conn.in_strength.max()               # about 4.2
+            ```
+        """
+        return jnp.sum(self.weights, axis=1)
+
     def delays(
         self, speed: float | Float[ArrayLike, ""]
     ) -> Float[Array, "nodes nodes"]:
@@ -419,3 +441,94 @@ Connectome.__init__.__doc__ = """**Arguments:**
 `ValueError` naming the offending argument if shapes disagree, if `weights` is
 not square, or if any value is non-finite or (for `weights`/`lengths`) negative.
 """
+
+
+#: The largest in-strength that `check_in_strength` accepts without a warning.
+IN_STRENGTH_LIMIT = 10.0
+# The bundled default connectome's largest in-strength (all examples, specs and
+# default couplings are tuned on it).
+_DEFAULT_MAX_IN_STRENGTH = 4.2
+
+
+def check_in_strength(
+    weights: "Connectome | Float[ArrayLike, 'nodes nodes']",
+    *,
+    model: str | None = None,
+    k: float | None = None,
+    limit: float = IN_STRENGTH_LIMIT,
+    stacklevel: int = 2,
+) -> float:
+    r"""Warn when a connectome's in-strength would saturate the regions.
+
+    The in-strength of region $i$ is $s_i = \sum_j w_{ij}$, the total weight it
+    receives. With the same global coupling $k$, a region's afferent input grows
+    with $s_i$: it is $k \sum_j w_{ij}\,\mathrm{pre}(x_j)$, at most
+    $k\,s_i \max \mathrm{pre}$.
+
+    **Criterion.** A warning is issued when $\max_i s_i$ exceeds `limit`
+    (default 10). The couplings' defaults, the examples and the specs are tuned
+    on weights whose in-strength is of order 1 (the bundled connectome: 1.3 to
+    4.2). Above 10, the most connected regions get more than twice the drive
+    of the bundled connectome's most connected region at the same $k$:
+    sigmoidal models (Jansen-Rit, Wilson-Cowan, Wong-Wang) are pushed onto the
+    plateau of their firing-rate sigmoid and stop responding (their traces go
+    flat), and diffusively coupled oscillators are damped by $k\,s_i$ faster
+    than they oscillate. TVB's raw tractography weights are in this range (tvb76:
+    in-strength up to about 39).
+
+    **Fixes**, named in the warning: divide $k$ by the ratio of the largest
+    in-strengths, or normalise the weights with `conn.normalised("row_sum")`
+    (in-strength 1 everywhere; in a spec, `network.normalisation = "row_sum"`)
+    and scale $k$ by the bundled connectome's mean in-strength, 2.8.
+    (`normalised("max")` keeps the ratios between regions: tvb76 then still has
+    in-strengths up to 24.)
+
+    **Arguments:**
+
+    - `weights`: a [`neuromass.datasets.Connectome`][] or an `(N, N)` weights
+        matrix `[to, from]`.
+    - `model`: the node model's name, for the message.
+    - `k`: the global coupling, for the message.
+    - `limit`: the largest in-strength accepted without a warning.
+    - `stacklevel`: passed to `warnings.warn`.
+
+    **Returns:**
+
+    The largest in-strength $\max_i s_i$ (a Python float).
+
+    !!! example
+
+        ```python
+        import warnings
+        import numpy as np
+        import neuromass as nm
+
+        w = np.full((4, 4), 5.0)                     # in-strength 20 everywhere
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            s = nm.datasets.check_in_strength(w, model="JansenRit", k=10.0)
+        print(caught[0].message)                     # "... in-strength ... is 20 ..."
+        s                                            # 20.0
+        nm.datasets.check_in_strength(w / 20.0)      # 1.0, no warning
+        ```
+    """
+    w = weights.weights if isinstance(weights, Connectome) else weights
+    strength = float(np.max(np.sum(np.asarray(w, dtype=float), axis=1)))
+    if strength > limit:
+        who = f"{model} regions" if model else "regions"
+        at_k = f"at k = {k:g}" if k is not None else "at the same k"
+        factor = strength / _DEFAULT_MAX_IN_STRENGTH
+        warnings.warn(
+            f"The connectome's largest in-strength (total afferent weight of a "
+            f"region) is {strength:.3g}, above {limit:g}: {at_k}, {who} receive "
+            f"up to {factor:.1f} times the drive of the bundled connectome's most "
+            "connected region, which saturates sigmoidal models and over-damps "
+            f"diffusively coupled oscillators. Divide k by {factor:.1f}, or "
+            'normalise the weights: `conn.normalised("row_sum")` gives every '
+            'region in-strength 1 (in a spec, `network.normalisation = "row_sum"`'
+            "; then multiply k by about 3 to match the bundled connectome's mean "
+            "in-strength, 2.8).",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    return strength

@@ -209,7 +209,9 @@ def sweep(
         [`neuromass.sweep.SequentialExecution`][] or
         [`neuromass.sweep.DaskExecution`][].
     - `store`: a directory for finished chunks, to make the sweep resumable.
-    - `progress`: show a tqdm progress bar (points/s, ETA).
+    - `progress`: show a tqdm progress bar (points/s, ETA). It reads
+        "sweep (compiling…)" until the first chunk is done: that chunk compiles
+        the program, which can take longer than the chunks after it.
     - `key`: a JAX PRNG key for functions that take `key`.
     - `model`: a model to which each point is applied with `apply_point`. The
         bounds of its networks (`max_delay`, `min_delay`, `edge_mask`, which apply
@@ -336,13 +338,16 @@ def sweep(
         initial=len(space) - len(todo),
         disable=not progress,
         unit="pt",
-        desc="sweep",
+        desc="sweep (compiling…)" if chunks else "sweep",
         dynamic_ncols=True,
     )
     try:
         runner = executor.run(job, space._axis_batch, chunks, lanes, bar.update)
+        compiling = bool(chunks)
         try:
             for c, outcome in runner:
+                if compiling:  # the first chunk compiled the program
+                    bar.desc, compiling = "sweep", False
                 flat = chunks[c]
                 if isinstance(outcome, Exception):
                     what = (

@@ -34,6 +34,24 @@ def _edges(c: np.ndarray, log: bool) -> np.ndarray:
     return np.exp(e) if log else e
 
 
+def _set_ticks(ax: Any, which: str, c: np.ndarray, log: bool, limit: int = 12):
+    """Put the ticks of a heatmap axis on the swept values (when few enough to
+    read), so that each tick sits at the centre of its cell."""
+    if len(c) > limit:
+        return
+    labels = [f"{v:.3g}" for v in c.tolist()]
+    if which == "x":
+        crowded = sum(len(s) + 2 for s in labels) > 36  # would overlap: slant
+        ax.set_xticks(c, labels, rotation=45 if crowded else 0,
+                      ha="right" if crowded else "center")  # fmt: skip
+    else:
+        ax.set_yticks(c, labels)
+    if log:  # no extra minor ticks between the swept values
+        from matplotlib.ticker import NullLocator
+
+        (ax.xaxis if which == "x" else ax.yaxis).set_minor_locator(NullLocator())
+
+
 def _check_grid(result: SweepResult, fname: str, value: str) -> None:
     if not isinstance(result, SweepResult):
         raise TypeError(f"`{fname}` needs a SweepResult; got {type(result).__name__}.")
@@ -62,6 +80,9 @@ def heatmap(
     reduce: Callable[..., Any] | None = None,
     log: bool | None = None,
     title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    label: str | None = None,
     **kwargs: Any,
 ) -> Any:
     """Draw a scalar output of a product sweep over two axes.
@@ -69,7 +90,8 @@ def heatmap(
     Cells are centred on the real axis values (cell edges halfway between
     neighbouring values), so unevenly spaced axes are drawn to scale;
     log-spaced axes (e.g. [`neuromass.sweep.LogGridAxis`][]) get a log scale.
-    Non-finite points (status `"nonfinite"`, `"error"`, or missing) are blank.
+    An axis of at most 12 values gets one tick per value, at the centre of its
+    cell. Non-finite points (status `"nonfinite"`, `"error"`, or missing) are blank.
 
     **Arguments:**
 
@@ -85,6 +107,9 @@ def heatmap(
         other axes must have size 1.
     - `log`: force (`True`) or forbid (`False`) log scales; default: automatic.
     - `title`: the Axes title.
+    - `xlabel`, `ylabel`: axis labels, e.g. `"Hopf a (1/ms)"` (default: the axis
+        paths).
+    - `label`: the colorbar label, e.g. `"mean FC"` (default: `value`).
     - `kwargs`: passed to `ax.pcolormesh` (e.g. `vmin`, `vmax`).
 
     **Returns:**
@@ -99,7 +124,8 @@ def heatmap(
 
         space = Space({"a": GridAxis(0.0, 1.0, 5), "k": GridAxis(0.0, 2.0, 9)})
         res = sweep(lambda p: {"v": p["a"] * p["k"]}, space, progress=False)
-        ax = heatmap(res, "v", x="k", y="a")
+        ax = heatmap(res, "v", x="k", y="a", xlabel="coupling k (1/ms)",
+                     ylabel="a (1/ms)", label="a k")
         ax.figure.savefig("v.png")
         ```
     """
@@ -169,10 +195,14 @@ def heatmap(
         ax.set_xscale("log")
     if log_y:
         ax.set_yscale("log")
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    if result.coords[x].ndim == 1:
+        _set_ticks(ax, "x", cx, log_x)
+    if result.coords[y].ndim == 1:
+        _set_ticks(ax, "y", cy, log_y)
+    ax.set_xlabel(x if xlabel is None else xlabel)
+    ax.set_ylabel(y if ylabel is None else ylabel)
     if colorbar:
-        ax.figure.colorbar(mesh, ax=ax, label=value)
+        ax.figure.colorbar(mesh, ax=ax, label=value if label is None else label)
     if title is not None:
         ax.set_title(title)
     return ax
@@ -186,6 +216,8 @@ def line(
     *,
     title: str | None = None,
     legend: bool | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
     **plot_kwargs: Any,
 ) -> Any:
     """Plot a scalar output against one swept parameter.
@@ -202,6 +234,8 @@ def line(
     - `ax`: the matplotlib Axes to draw on; a new figure when `None`.
     - `title`: the Axes title.
     - `legend`: draw a legend; default when several lines are drawn.
+    - `xlabel`, `ylabel`: axis labels with quantities and units, e.g.
+        `"global coupling k (1/ms)"` (default: the axis path and `value`).
     - `plot_kwargs`: passed to `ax.plot` (default marker `"o"`).
 
     **Returns:**
@@ -257,8 +291,8 @@ def line(
         order = np.argsort(px, kind="stable")
         ax.plot(px[order], np.asarray(result.outputs[value])[order], **plot_kwargs)
         lines = 1
-    ax.set_xlabel(x)
-    ax.set_ylabel(value)
+    ax.set_xlabel(x if xlabel is None else xlabel)
+    ax.set_ylabel(value if ylabel is None else ylabel)
     if title is not None:
         ax.set_title(title)
     if legend is None:
