@@ -7,9 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import Decay
 
 import neuromass as nm
-from helpers import Decay
 
 
 N = 8

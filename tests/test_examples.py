@@ -57,6 +57,14 @@ def _check_metrics(out: str) -> None:
     assert len(order) == 3 and order[0] < order[2], out
 
 
+def _check_ou(out: str) -> None:
+    # The stationary variance of an OU process is sigma^2 (16 members x 8 regions x
+    # 1000 ms of a 20 ms correlation time: a few per cent of sampling error).
+    got = _number(r"OU variance ([\d.]+)", out)
+    theory = _number(r"theory sigma\^2 = ([\d.]+)", out)
+    assert abs(got / theory - 1) < 0.15
+
+
 # script, arguments ({out}: the output folder), files written, extra check
 CASES = [
     ("connectome_tour.py", [], [], None),
@@ -68,6 +76,7 @@ CASES = [
     ("metrics_tour.py", [], [], _check_metrics),
     ("model_gallery.py", ["--plot", "{out}/gallery.png"], ["gallery.png"], None),
     ("monitors_bold.py", ["{out}"], ["monitors_bold.png"], None),
+    ("ou_noise_ensemble.py", ["{out}"], ["ou_ensemble.png"], _check_ou),
     ("sweep_toy.py", ["{out}/toy.png"], ["toy.png"], None),
     ("sweeps/coupling_vs_mean_fc.py", ["{out}"], ["k_mean_fc.png"], None),
     (
