@@ -38,6 +38,7 @@ from ._simulate import (
     AbstractLoop as AbstractLoop,
     AbstractStepper as AbstractStepper,
     BlockedLoop as BlockedLoop,
+    RandomHistory as RandomHistory,
     SolverStepper as SolverStepper,
     StepByStepLoop as StepByStepLoop,
     TableauStepper as TableauStepper,

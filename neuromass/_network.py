@@ -31,9 +31,15 @@ def _concrete(x) -> np.ndarray | None:
 def _as_matrix(name: str, x, n: int | None) -> Float[Array, "nodes nodes"]:
     if not isinstance(x, jax.Array) or not jnp.issubdtype(x.dtype, jnp.floating):
         x = jnp.asarray(x, dtype=jnp.result_type(float))
+    if x.ndim == 1 and n is None and round(math.isqrt(x.shape[0])) ** 2 == x.shape[0]:
+        m = math.isqrt(x.shape[0])  # a flattened (N * N,) matrix, row-major
+        x = x.reshape(m, m)
+    elif x.ndim == 1 and n is not None and x.shape[0] == n * n:
+        x = x.reshape(n, n)
     if x.ndim != 2 or x.shape[0] != x.shape[1]:
         raise ValueError(
-            f"`{name}` must be a square (N, N) matrix [to, from]; got shape {x.shape}."
+            f"`{name}` must be a square (N, N) matrix [to, from] (or its (N * N,) "
+            f"flattening, row-major); got shape {x.shape}."
         )
     if n is not None and x.shape[0] != n:
         raise ValueError(
@@ -75,7 +81,9 @@ class Network(eqx.Module):
 
     - `node`: the node model ([`neuromass.models.AbstractNode`][]); its parameters may
       be scalars or `(N,)` arrays.
-    - `weights`: `(N, N)` structural connectivity `[to, from]`, finite.
+    - `weights`: `(N, N)` structural connectivity `[to, from]`, finite (negative
+      entries allowed: inhibitory connections), or its `(N * N,)` row-major
+      flattening (as brainmass accepts); `lengths` and `delays` likewise.
     - `delays`: `(N, N)` conduction delays in ms (>= 0). Or give both
     - `lengths`: `(N, N)` tract lengths in mm (>= 0) and
     - `speed`: conduction speed in mm/ms (= m/s), > 0; then $\tau = L / v$.

@@ -69,3 +69,36 @@ def test_bad_arguments():
             jnp.zeros((2, 2)),
             noise=nm.noise.OrnsteinUhlenbeck(1.0, 0.1, variables="x"),
         )
+
+
+def test_random_history_and_flat_connectivity(x64):
+    """A random history is drawn from the node's state ranges (constant per region
+    when asked), y0 defaults to its last sample; a flattened (N * N,) connectivity
+    builds the same network as the matrix."""
+    w = np.array([[0.0, 0.5, 0.0], [0.3, 0.0, 0.2], [0.0, 0.4, 0.0]])
+    lengths = np.full((3, 3), 12.0)
+    net = nm.Network(nm.models.Hopf(), w, lengths=lengths, speed=6.0, k=0.3)
+    flat = nm.Network(
+        nm.models.Hopf(), w.ravel(), lengths=lengths.ravel(), speed=6.0, k=0.3
+    )
+    np.testing.assert_array_equal(np.asarray(flat.weights), np.asarray(net.weights))
+    hist = nm.RandomHistory(jax.random.key(3))
+    past = hist.draw(net.node, 3, 40, jnp.float64)
+    lo, hi = nm.models.Hopf.state_ranges["x"]
+    assert past["x"].shape == (40, 3) and lo <= float(past["x"].min())
+    assert float(past["x"].max()) <= hi and float(jnp.std(past["x"][:, 0])) > 0
+    const = nm.RandomHistory(jax.random.key(3), constant=True).draw(
+        net.node, 3, 40, jnp.float64
+    )
+    assert bool(jnp.all(const["x"] == const["x"][:1]))
+    a = nm.simulate(net, t1=5.0, dt=0.1, history=hist)
+    b = nm.simulate(flat, t1=5.0, dt=0.1, history=hist)
+    np.testing.assert_array_equal(np.asarray(a["x"]), np.asarray(b["x"]))
+    length = a.stats["max_delay"]  # 2 ms: the history's last sample is y0
+    assert length == pytest.approx(2.0)
+    full = hist.draw(
+        net.node, 3, nm._delay._structure.history_length(20.0), jnp.float64
+    )
+    np.testing.assert_allclose(a["x"][0], full["x"][-1])
+    with pytest.raises(ValueError, match="flattening"):
+        nm.Network(nm.models.Hopf(), np.ones(5))

@@ -1,6 +1,7 @@
 """Integration of networks: `simulate`, its loop strategies and steppers."""
 
 from ._grid import TimeGrid as TimeGrid
+from ._history import RandomHistory as RandomHistory
 from ._simulate import simulate as simulate
 from ._stepper import (
     AbstractStepper as AbstractStepper,

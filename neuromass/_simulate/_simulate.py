@@ -35,6 +35,7 @@ from ..noise import AbstractNoise, OrnsteinUhlenbeck
 from ._blocked_loop import blocked_sweep
 from ._driver import loop_period, monitor_strides
 from ._grid import TimeGrid, steps_of
+from ._history import history_states
 from ._loop import delayed_loop
 from ._ode import solve_ode
 from ._stepper import AbstractStepper, TableauStepper
@@ -193,7 +194,8 @@ def simulate(
     - `history`: the state on $t \le t_0$ for delayed networks: a callable
       `history(t) -> {variable: (N,)}`, or a dict `{variable: (M, N)}` of the last M
       states sampled every `dt`, the last one at `t0` (earlier times repeat the first
-      sample). Default: constant, equal to `y0`.
+      sample), or [`neuromass.RandomHistory`][]`(key)` (drawn from the node's
+      `state_ranges`). Default: constant, equal to `y0`.
     - `solver`: a Diffrax solver (default `diffrax.Heun()`).
     - `save_every`: sampling interval of the output in ms, a multiple of `dt` and at
       most `t1 - t0 - transient` (default `dt`).
@@ -300,7 +302,7 @@ def simulate(
     if history is not None:
         if not structure.has_delays:
             raise ValueError("`history` was given but the network has no delays.")
-        past = _history_states(net, history, t0, dt, structure.length)
+        past = history_states(net, history, t0, dt, structure.length, _check_state)
     if y0 is not None:
         y0 = _check_state("y0", y0, net)
     if isinstance(noise, OrnsteinUhlenbeck):  # its processes as extra variables
@@ -523,35 +525,3 @@ def _check_monitors(monitors, net: Network, state_names) -> tuple:
                 f"{type(net.node).__name__} has {state_names}."
             )
     return monitors
-
-
-def _history_states(net: Network, history, t0, dt, length) -> State:
-    """History as `{variable: (M, N)}` on the grid ending at t0."""
-    names = net.node.state_names
-    n = net.n_regions
-    if callable(history):
-        times = t0 + dt * jnp.arange(-length + 1, 1)
-        out = jax.vmap(history)(times)
-        if not isinstance(out, dict):
-            raise TypeError("`history(t)` must return a dict {variable: (N,) array}.")
-        out = {v: jnp.broadcast_to(jnp.asarray(x), (length, n)) for v, x in out.items()}
-        _check_state("history(t)", {v: x[-1] for v, x in out.items()}, net)
-        return out
-    if isinstance(history, dict):
-        _check_state(
-            "history", {v: jnp.asarray(x)[-1] for v, x in history.items()}, net
-        )
-        out = {}
-        for v in names:
-            x = jnp.asarray(history[v], dtype=net.weights.dtype)
-            if x.ndim != 2 or x.shape[1] != n:
-                raise ValueError(
-                    f"`history[{v!r}]` must have shape (M, {n}) (M past samples every "
-                    f"dt, the last at t0); got {x.shape}."
-                )
-            out[v] = x
-        return out
-    raise TypeError(
-        "`history` must be a callable `history(t) -> state dict` or a dict of "
-        "(M, N) arrays."
-    )
