@@ -187,16 +187,7 @@ class Network(eqx.Module):
         if lengths is not None:
             lengths = _as_matrix("lengths", lengths, n)
             speed = jnp.asarray(speed, dtype=weights.dtype)
-            if speed.ndim != 0:
-                raise ValueError(
-                    f"`speed` must be a scalar (mm/ms); got {speed.shape}."
-                )
-            s = _concrete(speed)
-            if s is not None and not (np.isfinite(s) and s > 0):
-                raise ValueError(
-                    f"`speed` must be a finite positive conduction speed in mm/ms "
-                    f"(= m/s); got {float(s)}."
-                )
+            _check_speed(speed)
         if delays is not None:
             delays = _as_matrix("delays", delays, n)
 
@@ -213,11 +204,7 @@ class Network(eqx.Module):
             )
         _check_node_params(node, n)
         k = jnp.asarray(k, dtype=weights.dtype)
-        if k.shape not in ((), (1,), (n,)):
-            raise ValueError(
-                f"`k` must be a scalar or an ({n},) array of per-region coupling "
-                f"strengths; got shape {k.shape}."
-            )
+        _check_k(k, n)
         if noise is not None:
             if not isinstance(noise, AbstractNoise):
                 raise TypeError(
@@ -323,27 +310,10 @@ class Network(eqx.Module):
         _as_matrix("weights", self.weights, None)
         if self.lengths is not None:
             _as_matrix("lengths", self.lengths, n)
-            speed = self.speed
-            if np.ndim(speed) != 0:
-                raise ValueError(
-                    f"`speed` must be a scalar (mm/ms); got shape {np.shape(speed)}."
-                )
-            c = _concrete(speed)
-            if c is not None and not (np.isfinite(c) and c > 0):
-                raise ValueError(
-                    f"`speed` must be a finite positive conduction speed in mm/ms "
-                    f"(= m/s); got {float(c)}."
-                )
+            _check_speed(self.speed)
         if self.explicit_delays is not None:
             _as_matrix("delays", self.explicit_delays, n)
-        if np.shape(self.k) not in ((), (1,), (n,)):
-            raise ValueError(
-                f"`k` must be a scalar or an ({n},) array of per-region coupling "
-                f"strengths; got shape {np.shape(self.k)}."
-            )
-        c = _concrete(self.k)
-        if c is not None and not np.all(np.isfinite(c)):
-            raise ValueError("`k` contains NaN or inf.")
+        _check_k(self.k, n)
         _check_node_params(self.node, n)
 
     # ---------------------------------------------------------------- vector field
@@ -427,6 +397,30 @@ class Network(eqx.Module):
         return self.local_vector_field(
             t, state, self.afferent(x_j, xc, self.edge_weights(pattern))
         )
+
+
+def _check_speed(speed):
+    if np.ndim(speed) != 0:
+        raise ValueError(
+            f"`speed` must be a scalar (mm/ms); got shape {np.shape(speed)}."
+        )
+    c = _concrete(speed)
+    if c is not None and not (np.isfinite(c) and c > 0):
+        raise ValueError(
+            f"`speed` must be a finite positive conduction speed in mm/ms (= m/s); "
+            f"got {float(c)}."
+        )
+
+
+def _check_k(k, n: int):
+    if np.shape(k) not in ((), (1,), (n,)):
+        raise ValueError(
+            f"`k` must be a scalar or an ({n},) array of per-region coupling "
+            f"strengths; got shape {np.shape(k)}."
+        )
+    c = _concrete(k)
+    if c is not None and not np.all(np.isfinite(c)):
+        raise ValueError("`k` contains NaN or inf.")
 
 
 def _check_node_params(node: AbstractNode, n: int):
