@@ -45,51 +45,9 @@ def history_length(max_steps: float) -> int:
     return int(math.ceil(max_steps + SNAP)) + _SLACK
 
 
-class EdgePattern:
-    """Which edges the loop reads, in padded per-region ("ELL") layout, edge-major:
-    `idx[e, i]` is the source region of the e-th afferent edge of region i and
-    `valid[e, i]` marks real edges (padding reads region i itself with weight zero).
-    Hashable (by value), so it can key a compiled program."""
-
-    __slots__ = ("idx", "valid", "mask", "_hash")
-
-    def __init__(self, mask: np.ndarray):
-        mask = np.asarray(mask, dtype=bool)
-        n = mask.shape[0]
-        degree = mask.sum(axis=1)
-        kmax = max(int(degree.max()) if n else 0, 1)
-        idx = np.tile(np.arange(n, dtype=np.int32), (kmax, 1))
-        valid = np.zeros((kmax, n), dtype=bool)
-        for i in range(n):
-            src = np.flatnonzero(mask[i])
-            idx[: src.size, i] = src
-            valid[: src.size, i] = True
-        self.idx, self.valid, self.mask = idx, valid, mask
-        self._hash = hash((mask.shape, np.packbits(mask).tobytes()))
-
-    @property
-    def n_edges(self) -> int:
-        return int(self.valid.sum())
-
-    def __hash__(self):
-        return self._hash
-
-    def __eq__(self, other):
-        return (
-            isinstance(other, EdgePattern)
-            and self._hash == other._hash
-            and self.mask.shape == other.mask.shape
-            and bool(np.array_equal(self.mask, other.mask))
-        )
-
-    def __repr__(self):
-        k, n = self.idx.shape
-        return f"EdgePattern(regions={n}, max_in_degree={k}, edges={self.n_edges})"
-
-
 class EdgeMask:
-    """A hashable `(N, N)` boolean mask `[to, from]` of the edges that may be non-zero
-    (the `edge_mask` bound of a `Network`)."""
+    """A hashable (by value) `(N, N)` boolean mask `[to, from]` of edges: the
+    `edge_mask` bound of a `Network`, and the base of `EdgePattern`."""
 
     __slots__ = ("mask", "_hash")
 
@@ -102,13 +60,42 @@ class EdgeMask:
 
     def __eq__(self, other):
         return (
-            isinstance(other, EdgeMask)
+            type(other) is type(self)
             and self._hash == other._hash
+            and self.mask.shape == other.mask.shape
             and bool(np.array_equal(self.mask, other.mask))
         )
 
     def __repr__(self):
-        return f"EdgeMask(regions={self.mask.shape[0]}, edges={int(self.mask.sum())})"
+        n, edges = self.mask.shape[0], int(self.mask.sum())
+        return f"{type(self).__name__}(regions={n}, edges={edges})"
+
+
+class EdgePattern(EdgeMask):
+    """Which edges the loop reads, in padded per-region ("ELL") layout, edge-major:
+    `idx[e, i]` is the source region of the e-th afferent edge of region i and
+    `valid[e, i]` marks real edges (padding reads region i itself with weight zero).
+    Hashable (by value), so it can key a compiled program."""
+
+    __slots__ = ("idx", "valid")
+
+    def __init__(self, mask):
+        super().__init__(mask)
+        mask = self.mask
+        n = mask.shape[0]
+        degree = mask.sum(axis=1)
+        kmax = max(int(degree.max()) if n else 0, 1)
+        idx = np.tile(np.arange(n, dtype=np.int32), (kmax, 1))
+        valid = np.zeros((kmax, n), dtype=bool)
+        for i in range(n):
+            src = np.flatnonzero(mask[i])
+            idx[: src.size, i] = src
+            valid[: src.size, i] = True
+        self.idx, self.valid = idx, valid
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.valid.sum())
 
 
 def allowed_edges(n: int, self_connection: bool) -> np.ndarray:
