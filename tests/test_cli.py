@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 import neuromass as nm
-from neuromass._cli import _axis_label, _csv_cells, main
-from neuromass._spec import OUTPUTS, SPEC_KEYS, SpecError, parse_override
+from neuromass._cli import main
+from neuromass._cli._output import _axis_label, _csv_cells
+from neuromass._cli._spec import OUTPUTS, SPEC_KEYS, SpecError, parse_override
 
 
 ROOT = Path(__file__).resolve().parents[1]

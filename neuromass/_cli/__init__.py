@@ -1,0 +1,3 @@
+"""The `neuromass` command line (`neuromass demo | models | simulate | sweep`)."""
+
+from ._main import build_parser as build_parser, main as main

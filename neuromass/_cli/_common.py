@@ -1,0 +1,76 @@
+"""Helpers shared by the commands: errors, compile announcements, checks."""
+
+import sys
+from pathlib import Path
+
+
+def _announce_compile(what: str) -> None:
+    print(f"compiling {what} (once per new program)...", flush=True)
+
+
+def _warn_in_strength(command: str, net, model_name: str) -> None:
+    """Print `check_in_strength`'s warning (if any) as one line on stderr."""
+    import warnings
+
+    import numpy as np
+
+    import neuromass as nm
+
+    if net.n_regions < 2:
+        return
+    k = np.asarray(net.k)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nm.datasets.check_in_strength(
+            net.weights, model=model_name, k=float(k) if k.ndim == 0 else None
+        )
+    for w in caught:
+        print(f"neuromass {command}: warning: {w.message}", file=sys.stderr)
+
+
+def _error(command: str, message: str, code: int) -> int:
+    print(f"neuromass {command}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _check_traceable(spec, fn, *args) -> None:
+    """Trace `fn(*args)` without running it: `simulate`'s checks of the settings
+    (time grid, delays against `dt`, solver, interpolation) raise here. The
+    arguments are closed over, so that checks of concrete values run too."""
+    import jax
+
+    from ._spec import SpecError
+
+    try:
+        jax.eval_shape(lambda: fn(*args))
+    except (TypeError, ValueError) as e:
+        sim = spec.simulation
+        raise SpecError(
+            f"The simulation cannot run with these [simulation] settings (solver "
+            f"{sim.solver!r}, dt {sim.dt:g} ms, interpolation {sim.interpolation!r})"
+            f": {e}"
+        ) from None
+
+
+def _describe_network(spec, net) -> str:
+    noise = f", {spec.network.noise_kind} noise" if net.noise is not None else ""
+    if spec.network.connectome is None:
+        where = f"as a single region{noise}"
+    else:
+        delays = (
+            f"delays up to {net.max_delay:.3g} ms" if net.max_delay > 0 else "no delays"
+        )
+        where = (
+            f"on {spec.network.connectome} ({net.n_regions} regions, {delays}{noise})"
+        )
+    return (
+        f"{spec.model.name} {where}, {spec.simulation.t1:g} ms at dt = "
+        f"{spec.simulation.dt:g} ms with {spec.simulation.solver}"
+    )
+
+
+def _stored_points(store: Path) -> int:
+    """Points already in a sweep store (from its chunk file names)."""
+    from ..sweep._store import stored_points
+
+    return stored_points(store)

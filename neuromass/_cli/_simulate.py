@@ -1,0 +1,121 @@
+"""`neuromass simulate SPEC.toml`."""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from ._common import (
+    _announce_compile,
+    _check_traceable,
+    _describe_network,
+    _error,
+    _warn_in_strength,
+)
+
+
+def _simulate(args) -> int:
+    from ._spec import SpecError, load_spec
+
+    try:
+        spec = load_spec(args.spec, args.set, command="simulate")
+        import diffrax
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import numpy as np
+
+        import neuromass as nm
+
+        net = spec.build_network()
+        spec.check_delays(net)
+        key = spec.key() if net.noise is not None else None
+        variables = spec.simulation.variables
+        for v in variables or ():
+            if v not in net.node.state_names:
+                raise SpecError(
+                    f"`simulation.variables`: {v!r} is not a state variable of "
+                    f"{spec.model.name}; its variables are {net.node.state_names}."
+                )
+        solver = getattr(diffrax, spec.simulation.solver)()
+
+        def run(net, key=None):
+            return nm.simulate(
+                net,
+                solver=solver,
+                variables=variables,
+                key=key,
+                **spec.simulate_settings(),
+            )
+
+        _check_traceable(spec, run, net, key)
+    except SpecError as e:
+        return _error("simulate", f"{Path(args.spec).name}: {e}", 2)
+
+    print(f"neuromass simulate {Path(args.spec).name}: {_describe_network(spec, net)}")
+    _warn_in_strength("simulate", net, spec.model.name)
+    if args.check:
+        print("spec OK (--check: nothing was run)")
+        return 0
+    folder = Path(args.out or spec.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    import equinox as eqx
+
+    t = time.perf_counter()
+    if not args.quiet:
+        _announce_compile("the simulation")
+    compiled = eqx.filter_jit(run).lower(net, key).compile()
+    compile_s = time.perf_counter() - t
+    if not args.quiet:
+        print(
+            f"compiled in {compile_s:.1f} s; simulating {spec.simulation.t1:g} ms "
+            f"({spec.simulation.t1 / spec.simulation.dt:.0f} steps)...",
+            flush=True,
+        )
+    t = time.perf_counter()
+    sol = compiled(net, key)
+    ts = np.asarray(sol.ts)
+    ys = {name: np.asarray(value) for name, value in sol.ys.items()}
+    elapsed = time.perf_counter() - t
+    names = ", ".join(f"{n} {y.shape}" for n, y in ys.items())
+    print(
+        f"simulated {spec.simulation.t1:g} ms in {elapsed:.1f} s (+ {compile_s:.1f} s "
+        f"compiling); saved {len(ts)} samples every "
+        f"{spec.simulation.save_every:g} ms: {names}"
+    )
+    for name, y in ys.items():
+        if not np.all(np.isfinite(y)):
+            print(
+                f"warning: {name!r} has non-finite values; the run diverged (try a "
+                "smaller `simulation.dt`).",
+                file=sys.stderr,
+            )
+    labels = spec.region_labels(net.n_regions)
+    path = folder / "simulation.npz"
+    np.savez(
+        path,
+        ts=ts,
+        labels=np.asarray(labels, dtype=np.str_),
+        spec=np.asarray(json.dumps(spec.as_dict())),
+        **ys,
+    )
+    written = [path]
+    if spec.plot:
+        import matplotlib.pyplot as plt
+
+        first = next(iter(ys))
+        ax = nm.viz.plot_timeseries(
+            ts, ys[first], labels=labels, ylabel=first, lw=0.8, legend=False
+        )
+        ax.set_title(f"{spec.model.name}: {first}")
+        written.append(folder / "timeseries.png")
+        ax.figure.savefig(written[-1], dpi=110, bbox_inches="tight")
+        plt.close(ax.figure)
+        if net.n_regions >= 3 and len(ts) >= 3:
+            fc = nm.metrics.fc(ys[first])
+            ax = nm.viz.plot_matrix(fc, title=f"FC of {first}")
+            written.append(folder / "fc.png")
+            ax.figure.savefig(written[-1], dpi=110, bbox_inches="tight")
+            plt.close(ax.figure)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0

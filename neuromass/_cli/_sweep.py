@@ -1,0 +1,108 @@
+"""`neuromass sweep SPEC.toml`."""
+
+import json
+import time
+from pathlib import Path
+
+from ._common import (
+    _check_traceable,
+    _describe_network,
+    _error,
+    _stored_points,
+    _warn_in_strength,
+)
+from ._output import _format_head, _plot_sweep, _write_csv
+
+
+def _sweep(args) -> int:
+    from ._spec import SpecError, load_spec
+
+    try:
+        spec = load_spec(args.spec, args.set, command="sweep")
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import numpy as np
+
+        import neuromass as nm
+
+        net = spec.build_sweep_network()
+        space = spec.build_space()
+        fn = spec.point_summary(net)
+        key = spec.key() if net.noise is not None else None
+        point = nm.apply_point(net, space[0])
+        _check_traceable(spec, fn, point, *([] if key is None else [key]))
+    except SpecError as e:
+        return _error("sweep", f"{Path(args.spec).name}: {e}", 2)
+
+    folder = Path(args.out or spec.folder)
+    if spec.sweep.store is None:
+        store = None
+    else:
+        store = Path(spec.sweep.store) if spec.sweep.store else folder / "store"
+    shape = " x ".join(
+        f"{path} ({axis.size} {axis.kind})" for path, axis in spec.axes.items()
+    )
+    print(f"neuromass sweep {Path(args.spec).name}: {_describe_network(spec, net)}")
+    print(
+        f"{len(space)} points ({spec.sweep.mode}: {shape}); recording "
+        f"{', '.join(spec.sweep.outputs)} of {spec.sweep_variable()!r}"
+    )
+    if store is not None and store.is_dir() and (n := _stored_points(store)):
+        print(f"store: {store} (holds {n} finished points)")
+    _warn_in_strength("sweep", net, spec.model.name)
+    if args.check:
+        print("spec OK (--check: nothing was run)")
+        return 0
+
+    folder.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    try:
+        res = nm.sweep(
+            fn,
+            space,
+            model=net,
+            batch_size=spec.sweep.batch_size,
+            store=store,
+            progress=not args.quiet,
+            key=key,
+            fingerprint=spec.fingerprint(),
+        )
+    except nm.SweepError as e:
+        return _error(
+            "sweep",
+            f"{e}\nThe finished points are kept"
+            + (f" in {store}; run the same command again to resume." if store else "."),
+            1,
+        )
+    except ValueError as e:  # e.g. a store written by another sweep, or in use
+        hint = ""
+        if store is not None and (
+            "different sweep" in str(e) or "not a neuromass sweep store" in str(e)
+        ):
+            hint = (
+                f"\nThe store is {store}: choose another `--out` or `sweep.store`, "
+                "or delete it to start over."
+            )
+        return _error("sweep", f"{e}{hint}", 2)
+    except RuntimeError as e:  # e.g. the store's lock file removed mid-run
+        return _error("sweep", str(e), 1)
+    except KeyboardInterrupt:
+        where = f"; run the same command again to resume from {store}" if store else ""
+        return _error("sweep", f"interrupted{where}.", 130)
+    elapsed = time.perf_counter() - t
+    n_ok = int(np.sum(res.ok))
+    print(
+        f"{len(res)} points in {elapsed:.1f} s, {n_ok} ok, {len(res) - n_ok} flagged "
+        "(non-finite or failed)"
+    )
+    print(_format_head(res.table))
+    csv_path = folder / "results.csv"
+    _write_csv(res.table, csv_path)
+    res.save(folder / "results.npz")
+    (folder / "spec.json").write_text(json.dumps(spec.as_dict(), indent=2) + "\n")
+    written = [csv_path, folder / "results.npz"]
+    if spec.plot:
+        written += _plot_sweep(res, spec, net, folder)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
