@@ -15,6 +15,7 @@ up to round-off (with TVB's float32 history the two agree to about 1e-6 relative
 import warnings
 
 import diffrax
+import equinox as eqx
 import numpy as np
 import pytest
 
@@ -46,7 +47,29 @@ TVB_NAMES = {
     "Linear": "Linear",
     "CoombesByrne": "CoombesByrne",
     "JansenRit": "JansenRit",
+    "ZetterbergJansen": "ZetterbergJansen",
+    "DecoBalancedExcInh": "DecoBalancedExcInh",
+    "CoombesByrne2D": "CoombesByrne2D",
+    "GastSchmidtKnosche_SD": "GastSchmidtKnosche_SD",
+    "GastSchmidtKnosche_SF": "GastSchmidtKnosche_SF",
+    "DumontGutkin": "DumontGutkin",
+    "EpileptorCodim3": "EpileptorCodim3",
+    "EpileptorCodim3SlowMod": "EpileptorCodim3SlowMod",
+    "EpileptorRestingState": "EpileptorRestingState",
+    "KIonEx": "KIonEx",
+    "ZerlautAdaptationFirstOrder": "ZerlautAdaptationFirstOrder",
 }
+# checked by their own tests below: modes (reduced sets), a switch that changes the
+# coupling variables (Hopfield), finite differences in TVB (Zerlaut second order)
+OTHER_PARITY_TESTS = (
+    "ReducedSetFitzHughNagumo",
+    "ReducedSetHindmarshRose",
+    "Hopfield",
+    "ZerlautAdaptationSecondOrder",
+)
+# states drawn within physical sub-ranges where TVB's typical range would give
+# negative concentrations (log of a negative number in both implementations)
+DFUN_STATE_RANGES = {"KIonEx": {"Kg": (-4.0, -1.0)}}
 # neuromass parameters that TVB's equations do not read (kept at their default)
 NOT_IN_TVB = {"Epileptor": {"s"}}
 # neuromass defaults that intentionally differ from TVB's (TVB: a=-0.5, omega=1.0)
@@ -55,9 +78,34 @@ OTHER_DEFAULTS = {"Hopf": {"a", "omega"}}
 
 def _tvb_model(name, params):
     cls = getattr(tvb_models, TVB_NAMES[name])
-    model = cls(**{p: np.atleast_1d(np.asarray(v)) for p, v in params.items()})
+    model = cls(
+        **{
+            p: np.atleast_1d(np.asarray(v)).astype(getattr(cls, p).dtype)
+            for p, v in params.items()
+        }
+    )
     model.configure()
     return model
+
+
+def _round_integer_params(name, params):
+    """TVB declares some counts as integers (e.g. Zerlaut's `N_tot`): round them."""
+    cls = getattr(tvb_models, TVB_NAMES[name])
+    return {
+        p: float(round(v)) if np.dtype(getattr(cls, p).dtype).kind in "iu" and
+        np.ndim(v) == 0 and not isinstance(v, bool | int) else v
+        for p, v in params.items()
+    }  # fmt: skip
+
+
+# TVB models whose `dfun` is a numba kernel compiled at first call (seconds each):
+# their numpy reference `_numpy_dfun` (same equations, same module) is used instead
+NUMPY_DFUN = {
+    "DecoBalancedExcInh",
+    "EpileptorCodim3",
+    "EpileptorCodim3SlowMod",
+    "EpileptorRestingState",
+}
 
 
 def _random_params(node, rng, skip=()):
@@ -70,9 +118,19 @@ def _random_params(node, rng, skip=()):
         value = np.asarray(value)
         if value.dtype == bool:
             out[name] = bool(rng.random() < 0.5)
+        elif value.dtype.kind in "iu":
+            out[name] = int(value)  # a static switch (e.g. a branch number)
+        elif value.ndim:  # a vector parameter (e.g. fitted coefficients)
+            out[name] = value * rng.uniform(0.8, 1.2, value.shape)
         else:
             out[name] = float(value * rng.uniform(0.8, 1.2) + rng.uniform(-0.05, 0.05))
     return out
+
+
+@eqx.filter_jit
+def _vector_field(node, state, coupling):
+    """The node's vector field, compiled once per model (faster than op by op)."""
+    return node.vector_field(0.0, state, coupling)
 
 
 @pytest.mark.parametrize("name", sorted(TVB_NAMES))
@@ -82,7 +140,7 @@ def test_vector_field_matches_tvb_dfun(name, x64):
     n = 7
     for trial in range(3):
         skip = NOT_IN_TVB.get(name, set())
-        params = _random_params(cls(), rng, skip=skip)
+        params = _round_integer_params(name, _random_params(cls(), rng, skip=skip))
         if trial == 0:
             params = {}  # the defaults, which are TVB's
         node = cls(**params)
@@ -102,14 +160,14 @@ def test_vector_field_matches_tvb_dfun(name, x64):
                 np.testing.assert_allclose(
                     node.state_ranges[v], ref.state_variable_range[v], err_msg=v
                 )
-        state = {
-            v: rng.uniform(*node.state_ranges[v], size=n) for v in node.state_names
-        }
+        ranges = {**node.state_ranges, **DFUN_STATE_RANGES.get(name, {})}
+        state = {v: rng.uniform(*ranges[v], size=n) for v in node.state_names}
         cvars = [ref.state_variables[i] for i in ref.cvar]
         cpl = rng.normal(0.0, 0.5, size=(len(cvars), n))
-        ours = node.vector_field(0.0, state, dict(zip(cvars, cpl)))
+        ours = _vector_field(node, state, dict(zip(cvars, cpl)))
         x = np.stack([state[v] for v in node.state_names])[..., None]
-        theirs = ref.dfun(x, cpl[..., None])[..., 0]
+        dfun = ref._numpy_dfun if name in NUMPY_DFUN else ref.dfun
+        theirs = np.asarray(dfun(x, cpl[..., None]))[..., 0]
         for i, v in enumerate(node.state_names):
             np.testing.assert_allclose(
                 np.asarray(ours[v]), theirs[i], rtol=1e-11, atol=1e-13, err_msg=v
