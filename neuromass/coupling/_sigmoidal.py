@@ -175,6 +175,11 @@ class PreSigmoidal(AbstractCoupling):
       the latter at the self-connection delay, zero in practice; here it is the
       current value.
 
+    This follows TVB's documented equation. (TVB 2.10's `PreSigmoidal.__call__`
+    sums over the target axis of its delayed-state array, so that with zero delays
+    its weighted sum is $\sum_j w_{ij} A_i$, the region's own output times its
+    in-strength, not the sum of the sources' outputs.)
+
     **Arguments:**
 
     | parameter | default | meaning |

@@ -177,13 +177,18 @@ class EpileptorCodim3SlowMod(AbstractNode):
     `*_Bin` towards `*_Bend`; $x$, $y$, $z$ then follow the equations of
     [`neuromass.models.EpileptorCodim3`][] on the arc $(E, F)$.
 
-    **Arguments:** `mu1_Ain`, `mu2_Ain`, `nu_Ain` (0.05494, 0.2731, 0.287),
-    `mu1_Bin`, `mu2_Bin`, `nu_Bin` (-0.0461, 0.243, 0.3144), `mu1_Aend`,
-    `mu2_Aend`, `nu_Aend` (0.06485, 0.07337, -0.3878), `mu1_Bend`, `mu2_Bend`,
-    `nu_Bend` (0.03676, -0.02792, -0.3973): the initial and final points of the
-    start (A) and end (B) of the path; `b` = 1.0, `R` = 0.4, `c` = 0.002, `cA` =
-    0.0001 and `cB` = 0.00012 (ultra-slow rates of $u_A$, $u_B$), `dstar` = 0.3,
-    `Ks` = 0.0, `N` = 1 (static), `modification` = True.
+    **Arguments:**
+
+    | parameter | default | meaning |
+    |---|---|---|
+    | `mu1_Ain`, `mu2_Ain`, `nu_Ain` | 0.05494, 0.2731, 0.287 | start A, initial |
+    | `mu1_Aend`, `mu2_Aend`, `nu_Aend` | 0.06485, 0.07337, -0.3878 | start A, final |
+    | `mu1_Bin`, `mu2_Bin`, `nu_Bin` | -0.0461, 0.243, 0.3144 | end B, initial |
+    | `mu1_Bend`, `mu2_Bend`, `nu_Bend` | 0.03676, -0.02792, -0.3973 | end B, final |
+    | `b`, `R`, `c` | 1.0, 0.4, 0.002 | as in `EpileptorCodim3` |
+    | `cA`, `cB` | 0.0001, 0.00012 | ultra-slow rates of $u_A$, $u_B$ |
+    | `dstar`, `Ks` | 0.3, 0.0 | as in `EpileptorCodim3` |
+    | `N`, `modification` | 1, True | as in `EpileptorCodim3` |
 
     **State variables:** `x`, `y`, `z`, `uA`, `uB` (ranges [0.4, 0.6], [-0.1, 0.1],
     [0, 0.1], [0, 0], [0, 0]). Coupled by default: `("x",)`.

@@ -41,7 +41,7 @@ class Hopfield(AbstractNode):
     | `dynamic` | False | bool | dynamic threshold (TVB's `dynamic=1`) |
 
     **State variables:** `x` ([-1, 2]) and `theta` ([0, 1]). Coupled by default:
-    `("x",)`. External inputs: `x`.
+    `("x",)`. External inputs: `x` (added to $\dot x$ only).
 
     !!! example
 
@@ -77,7 +77,8 @@ class Hopfield(AbstractNode):
     def vector_field(self, t, state, coupling, inputs=None):
         x, theta = state["x"], state["theta"]
         dx = (-x + coupling.get("x", 0.0)) / self.taux
+        dtheta_dyn = (-theta + coupling.get("theta", 0.0)) / self.tauT
+        dtheta = jnp.where(self.dynamic, dtheta_dyn, dx)
         if inputs:
             dx = dx + inputs.get("x", 0.0)
-        dtheta_dyn = (-theta + coupling.get("theta", 0.0)) / self.tauT
-        return {"x": dx, "theta": jnp.where(self.dynamic, dtheta_dyn, dx)}
+        return {"x": dx, "theta": dtheta}

@@ -31,15 +31,18 @@ _MODES = np.kron(np.eye(_N_MODES), np.ones(_N_SAMPLES // _N_MODES))  # (3, 1500)
 
 def _mode_integrals(mu, sigma):
     """The quadratures of TVB's reduced-set coefficients, for the modes on the
-    distribution N(mu, sigma) of the parameter (`mu`, `sigma` scalars)."""
-    z = jnp.asarray(mu) + jnp.asarray(sigma) * jnp.asarray(_Z0)
-    modes = jnp.asarray(_MODES, dtype=z.dtype)
+    distribution N(mu, sigma) of the parameter; each entry has shape `(..., 3)`
+    (`mu`, `sigma` scalars or per-region `(N,)`)."""
+    mu, sigma = jnp.asarray(mu)[..., None], jnp.asarray(sigma)[..., None]
+    z0 = jnp.asarray(_Z0, dtype=mu.dtype)
+    z = (mu + sigma * z0)[..., None, :]  # (..., 1, samples)
+    modes = jnp.asarray(_MODES, dtype=mu.dtype)  # (3, samples)
 
     def trapz(y):
         return jnp.trapezoid(y, z, axis=-1)
 
-    v = modes / jnp.sqrt(trapz(modes * modes))[:, None]
-    pdf = jnp.exp(-0.5 * jnp.asarray(_Z0) ** 2) / (jnp.sqrt(2.0 * jnp.pi) * sigma)
+    v = modes / jnp.sqrt(trapz(modes * modes))[..., None]
+    pdf = (jnp.exp(-0.5 * z0**2) / (jnp.sqrt(2.0 * jnp.pi) * sigma))[..., None, :]
     return {
         "int_v": trapz(v),  # ∫ V_i dZ
         "int_gv": trapz(pdf * v),  # ∫ g(Z) V_i dZ
@@ -55,8 +58,8 @@ def _modes(state, name):
 
 def _mix(x_modes, matrix_row, matrix_col):
     """`(x @ M)_k` for the rank-one `M[i, k] = row[i] * col[k]`, per mode k."""
-    s = sum(x * r for x, r in zip(x_modes, matrix_row))
-    return [s * c for c in matrix_col]
+    s = sum(x * matrix_row[..., i] for i, x in enumerate(x_modes))
+    return [s * matrix_col[..., k] for k in range(_N_MODES)]
 
 
 def _names(variables):
@@ -106,8 +109,8 @@ class ReducedSetFitzHughNagumo(AbstractNode):
     | `a` | 0.45 | 1 | FitzHugh-Nagumo offset |
     | `b` | 0.9 | 1 | recovery damping |
     | `K11`, `K12`, `K21` | 0.5, 0.15, 0.15 | 1 | internal E→E, I→E, E→I coupling |
-    | `sigma` | 0.35 | 1 | spread of the excitability distribution (scalar) |
-    | `mu` | 0.0 | 1 | mean of the excitability distribution (scalar) |
+    | `sigma` | 0.35 | 1 | spread of the excitability distribution |
+    | `mu` | 0.0 | 1 | mean of the excitability distribution |
 
     **State variables:** `xi_m`, `eta_m`, `alpha_m`, `beta_m` for modes m = 0, 1,
     2 (ranges: `xi`, `alpha` [-4, 4], `eta`, `beta` [-3, 3]). Coupled by default:
@@ -166,7 +169,7 @@ class ReducedSetFitzHughNagumo(AbstractNode):
         tau = self.tau
         out = {}
         for m in range(_N_MODES):
-            e_m, ie_m, v_m = q["int_v4"][m], q["int_zv"][m], q["int_v"][m]
+            e_m, ie_m, v_m = (q[k][..., m] for k in ("int_v4", "int_zv", "int_v"))
             out[f"xi_{m}"] = (
                 tau * (xi[m] - e_m * xi[m] ** 3 / 3.0 - eta[m])
                 + self.K11 * (a_xi[m] - xi[m])
@@ -224,8 +227,8 @@ class ReducedSetHindmarshRose(AbstractNode):
     | `s` | 4.0 | 1 | adaptation gain |
     | `xo` | -1.6 | 1 | adaptation reference potential |
     | `K11`, `K12`, `K21` | 0.5, 0.1, 0.15 | 1 | internal E→E, I→E, E→I coupling |
-    | `sigma` | 0.3 | 1 | spread of the input distribution (scalar) |
-    | `mu` | 3.3 | 1 | mean of the input distribution (scalar) |
+    | `sigma` | 0.3 | 1 | spread of the input distribution |
+    | `mu` | 3.3 | 1 | mean of the input distribution |
 
     **State variables:** `xi_m`, `eta_m`, `tau_m`, `alpha_m`, `beta_m`, `gamma_m`
     for modes m = 0, 1, 2 (ranges: `xi`, `alpha` [-4, 4], `eta` [-25, 20], `beta`
@@ -292,8 +295,8 @@ class ReducedSetHindmarshRose(AbstractNode):
         rs = self.r * self.s
         out = {}
         for m in range(_N_MODES):
-            v4, v3, v1 = q["int_v4"][m], q["int_v3"][m], q["int_v"][m]
-            ie_m = q["int_zv"][m]
+            v4, v3, v1 = (q[k][..., m] for k in ("int_v4", "int_v3", "int_v"))
+            ie_m = q["int_zv"][..., m]
             a_m, b_m, c_m, d_m = self.a * v4, self.b * v3, self.c * v1, self.d * v3
             m_m = rs * self.xo * v1
             out[f"xi_{m}"] = (

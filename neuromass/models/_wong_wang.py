@@ -2,6 +2,7 @@
 
 from typing import ClassVar
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -403,6 +404,11 @@ def feedback_inhibition_control(
     w = jnp.asarray(weights, dtype=jnp.result_type(float))
     if w.ndim != 2 or w.shape[0] != w.shape[1]:
         raise ValueError(f"`weights` must be a square (N, N) array; got {w.shape}.")
+    return _fic(node, w, k, target_rate)
+
+
+@eqx.filter_jit
+def _fic(node, w, k, target_rate):
     n = w.shape[0]
     gain = getattr(node, "M_i", 1.0)
     r = jnp.asarray(target_rate, dtype=w.dtype)

@@ -281,7 +281,13 @@ class ZerlautAdaptationSecondOrder(AbstractNode):
     float64) rather than to machine precision.
 
     **Arguments:** those of [`neuromass.models.ZerlautAdaptationFirstOrder`][]
-    (same names and defaults).
+    (same names, defaults and units), of which:
+
+    | parameter | default | unit | meaning |
+    |---|---|---|---|
+    | `T` | 20.0 | ms | time scale of the Markov description |
+    | `N_tot`, `g` | 10000, 0.2 | 1 | sizes $N_e = N_{tot}(1-g)$, $N_i = N_{tot}\,g$ |
+    | `S_i` | 1.0 | 1 | scaling of the long-range drive to I |
 
     **State variables:** `E`, `I` (kHz, [0.001, 0.25]), `C_ee` ([0, 0.0005]),
     `C_ei` ([-0.0005, 0.0005]), `C_ii` ([0, 0.0005]), `W_e` (pA, [0, 200]), `W_i`
