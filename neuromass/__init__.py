@@ -13,6 +13,7 @@ from . import (
     monitors as monitors,
     noise as noise,
     sweep as sweep,
+    typing as typing,
     utils as utils,
     viz as viz,
 )
