@@ -5,10 +5,13 @@ Run it with `python examples/model_gallery.py` (prints a table; headless; "-"
 marks models that do not oscillate), or
 `python examples/model_gallery.py --plot gallery.png` to also save one panel per
 model (matplotlib, Agg backend). Each model runs with the parameters of its
-documented regime (mostly the defaults).
+documented regime (mostly the defaults). With the environment variable
+`NEUROMASS_QUICK=1` every run is ten times shorter (a smoke test).
 """
 
 import argparse
+import math
+import os
 
 import numpy as np
 
@@ -53,7 +56,36 @@ GALLERY = {
     "MontbrioPazoRoxin": ({}, {"r": 1.0, "V": -0.2}, 50.0, 0.01, "r"),
     "CoombesByrne": ({}, None, 50.0, 0.01, "r"),
     "LarterBreakspear": ({}, None, 500.0, 0.1, "V"),
+    # The Virtual Brain's further models
+    "EpileptorRestingState": ({}, None, 3000.0, 0.05, "x_rs"),
+    "EpileptorCodim3": ({}, None, 5000.0, 0.05, "x"),
+    "EpileptorCodim3SlowMod": ({}, None, 5000.0, 0.05, "x"),
+    "Hopfield": ({}, {"x": 1.5, "theta": 0.5}, 20.0, 0.01, "x"),
+    "ReducedSetFitzHughNagumo": ({}, None, 300.0, 0.05, "xi_0"),
+    "ReducedSetHindmarshRose": ({}, None, 500.0, 0.01, "xi_0"),
+    "ZetterbergJansen": ({}, None, 1000.0, 0.1, "v6"),
+    "DecoBalancedExcInh": ({}, None, 1000.0, 0.1, "S_e"),
+    "CoombesByrne2D": ({}, None, 50.0, 0.01, "r"),
+    "GastSchmidtKnosche_SD": ({}, None, 200.0, 0.01, "r"),
+    "GastSchmidtKnosche_SF": ({}, None, 200.0, 0.01, "r"),
+    "DumontGutkin": ({}, None, 200.0, 0.01, "r_e"),
+    "KIonEx": ({}, None, 1000.0, 0.01, "V"),
+    "ZerlautAdaptationFirstOrder": (
+        {"external_input_ex_ex": 0.0025, "external_input_in_ex": 0.0025},
+        None,
+        1000.0,
+        0.1,
+        "E",
+    ),
+    "ZerlautAdaptationSecondOrder": (
+        {"external_input_ex_ex": 0.0025, "external_input_in_ex": 0.0025},
+        None,
+        1000.0,
+        0.1,
+        "E",
+    ),
 }
+QUICK = os.environ.get("NEUROMASS_QUICK") == "1"
 
 
 def oscillation_frequency(x: np.ndarray, dt_ms: float) -> float:
@@ -72,6 +104,8 @@ def run_all():
     results = {}
     for info in nm.models.list_models():
         params, y0, t1, dt, var = GALLERY[info.name]
+        if QUICK:
+            t1 = max(dt * 100, t1 / 10.0)
         node = info.cls(**params)
         save = max(dt, t1 / 2000.0)
         save = dt * round(save / dt)
@@ -101,12 +135,12 @@ def main() -> None:
     args = parser.parse_args()
 
     results = run_all()
-    print(f"{'model':<22} {'category':<17} {'shown':<6} {'range (2nd half)':>22} "
+    print(f"{'model':<29} {'category':<17} {'shown':<6} {'range (2nd half)':>22} "
           f"{'freq Hz':>8}")  # fmt: skip
     for name, r in results.items():
         span = f"[{r['low']:.3g}, {r['high']:.3g}]"
         freq = f"{r['freq']:8.2f}" if np.isfinite(r["freq"]) else f"{'-':>8}"
-        print(f"{name:<22} {r['category']:<17} {r['var']:<6} {span:>22} {freq}")
+        print(f"{name:<29} {r['category']:<17} {r['var']:<6} {span:>22} {freq}")
 
     if args.plot:
         import matplotlib
@@ -114,11 +148,15 @@ def main() -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(5, 3, figsize=(12, 12), constrained_layout=True)
+        cols = 5
+        rows = math.ceil(len(results) / cols)
+        fig, axes = plt.subplots(
+            rows, cols, figsize=(3.2 * cols, 2.3 * rows), constrained_layout=True
+        )
         for ax, (name, r) in zip(axes.flat, results.items()):
             ax.plot(r["ts"], r["x"], lw=0.8)
             label = "sin(theta)" if r["var"] == "theta" else r["var"]
-            ax.set_title(f"{name} ({label})", fontsize=9)
+            ax.set_title(f"{name}\n({label})", fontsize=8)
             ax.set_xlabel("time (ms)", fontsize=8)
         for ax in axes.flat[len(results) :]:
             ax.axis("off")

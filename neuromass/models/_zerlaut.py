@@ -4,9 +4,11 @@
 import math
 from typing import ClassVar
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
+import numpy as np
 
 from ._base import AbstractNode
 from ._params import param
@@ -21,6 +23,20 @@ _P_I = (-0.05149122024209484, 0.004003689190271077, -0.008352013668528155,
         0.0002414237992765705, -0.0005070645080016026, 0.0014345394104282397,
         -0.014686689498949967, 0.004502706285435741, 0.0028472190352532454,
         -0.015357804594594548)  # fmt: skip
+
+
+def _coefficients(default):
+    """A static tuple of 10 fitted coefficients (shared by all regions)."""
+
+    def convert(x):
+        out = tuple(float(v) for v in np.ravel(np.asarray(x, dtype=float)))
+        if len(out) != 10:
+            raise ValueError(
+                f"The threshold polynomial needs 10 coefficients; got {len(out)}."
+            )
+        return out
+
+    return eqx.field(default=default, static=True, converter=convert)
 
 
 def _fluct(node, fe, fi, fe_ext, fi_ext, w, e_l):
@@ -106,7 +122,7 @@ class ZerlautAdaptationFirstOrder(AbstractNode):
     | `g` | 0.2 | 1 | fraction of inhibitory neurons |
     | `K_ext_e`, `K_ext_i` | 400, 0 | 1 | external synapses per neuron |
     | `T` | 20.0 | ms | time scale of the Markov description |
-    | `P_e`, `P_i` | TVB's fits | 1 | the 10 coefficients of the threshold fit |
+    | `P_e`, `P_i` | TVB's fits | 1 | the 10 threshold-fit coefficients (static) |
     | `external_input_ex_ex` etc. | 0.0 | kHz | drives (`_ex_in`, `_in_ex`, `_in_in`) |
     | `tau_OU` | 5.0 | ms | time constant of `ou_drift` |
     | `weight_noise` | 10.5 | 1 | weight of `ou_drift` in the excitatory drive |
@@ -159,8 +175,8 @@ class ZerlautAdaptationFirstOrder(AbstractNode):
     K_ext_e: jnp.ndarray = param(400.0)
     K_ext_i: jnp.ndarray = param(0.0)
     T: jnp.ndarray = param(20.0)
-    P_e: jnp.ndarray = param(_P_E)
-    P_i: jnp.ndarray = param(_P_I)
+    P_e: tuple[float, ...] = _coefficients(_P_E)
+    P_i: tuple[float, ...] = _coefficients(_P_I)
     external_input_ex_ex: jnp.ndarray = param(0.0)
     external_input_ex_in: jnp.ndarray = param(0.0)
     external_input_in_ex: jnp.ndarray = param(0.0)
@@ -334,8 +350,8 @@ class ZerlautAdaptationSecondOrder(AbstractNode):
     K_ext_e: jnp.ndarray = param(400.0)
     K_ext_i: jnp.ndarray = param(0.0)
     T: jnp.ndarray = param(20.0)
-    P_e: jnp.ndarray = param(_P_E)
-    P_i: jnp.ndarray = param(_P_I)
+    P_e: tuple[float, ...] = _coefficients(_P_E)
+    P_i: tuple[float, ...] = _coefficients(_P_I)
     external_input_ex_ex: jnp.ndarray = param(0.0)
     external_input_ex_in: jnp.ndarray = param(0.0)
     external_input_in_ex: jnp.ndarray = param(0.0)
