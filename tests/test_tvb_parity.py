@@ -27,6 +27,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     tvb_models = pytest.importorskip("tvb.simulator.models")
     tvb_coupling = pytest.importorskip("tvb.simulator.coupling")
+    from tvb.basic.neotraits.api import NArray
     from tvb.datatypes.connectivity import Connectivity
     from tvb.simulator import descriptors, history, integrators, monitors
     from tvb.simulator.simulator import Simulator
@@ -99,6 +100,24 @@ def _round_integer_params(name, params):
     }  # fmt: skip
 
 
+def _import_without_numba_kernels(module):
+    """Import a TVB model module whose numba kernels are compiled eagerly at import
+    (`epileptorcodim3`: 4 s of CPU) without compiling them: its numpy reference
+    `_numpy_dfun`, in the same module, is what the parity test calls."""
+    import importlib
+    import sys
+    from unittest import mock
+
+    import numba
+
+    if module not in sys.modules:
+        with mock.patch.object(numba, "guvectorize", lambda *a, **k: lambda f: f):
+            importlib.import_module(module)
+
+
+_import_without_numba_kernels("tvb.simulator.models.epileptorcodim3")
+
+
 # TVB models whose `dfun` is a numba kernel compiled at first call (seconds each):
 # their numpy reference `_numpy_dfun` (same equations, same module) is used instead
 NUMPY_DFUN = {
@@ -150,6 +169,13 @@ def test_vector_field_matches_tvb_dfun(name, x64):
         )
         if trial == 0:
             tvb_cls = getattr(tvb_models, ALL_TVB_NAMES[name])
+            # every TVB parameter is accepted (even those its equations do not read)
+            declared = {
+                k
+                for k in tvb_cls.declarative_attrs
+                if isinstance(getattr(tvb_cls, k), NArray)
+            }
+            assert declared <= set(node.parameters()), declared - set(node.parameters())
             for p, v in node.parameters().items():
                 if p not in skip | OTHER_DEFAULTS.get(name, set()):
                     np.testing.assert_allclose(

@@ -249,21 +249,19 @@ class ZerlautAdaptationFirstOrder(AbstractNode):
 
 def _derivatives(f, E, I):  # noqa: E741
     """First and second partial derivatives of the elementwise `f(E, I)`, exact
-    (forward-mode autodiff)."""
-    one = jnp.ones_like(E)
+    (forward over forward mode, the two directions batched)."""
+    one, zero = jnp.ones_like(E), jnp.zeros_like(E)
+    x = jnp.stack([E, I])
+    basis = jnp.stack([jnp.stack([one, zero]), jnp.stack([zero, one])])
 
-    def d_e(e, i):
-        return jax.jvp(lambda x: f(x, i), (e,), (one,))[1]
+    def fx(x):
+        return f(x[0], x[1])
 
-    def d_i(e, i):
-        return jax.jvp(lambda x: f(e, x), (i,), (one,))[1]
+    def grad(x):
+        return jax.vmap(lambda t: jax.jvp(fx, (x,), (t,))[1])(basis)
 
-    fe = d_e(E, I)
-    fi = d_i(E, I)
-    fee = jax.jvp(lambda x: d_e(x, I), (E,), (one,))[1]
-    fii = jax.jvp(lambda x: d_i(E, x), (I,), (one,))[1]
-    fei = jax.jvp(lambda x: d_e(E, x), (I,), (one,))[1]
-    return fe, fi, fee, fii, fei
+    g, h = jax.vmap(lambda t: jax.jvp(grad, (x,), (t,)))(basis)
+    return g[0, 0], g[0, 1], h[0, 0], h[1, 1], h[0, 1]
 
 
 class ZerlautAdaptationSecondOrder(AbstractNode):
