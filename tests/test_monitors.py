@@ -287,14 +287,14 @@ def observed():
             _ROI, source=nm.monitors.Bold("y1", tr=20.0, scale=0.01), name="roi_bold"
         ),
     ]
-    sol = nm.simulate(net, t1=200.0, dt=0.1, monitors=mons)
+    sol = nm.simulate(net, t1=100.0, dt=0.1, monitors=mons)
     return sol, key
 
 
 def test_eeg_projection_of_an_expression_matches_numpy(observed):
     sol, _ = observed
     v = np.asarray(sol["y1"]) - np.asarray(sol["y2"])  # every step, t = 0 ... 200
-    mean = v[1:].reshape(200, 10, 4).mean(axis=1)  # the steps of each 1-ms window
+    mean = v[1:].reshape(100, 10, 4).mean(axis=1)  # the steps of each 1-ms window
     avg_ref = _OBS_GAIN - _OBS_GAIN.mean(axis=0)
     np.testing.assert_allclose(sol["eeg"], mean @ avg_ref.T, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(
@@ -307,15 +307,15 @@ def test_eeg_projection_of_an_expression_matches_numpy(observed):
 
 def test_observation_noise_variance_and_keying(observed):
     sol, key = observed
-    xi = np.asarray(sol["noise"])  # zero gain: pure noise, 2000 samples x 3 sensors
-    assert xi.shape == (2000, 3)
+    xi = np.asarray(sol["noise"])  # zero gain: pure noise, 1000 samples x 3 sensors
+    assert xi.shape == (1000, 3)
     n = xi.size
     # sample variance of n N(0, 0.25) values: relative sd sqrt(2/n) = 1.8 %
     assert abs(xi.var() / 0.25 - 1.0) < 5 * np.sqrt(2.0 / n)
     assert abs(xi.mean()) < 5 * 0.5 / np.sqrt(n)
     lag1 = np.corrcoef(xi[1:].ravel(), xi[:-1].ravel())[0, 1]
     assert abs(lag1) < 5 / np.sqrt(n)  # white in time
-    assert abs(np.corrcoef(xi[:, 0], xi[:, 1])[0, 1]) < 5 / np.sqrt(2000)
+    assert abs(np.corrcoef(xi[:, 0], xi[:, 1])[0, 1]) < 5 / np.sqrt(1000)
     # keyed: sample m is normal(fold_in(key, m))
     ref = 0.5 * np.asarray(jax.random.normal(jax.random.fold_in(key, 7), (3,)))
     np.testing.assert_allclose(xi[7], ref, rtol=1e-6)
