@@ -5,7 +5,8 @@ Run it with `python examples/model_gallery.py` (prints a table; headless; "-"
 marks models that do not oscillate), or
 `python examples/model_gallery.py --plot gallery.png` to also save one panel per
 model (matplotlib, Agg backend). Each model runs with the parameters of its
-documented regime (mostly the defaults).
+documented regime (mostly the defaults). With the environment variable
+`NEUROMASS_QUICK=1` every run is ten times shorter (a smoke test).
 """
 
 import argparse
@@ -60,6 +61,34 @@ GALLERY = {
     "MontbrioPazoRoxin": ({}, {"r": 1.0, "V": -0.2}, 50.0, 0.01, "r"),
     "CoombesByrne": ({}, None, 50.0, 0.01, "r"),
     "LarterBreakspear": ({}, None, 500.0, 0.1, "V"),
+    # The Virtual Brain's further models
+    "EpileptorRestingState": ({}, None, 3000.0, 0.05, "x_rs"),
+    "EpileptorCodim3": ({}, None, 5000.0, 0.05, "x"),
+    "EpileptorCodim3SlowMod": ({}, None, 5000.0, 0.05, "x"),
+    "Hopfield": ({}, {"x": 1.5, "theta": 0.5}, 20.0, 0.01, "x"),
+    "ReducedSetFitzHughNagumo": ({}, None, 300.0, 0.05, "xi_0"),
+    "ReducedSetHindmarshRose": ({}, None, 500.0, 0.01, "xi_0"),
+    "ZetterbergJansen": ({}, None, 1000.0, 0.1, "v6"),
+    "DecoBalancedExcInh": ({}, None, 1000.0, 0.1, "S_e"),
+    "CoombesByrne2D": ({}, None, 50.0, 0.01, "r"),
+    "GastSchmidtKnosche_SD": ({}, None, 200.0, 0.01, "r"),
+    "GastSchmidtKnosche_SF": ({}, None, 200.0, 0.01, "r"),
+    "DumontGutkin": ({}, None, 200.0, 0.01, "r_e"),
+    "KIonEx": ({}, None, 1000.0, 0.01, "V"),
+    "ZerlautAdaptationFirstOrder": (
+        {"external_input_ex_ex": 0.0025, "external_input_in_ex": 0.0025},
+        None,
+        1000.0,
+        0.1,
+        "E",
+    ),
+    "ZerlautAdaptationSecondOrder": (
+        {"external_input_ex_ex": 0.0025, "external_input_in_ex": 0.0025},
+        None,
+        1000.0,
+        0.1,
+        "E",
+    ),
 }
 
 
@@ -118,12 +147,12 @@ def main() -> None:
 
     print("simulating each model alone (each compiles once):", flush=True)
     results = run_all()
-    print(f"{'model':<22} {'category':<17} {'shown':<6} {'range (2nd half)':>22} "
+    print(f"{'model':<29} {'category':<17} {'shown':<6} {'range (2nd half)':>22} "
           f"{'freq Hz':>8}")  # fmt: skip
     for name, r in results.items():
         span = f"[{r['low']:.3g}, {r['high']:.3g}]"
         freq = f"{r['freq']:8.2f}" if np.isfinite(r["freq"]) else f"{'-':>8}"
-        print(f"{name:<22} {r['category']:<17} {r['var']:<6} {span:>22} {freq}")
+        print(f"{name:<29} {r['category']:<17} {r['var']:<6} {span:>22} {freq}")
 
     if args.plot:
         import matplotlib
@@ -131,7 +160,7 @@ def main() -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        ncols = 4
+        ncols = 5
         nrows = -(-len(results) // ncols)
         fig, axes = plt.subplots(
             nrows, ncols, figsize=(3.2 * ncols, 2.3 * nrows), layout="constrained"
@@ -139,7 +168,7 @@ def main() -> None:
         for ax, (name, r) in zip(axes.flat, results.items()):
             ax.plot(r["ts"], r["x"], lw=0.8)
             label = "sin(theta)" if r["var"] == "theta" else r["var"]
-            ax.set_title(f"{name} ({label})", fontsize=9)
+            ax.set_title(f"{name}\n({label})", fontsize=8)
             ax.set_xlabel("time (ms)", fontsize=8)
             ax.set_ylabel(label, fontsize=8)
             ax.tick_params(labelsize=7)

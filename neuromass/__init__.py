@@ -12,6 +12,7 @@ from . import (
     models as models,
     monitors as monitors,
     noise as noise,
+    typing as typing,
     utils as utils,
     viz as viz,
 )

@@ -9,15 +9,18 @@ from typing import Any
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 
-#: A scalar or a per-region parameter: shape `()` or `(N,)`.
 ParamLike = float | Float[ArrayLike, ""] | Float[ArrayLike, " nodes"]
-#: The state of a network: one `(N,)` array per state variable.
+"""A scalar or a per-region parameter: shape `()` or `(N,)`."""
 State = dict[str, Float[Array, " nodes"]]
-#: Afferent coupling per coupled variable, each `(N,)`.
+"""The state of a network: `{variable: (N,) array}`, e.g. a node's
+`vector_field` argument and result."""
 CouplingInput = dict[str, Float[Array, " nodes"]]
-#: A trajectory: one `(T, N)` array per saved variable.
+"""The afferent coupling of a node: `{coupled variable: (N,) array}`."""
 Trajectory = dict[str, Float[Array, "times nodes"]]
+"""A trajectory: `{variable: (T, N) array}`."""
 Key = PRNGKeyArray
+"""A JAX random key (`jax.random.key(0)`)."""
 Args = Any
+"""Extra arguments passed through unchanged."""
 
 __all__ = ["ParamLike", "State", "CouplingInput", "Trajectory", "Key", "Args"]

@@ -15,8 +15,14 @@ import neuromass as nm
 ALL_MODELS = [m.cls for m in nm.models.list_models()]
 
 
+# KIonEx: TVB's typical ranges of `DKi` and `Kg` include negative extracellular
+# potassium concentrations (whose logarithm is NaN, in TVB too); stay physical
+PHYSICAL_RANGES = {"KIonEx": {"Kg": (-4.0, -1.0)}}
+
+
 def _random_state(node, n, rng):
-    return {v: rng.uniform(*node.state_ranges[v], size=n) for v in node.state_names}
+    ranges = {**node.state_ranges, **PHYSICAL_RANGES.get(type(node).__name__, {})}
+    return {v: rng.uniform(*ranges[v], size=n) for v in node.state_names}
 
 
 # ----------------------------------------------------------------------- contract
@@ -29,7 +35,7 @@ def test_node_contract(cls, x64):
     assert set(node.coupled_vars) <= set(names) and node.coupled_vars
     assert set(node.state_bounds) <= set(names)
     for v, (lo, hi) in node.state_ranges.items():
-        assert lo < hi, v
+        assert lo <= hi, v  # TVB gives some variables a single value, e.g. [0, 0]
     # initial states: defaults, and random ones within the ranges
     n = 5
     y = node.initial_state(n)
@@ -82,6 +88,8 @@ def test_per_region_parameters_broadcast(cls, x64):
             else np.asarray(v) * rng.uniform(0.8, 1.2, n) + rng.uniform(-0.05, 0.05, n)
         )
         for p, v in node.parameters().items()
+        # static integers and vector parameters (e.g. fitted coefficients) are shared
+        if np.ndim(v) == 0 and np.asarray(v).dtype.kind in "fb"
     }
     state = _random_state(node, n, rng)
     cpl = {v: rng.normal(size=n) for v in node.coupled_vars}
@@ -111,9 +119,10 @@ def test_catalogue_records_and_table():
         if inspect.isclass(obj)
         and issubclass(obj, nm.models.AbstractNode)
         and obj is not nm.models.AbstractNode
+        and obj.__name__ == name  # aliases (KIonExchange = KIonEx) listed once
     }
     assert set(cat.names()) == exported
-    assert len(cat) == 14
+    assert len(cat) == 29
     for info in cat:
         assert isinstance(info, nm.models.ModelInfo)
         assert info.cls is getattr(nm.models, info.name)
@@ -358,3 +367,43 @@ def test_user_defined_model_simulates_sweeps_and_differentiates(x64):
     fd = (float(mean_rate(at(1.5 + eps))) - float(mean_rate(at(1.5 - eps)))) / (2 * eps)
     assert np.isfinite(g) and g > 0
     np.testing.assert_allclose(g, fd, rtol=1e-5)
+
+
+def test_feedback_inhibition_control_fixed_point(x64):
+    """FIC's J_i puts every region at the target excitatory rate: at S_e* (from the
+    target, in closed form) and S_i* (root of dS_i/dt, found by scipy on the
+    equations of Deco et al. 2014/2021 written here in numpy), dS_e/dt vanishes."""
+    brentq = pytest.importorskip("scipy.optimize").brentq
+    w = np.array([[0.0, 0.6, 0.2], [0.4, 0.0, 0.9], [0.1, 0.3, 0.0]])
+    k, target = 0.7, 3.0
+    gain = np.array([1.0, 1.1, 1.25])
+    node = nm.models.DecoBalancedExcInh(M_i=gain, G=2.5)
+    fic = nm.models.feedback_inhibition_control(node, w, k=k, target_rate=target)
+    j_i = np.asarray(fic.J_i)
+    assert j_i.shape == (3,) and np.all(j_i > 0)
+    p = {name: float(v) for name, v in node.parameters().items() if np.ndim(v) == 0}
+
+    def rate(x, d):
+        return x / (1.0 - np.exp(-d * x))
+
+    s_e = np.full(3, p["gamma_e"] * target * p["tau_e"])
+    s_e = s_e / (1.0 + p["gamma_e"] * target * p["tau_e"])
+    c = p["G"] * p["J_N"] * k * (w @ s_e)
+    for r in range(3):
+
+        def ds_i(x, r=r):
+            i_i = p["W_i"] * p["I_o"] + p["J_N"] * s_e[r] - x + p["lamda"] * c[r]
+            h_i = rate(gain[r] * (p["a_i"] * i_i - p["b_i"]), p["d_i"])
+            return -x / p["tau_i"] + p["gamma_i"] * h_i
+
+        s_i = brentq(ds_i, 0.0, 1.0, xtol=1e-15)
+        i_e = (
+            p["W_e"] * p["I_o"] + p["w_p"] * p["J_N"] * s_e[r] + c[r]
+            - j_i[r] * s_i + p["I_ext"]
+        )  # fmt: skip
+        h_e = rate(gain[r] * (p["a_e"] * i_e - p["b_e"]), p["d_e"])
+        np.testing.assert_allclose(h_e, target, rtol=1e-9)
+        d_se = -s_e[r] / p["tau_e"] + (1.0 - s_e[r]) * p["gamma_e"] * h_e
+        np.testing.assert_allclose(d_se, 0.0, atol=1e-12)
+    with pytest.raises(TypeError, match="ReducedWongWangExcInh"):
+        nm.models.feedback_inhibition_control(nm.models.Hopf(), w)

@@ -256,3 +256,117 @@ def test_result_does_not_depend_on_the_loop_blocking(getkey):
     a = nm.simulate(net, t1=150.0, dt=0.1, save_every=1.0, transient=3.0, key=key)
     b = nm.simulate(net, t1=150.0, dt=0.1, save_every=0.1, transient=3.0, key=key)
     np.testing.assert_allclose(a["x"], b["x"][::10], atol=1e-5)
+
+
+# --------------------------------------------- EEG/MEG observables, spatial averages
+_OBS_GAIN = np.random.default_rng(7).normal(size=(5, 4))
+_ROI = np.array([2, 0, 2, 1])
+
+
+@pytest.fixture(scope="module")
+def observed():
+    """One Jansen-Rit network observed by every new monitor at once."""
+    w = np.random.default_rng(3).uniform(0.2, 1.0, (4, 4))
+    net = nm.Network(nm.models.JansenRit(), w, coupling="sigmoidal_jansen_rit", k=1.0)
+    key = jax.random.key(42)
+    mons = [
+        nm.monitors.Projection(_OBS_GAIN, "y1 - y2", every=1.0, reference="average"),
+        nm.monitors.Projection(
+            _OBS_GAIN, {"y1": 1.0, "y2": -1.0}, every=1.0, name="eeg_w", reference=2
+        ),
+        nm.monitors.Projection(
+            _OBS_GAIN, lambda y: y["y1"] - y["y2"], every=1.0, name="eeg_f"
+        ),
+        nm.monitors.Projection(
+            np.zeros((3, 4)), "y0", every=0.1, name="noise", noise=0.5, key=key
+        ),
+        nm.monitors.GlobalAverage(every=0.5, variables=("y1", "y2")),
+        nm.monitors.SpatialAverage(_ROI, every=0.5, variables="y1"),
+        nm.monitors.Bold("y1", tr=20.0, scale=0.01),
+        nm.monitors.SpatialAverage(
+            _ROI, source=nm.monitors.Bold("y1", tr=20.0, scale=0.01), name="roi_bold"
+        ),
+    ]
+    sol = nm.simulate(net, t1=100.0, dt=0.1, monitors=mons)
+    return sol, key
+
+
+def test_eeg_projection_of_an_expression_matches_numpy(observed):
+    sol, _ = observed
+    v = np.asarray(sol["y1"]) - np.asarray(sol["y2"])  # every step, t = 0 ... 200
+    mean = v[1:].reshape(100, 10, 4).mean(axis=1)  # the steps of each 1-ms window
+    avg_ref = _OBS_GAIN - _OBS_GAIN.mean(axis=0)
+    np.testing.assert_allclose(sol["eeg"], mean @ avg_ref.T, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        np.asarray(sol["eeg"]).sum(axis=1), 0.0, atol=1e-3
+    )  # average reference: sensors sum to 0
+    sensor_ref = _OBS_GAIN - _OBS_GAIN[2]
+    np.testing.assert_allclose(sol["eeg_w"], mean @ sensor_ref.T, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(sol["eeg_f"], mean @ _OBS_GAIN.T, rtol=1e-4, atol=1e-4)
+
+
+def test_observation_noise_variance_and_keying(observed):
+    sol, key = observed
+    xi = np.asarray(sol["noise"])  # zero gain: pure noise, 1000 samples x 3 sensors
+    assert xi.shape == (1000, 3)
+    n = xi.size
+    # sample variance of n N(0, 0.25) values: relative sd sqrt(2/n) = 1.8 %
+    assert abs(xi.var() / 0.25 - 1.0) < 5 * np.sqrt(2.0 / n)
+    assert abs(xi.mean()) < 5 * 0.5 / np.sqrt(n)
+    lag1 = np.corrcoef(xi[1:].ravel(), xi[:-1].ravel())[0, 1]
+    assert abs(lag1) < 5 / np.sqrt(n)  # white in time
+    assert abs(np.corrcoef(xi[:, 0], xi[:, 1])[0, 1]) < 5 / np.sqrt(1000)
+    # keyed: sample m is normal(fold_in(key, m))
+    ref = 0.5 * np.asarray(jax.random.normal(jax.random.fold_in(key, 7), (3,)))
+    np.testing.assert_allclose(xi[7], ref, rtol=1e-6)
+    with pytest.raises(ValueError, match="random key"):
+        nm.monitors.Projection(np.ones((2, 4)), noise=0.1)
+
+
+def test_global_and_spatial_averages_match_numpy(observed):
+    sol, _ = observed
+    y1, y2 = np.asarray(sol["y1"])[5::5], np.asarray(sol["y2"])[5::5]  # every 0.5 ms
+    np.testing.assert_allclose(sol["global"]["y1"], y1.mean(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(sol["global"]["y2"], y2.mean(axis=1), rtol=1e-5)
+    roi = np.stack([y1[:, _ROI == g].mean(axis=1) for g in (0, 1, 2)], axis=1)
+    np.testing.assert_allclose(sol["spatial"]["y1"], roi, rtol=1e-5)
+    # ROI BOLD: the ROI means of the regional BOLD signals, at every TR
+    bold = np.asarray(sol["bold"])
+    roi_bold = np.stack([bold[:, _ROI == g].mean(axis=1) for g in (0, 1, 2)], axis=1)
+    np.testing.assert_allclose(sol["roi_bold"], roi_bold, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(sol.monitors["roi_bold"].ts, sol.monitors["bold"].ts)
+    with pytest.raises(ValueError, match="1-D"):
+        nm.monitors.SpatialAverage(np.zeros((2, 2)))
+
+
+def test_expression_parser_refuses_code():
+    with pytest.raises(ValueError, match="may only combine"):
+        nm.monitors.Projection(np.ones((1, 2)), "__import__('os')")
+    with pytest.raises(ValueError, match="reference"):
+        nm.monitors.Projection(np.ones((2, 2)), "x", reference=5)
+
+
+def test_tvb_data_lead_field_matches_numpy():
+    """The region gain is the surface gain summed over each region's vertices,
+    recomputed here from the raw tvb-data files."""
+    pytest.importorskip("tvb_data")
+    import importlib.resources
+
+    lf = nm.datasets.load_lead_field("eeg", n_regions=76)
+    files = importlib.resources.files
+    with importlib.resources.as_file(
+        files("tvb_data.projectionMatrix") / "projection_eeg_65_surface_16k.npy"
+    ) as p:
+        surface = np.load(p)
+    rmap = np.loadtxt(files("tvb_data.regionMapping") / "regionMapping_16k_76.txt")
+    usable = np.isfinite(surface).all(axis=1)
+    expected = np.stack(
+        [surface[usable][:, rmap == r].sum(axis=1) for r in range(76)], axis=1
+    )
+    np.testing.assert_allclose(lf.gain, expected, rtol=1e-12)
+    sensors = (files("tvb_data.sensors") / "eeg_brainstorm_65.txt").read_text()
+    names = [line.split()[0] for line in sensors.splitlines()]
+    assert list(lf.labels) == [n for n, u in zip(names, usable) if u]
+    assert lf.gain.shape == (63, 76) and lf.locations.shape == (63, 3)
+    eeg = nm.monitors.EEG(lf, variable="y1 - y2")
+    assert eeg.reference == "average" and eeg.gain.shape == (63, 76)

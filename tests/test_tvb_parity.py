@@ -15,6 +15,7 @@ up to round-off (with TVB's float32 history the two agree to about 1e-6 relative
 import warnings
 
 import diffrax
+import equinox as eqx
 import numpy as np
 import pytest
 
@@ -26,6 +27,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     tvb_models = pytest.importorskip("tvb.simulator.models")
     tvb_coupling = pytest.importorskip("tvb.simulator.coupling")
+    from tvb.basic.neotraits.api import NArray
     from tvb.datatypes.connectivity import Connectivity
     from tvb.simulator import descriptors, history, integrators, monitors
     from tvb.simulator.simulator import Simulator
@@ -46,7 +48,30 @@ TVB_NAMES = {
     "Linear": "Linear",
     "CoombesByrne": "CoombesByrne",
     "JansenRit": "JansenRit",
+    "ZetterbergJansen": "ZetterbergJansen",
+    "DecoBalancedExcInh": "DecoBalancedExcInh",
+    "CoombesByrne2D": "CoombesByrne2D",
+    "GastSchmidtKnosche_SD": "GastSchmidtKnosche_SD",
+    "GastSchmidtKnosche_SF": "GastSchmidtKnosche_SF",
+    "DumontGutkin": "DumontGutkin",
+    "EpileptorCodim3": "EpileptorCodim3",
+    "EpileptorCodim3SlowMod": "EpileptorCodim3SlowMod",
+    "EpileptorRestingState": "EpileptorRestingState",
+    "KIonEx": "KIonEx",
+    "ZerlautAdaptationFirstOrder": "ZerlautAdaptationFirstOrder",
 }
+# checked by their own tests below: modes (reduced sets), a switch that changes the
+# coupling variables (Hopfield), finite differences in TVB (Zerlaut second order)
+OTHER_PARITY_TESTS = (
+    "ReducedSetFitzHughNagumo",
+    "ReducedSetHindmarshRose",
+    "Hopfield",
+    "ZerlautAdaptationSecondOrder",
+)
+ALL_TVB_NAMES = {**TVB_NAMES, **{name: name for name in OTHER_PARITY_TESTS}}
+# states drawn within physical sub-ranges where TVB's typical range would give
+# negative concentrations (log of a negative number in both implementations)
+DFUN_STATE_RANGES = {"KIonEx": {"Kg": (-4.0, -1.0)}}
 # neuromass parameters that TVB's equations do not read (kept at their default)
 NOT_IN_TVB = {"Epileptor": {"s"}}
 # neuromass defaults that intentionally differ from TVB's (TVB: a=-0.5, omega=1.0)
@@ -54,10 +79,53 @@ OTHER_DEFAULTS = {"Hopf": {"a", "omega"}}
 
 
 def _tvb_model(name, params):
-    cls = getattr(tvb_models, TVB_NAMES[name])
-    model = cls(**{p: np.atleast_1d(np.asarray(v)) for p, v in params.items()})
+    cls = getattr(tvb_models, ALL_TVB_NAMES[name])
+    model = cls(
+        **{
+            p: np.atleast_1d(np.asarray(v)).astype(getattr(cls, p).dtype)
+            for p, v in params.items()
+        }
+    )
     model.configure()
     return model
+
+
+def _round_integer_params(name, params):
+    """TVB declares some counts as integers (e.g. Zerlaut's `N_tot`): round them."""
+    cls = getattr(tvb_models, ALL_TVB_NAMES[name])
+    return {
+        p: float(round(v)) if np.dtype(getattr(cls, p).dtype).kind in "iu" and
+        np.ndim(v) == 0 and not isinstance(v, bool | int) else v
+        for p, v in params.items()
+    }  # fmt: skip
+
+
+def _import_without_numba_kernels(module):
+    """Import a TVB model module whose numba kernels are compiled eagerly at import
+    (`epileptorcodim3`: 4 s of CPU) without compiling them: its numpy reference
+    `_numpy_dfun`, in the same module, is what the parity test calls."""
+    import importlib
+    import sys
+    from unittest import mock
+
+    import numba
+
+    if module not in sys.modules:
+        with mock.patch.object(numba, "guvectorize", lambda *a, **k: lambda f: f):
+            importlib.import_module(module)
+
+
+_import_without_numba_kernels("tvb.simulator.models.epileptorcodim3")
+
+
+# TVB models whose `dfun` is a numba kernel compiled at first call (seconds each):
+# their numpy reference `_numpy_dfun` (same equations, same module) is used instead
+NUMPY_DFUN = {
+    "DecoBalancedExcInh",
+    "EpileptorCodim3",
+    "EpileptorCodim3SlowMod",
+    "EpileptorRestingState",
+}
 
 
 def _random_params(node, rng, skip=()):
@@ -70,9 +138,19 @@ def _random_params(node, rng, skip=()):
         value = np.asarray(value)
         if value.dtype == bool:
             out[name] = bool(rng.random() < 0.5)
+        elif value.dtype.kind in "iu":
+            out[name] = int(value)  # a static switch (e.g. a branch number)
+        elif value.ndim:  # a vector parameter (e.g. fitted coefficients)
+            out[name] = value * rng.uniform(0.8, 1.2, value.shape)
         else:
             out[name] = float(value * rng.uniform(0.8, 1.2) + rng.uniform(-0.05, 0.05))
     return out
+
+
+@eqx.filter_jit
+def _vector_field(node, state, coupling):
+    """The node's vector field, compiled once per model (faster than op by op)."""
+    return node.vector_field(0.0, state, coupling)
 
 
 @pytest.mark.parametrize("name", sorted(TVB_NAMES))
@@ -82,7 +160,7 @@ def test_vector_field_matches_tvb_dfun(name, x64):
     n = 7
     for trial in range(3):
         skip = NOT_IN_TVB.get(name, set())
-        params = _random_params(cls(), rng, skip=skip)
+        params = _round_integer_params(name, _random_params(cls(), rng, skip=skip))
         if trial == 0:
             params = {}  # the defaults, which are TVB's
         node = cls(**params)
@@ -90,7 +168,14 @@ def test_vector_field_matches_tvb_dfun(name, x64):
             name, {p: v for p, v in node.parameters().items() if p not in skip}
         )
         if trial == 0:
-            tvb_cls = getattr(tvb_models, TVB_NAMES[name])
+            tvb_cls = getattr(tvb_models, ALL_TVB_NAMES[name])
+            # every TVB parameter is accepted (even those its equations do not read)
+            declared = {
+                k
+                for k in tvb_cls.declarative_attrs
+                if isinstance(getattr(tvb_cls, k), NArray)
+            }
+            assert declared <= set(node.parameters()), declared - set(node.parameters())
             for p, v in node.parameters().items():
                 if p not in skip | OTHER_DEFAULTS.get(name, set()):
                     np.testing.assert_allclose(
@@ -102,14 +187,14 @@ def test_vector_field_matches_tvb_dfun(name, x64):
                 np.testing.assert_allclose(
                     node.state_ranges[v], ref.state_variable_range[v], err_msg=v
                 )
-        state = {
-            v: rng.uniform(*node.state_ranges[v], size=n) for v in node.state_names
-        }
+        ranges = {**node.state_ranges, **DFUN_STATE_RANGES.get(name, {})}
+        state = {v: rng.uniform(*ranges[v], size=n) for v in node.state_names}
         cvars = [ref.state_variables[i] for i in ref.cvar]
         cpl = rng.normal(0.0, 0.5, size=(len(cvars), n))
-        ours = node.vector_field(0.0, state, dict(zip(cvars, cpl)))
+        ours = _vector_field(node, state, dict(zip(cvars, cpl)))
         x = np.stack([state[v] for v in node.state_names])[..., None]
-        theirs = ref.dfun(x, cpl[..., None])[..., 0]
+        dfun = ref._numpy_dfun if name in NUMPY_DFUN else ref.dfun
+        theirs = np.asarray(dfun(x, cpl[..., None]))[..., 0]
         for i, v in enumerate(node.state_names):
             np.testing.assert_allclose(
                 np.asarray(ours[v]), theirs[i], rtol=1e-11, atol=1e-13, err_msg=v
@@ -168,9 +253,12 @@ def _network(n, rng, dt, speed, zero_delay=True):
 
 def _run_tvb(name, params, coupling, w, lengths, speed, dt, hist, n_steps):
     n = w.shape[0]
-    cls = getattr(tvb_models, TVB_NAMES[name])
+    cls = getattr(tvb_models, ALL_TVB_NAMES[name])
     model = cls(
-        **{p: np.asarray(v, dtype=float).reshape(-1) for p, v in params.items()},
+        **{
+            p: np.asarray(v).astype(getattr(cls, p).dtype).reshape(-1)
+            for p, v in params.items()
+        },
         variables_of_interest=tuple(cls.state_variables),
     )
     conn = Connectivity(
@@ -207,8 +295,12 @@ def _couplings(kind, **kw):
             nm.coupling.SigmoidalJansenRit,
             tvb_coupling.SigmoidalJansenRit,
         ),
+        "scaling": (nm.coupling.Scaling, tvb_coupling.Scaling),
+        "pre_sigmoidal": (nm.coupling.PreSigmoidal, tvb_coupling.PreSigmoidal),
     }[kind]
-    return ours(**kw), theirs(**{k: np.array([v]) for k, v in kw.items()})
+    return ours(**kw), theirs(
+        **{k: v if isinstance(v, bool) else np.array([v]) for k, v in kw.items()}
+    )
 
 
 # model, coupling kind and parameters, dt (ms), speed (mm/ms), heterogeneous param
@@ -288,3 +380,165 @@ def test_delayed_network_matches_tvb_simulator(name, x64, tvb_float64_history):
         np.testing.assert_allclose(
             ours[1:], theirs[:, i], rtol=1e-9, atol=1e-10 * scale, err_msg=v
         )
+
+
+def test_scaling_coupling_matches_tvb():
+    """TVB's `Scaling` is a sparse pre/post coupling: compare both stages and the
+    whole weighted sum."""
+    rng = np.random.default_rng(2)
+    ours, theirs = _couplings("scaling", a=0.37)
+    x_j = rng.normal(size=(4, 3, 2))  # (edges, nodes, cvars)
+    x_i = rng.normal(size=(1, 3, 2))
+    w = rng.uniform(size=(4, 3))
+    np.testing.assert_allclose(ours.pre(x_j, x_i), theirs.pre(x_i, x_j))
+    gx = (w[..., None] * x_j).sum(0)
+    np.testing.assert_allclose(ours(x_j, x_i, w), theirs.post(gx), rtol=1e-6)
+    assert float(nm.coupling.Scaling().a) == float(tvb_coupling.Scaling().a[0])
+
+
+class _ZeroDelayHistory:
+    """The two arrays TVB's `PreSigmoidal.__call__` reads from its history, for
+    instantaneous coupling: `es_weights[to, 0, from, 0]` and the delayed state
+    `x_j[to, cvar, from, mode] = x[cvar, from]`."""
+
+    def __init__(self, w, x):
+        n = w.shape[0]
+        self.es_weights = w[:, None, :, None]
+        self._x_j = np.broadcast_to(x[None, :, :, None], (n,) + x.shape + (1,))
+        self._x_i = x[..., None]
+
+    def query(self, step):
+        return self._x_i, self._x_j.copy()
+
+
+def test_pre_sigmoidal_coupling():
+    r"""Static and dynamic thresholds against the equation, computed edge by edge;
+    the dynamic threshold output and the defaults against TVB's `PreSigmoidal`.
+
+    (TVB 2.10's `PreSigmoidal.__call__` sums over the *target* axis of its delayed
+    state, so its weighted sum is $\sum_j w_{ij} f(x_i)$ rather than the
+    documented $\sum_j w_{ij} f(x_j)$; that sum is not compared.)"""
+    rng = np.random.default_rng(4)
+    n = 4
+    w = rng.uniform(size=(n, n)) * (rng.random((n, n)) < 0.8)
+    x = rng.normal(size=(2, n))  # (cvars: x, theta), current values
+    H, Q, G, P, theta = 0.7, 0.9, 3.0, 1.2, 0.3
+    edges_j = np.broadcast_to(x.T[None], (n, n, 2))  # zero delays: x_j = x[j]
+    x_j = np.transpose(edges_j, (1, 0, 2))  # (edges = from, to, cvars)
+    w_e = w.T  # weights of edge j of region i: w[i, j]
+
+    def f(v, th):
+        return H * (Q + np.tanh(G * (P * v - th)))
+
+    static = nm.coupling.PreSigmoidal(H=H, Q=Q, G=G, P=P, theta=theta, dynamic=False)
+    got = np.asarray(static(x_j, x.T[None], w_e))
+    expected = np.array(
+        [[sum(w[i, j] * f(x[c, j], theta) for j in range(n)) for c in range(2)]
+         for i in range(n)]
+    )  # fmt: skip
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+    dyn = nm.coupling.PreSigmoidal(H=H, Q=Q, G=G, P=P)
+    got = np.asarray(dyn(x_j, x.T[None], w_e))
+    c0 = [sum(w[i, j] * f(x[0, j], x[1, j]) for j in range(n)) for i in range(n)]
+    np.testing.assert_allclose(got[:, 0], c0, rtol=1e-5, atol=1e-6)
+    ref = tvb_coupling.PreSigmoidal(
+        H=np.array([H]), Q=np.array([Q]), G=np.array([G]), P=np.array([P])
+    )
+    ref.configure()
+    theirs = ref(0, _ZeroDelayHistory(w, x))
+    np.testing.assert_allclose(got[:, 1], theirs[1, :, 0], rtol=1e-5, atol=1e-6)
+    glob = nm.coupling.PreSigmoidal(H=H, Q=Q, G=G, P=P, globalT=True)
+    np.testing.assert_allclose(
+        np.asarray(glob(x_j, x.T[None], w_e))[:, 1], np.full(n, got[:, 1].mean()),
+        rtol=1e-5,
+    )  # fmt: skip
+    default, tvb_default = nm.coupling.PreSigmoidal(), tvb_coupling.PreSigmoidal()
+    for p in ("H", "Q", "G", "P", "theta"):
+        assert float(getattr(default, p)) == float(getattr(tvb_default, p)[0])
+    assert default.dynamic == tvb_default.dynamic
+    with pytest.raises(ValueError, match="two coupled variables"):
+        dyn(x_j[..., :1], x.T[None, :, :1], w_e)
+
+
+def test_hopfield_vector_field_both_modes(x64):
+    rng = np.random.default_rng(5)
+    for dynamic in (0, 1):
+        params = {"taux": 1.3, "tauT": 4.2, "dynamic": dynamic}
+        node = nm.models.Hopfield(**params)
+        ref = _tvb_model("Hopfield", params)
+        state = {v: rng.uniform(*node.state_ranges[v], size=6) for v in ("x", "theta")}
+        cpl = rng.normal(size=(len(ref.cvar), 6))
+        cvars = [ref.state_variables[i] for i in ref.cvar]
+        ours = node.vector_field(0.0, state, dict(zip(cvars, cpl)))
+        x = np.stack([state["x"], state["theta"]])[..., None]
+        theirs = ref.dfun(x, cpl[..., None])[..., 0]
+        for i, v in enumerate(("x", "theta")):
+            np.testing.assert_allclose(np.asarray(ours[v]), theirs[i], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name", ["ReducedSetFitzHughNagumo", "ReducedSetHindmarshRose"]
+)
+def test_reduced_set_vector_field_matches_tvb_dfun(name, x64):
+    """TVB's (variable, region, mode) arrays are our `f"{variable}_{mode}"` states;
+    TVB sums the coupling of `xi` over modes."""
+    rng = np.random.default_rng(sum(map(ord, name)))
+    cls = getattr(nm.models, name)
+    tvb_cls = getattr(tvb_models, name)
+    base = tuple(tvb_cls.state_variables)
+    n, modes = 5, 3
+    assert cls.state_names == tuple(f"{v}_{m}" for v in base for m in range(modes))
+    for trial in range(2):
+        params = {} if trial == 0 else _random_params(cls(), rng)
+        node = cls(**params)
+        ref = _tvb_model(name, node.parameters())
+        if trial == 0:
+            for p, v in node.parameters().items():
+                np.testing.assert_allclose(v, getattr(tvb_cls, p).default, err_msg=p)
+            for v in base:
+                np.testing.assert_allclose(
+                    node.state_ranges[f"{v}_0"], ref.state_variable_range[v]
+                )
+        x = np.stack(
+            [rng.uniform(*ref.state_variable_range[v], size=(n, modes)) for v in base]
+        )
+        cpl = rng.normal(0.0, 0.5, size=(len(ref.cvar), n, modes))
+        state = {
+            f"{v}_{m}": x[i, :, m] for i, v in enumerate(base) for m in range(modes)
+        }
+        coupling = {f"xi_{m}": cpl[0, :, m] for m in range(modes)}
+        ours = _vector_field(node, state, coupling)
+        theirs = ref.dfun(x, cpl)
+        for i, v in enumerate(base):
+            for m in range(modes):
+                np.testing.assert_allclose(
+                    np.asarray(ours[f"{v}_{m}"]), theirs[i, :, m], rtol=1e-9,
+                    atol=1e-11 * np.abs(theirs[i]).max(), err_msg=f"{v}_{m}",
+                )  # fmt: skip
+
+
+def test_zerlaut_second_order_matches_tvb_dfun(x64):
+    """TVB differentiates the transfer functions by finite differences (step 1e-7);
+    ours are exact. The rates, adaptation and OU variables agree to round-off; the
+    (co)variance equations to the finite differences' error."""
+    name = "ZerlautAdaptationSecondOrder"
+    rng = np.random.default_rng(3)
+    node = nm.models.ZerlautAdaptationSecondOrder()
+    tvb_cls = getattr(tvb_models, name)
+    for p, v in node.parameters().items():
+        np.testing.assert_allclose(v, getattr(tvb_cls, p).default, err_msg=p)
+    ref = _tvb_model(name, node.parameters())
+    n = 6
+    state = {v: rng.uniform(*node.state_ranges[v], size=n) for v in node.state_names}
+    state["E"] = rng.uniform(0.002, 0.03, n)  # where the transfer function is smooth
+    state["I"] = rng.uniform(0.005, 0.05, n)
+    cpl = np.abs(rng.normal(0.0, 0.002, size=(1, n)))
+    ours = _vector_field(node, state, {"E": cpl[0]})
+    x = np.stack([state[v] for v in node.state_names])[..., None]
+    theirs = ref.dfun(x, cpl[..., None])[..., 0]
+    for i, v in enumerate(node.state_names):
+        np.testing.assert_allclose(
+            np.asarray(ours[v]), theirs[i], rtol=1e-5,
+            atol=1e-6 * np.abs(theirs[i]).max() + 1e-15, err_msg=v,
+        )  # fmt: skip

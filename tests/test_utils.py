@@ -84,6 +84,52 @@ def test_bounded_input_smooth_clamp(sharpness, x64):
     assert np.all(np.asarray(g(jnp.linspace(-1.5, 2.5, 9))) > 0)
 
 
+def test_bounded_input_gradient_beyond_a_bound_float32():
+    """The smooth clamp's gradient, sig(s(x-l)) - sig(s(x-h)), at x = 1.5, h = 1,
+    s = 50: the naive float32 difference of sigmoids is exactly 0; ours is the
+    value in exact arithmetic, 1.4e-11, to float32 precision."""
+    g = jax.jit(jax.grad(lambda v: bounded_input(v, 0.0, 1.0, sharpness=50.0)))
+    x = jnp.float32(1.5)
+    assert x.dtype == jnp.float32
+    naive = np.float32(1) / (1 + np.exp(np.float32(-75))) - np.float32(1) / (
+        1 + np.exp(np.float32(-25))
+    )
+    assert naive == 0.0
+    exact = 1.0 / (1.0 + np.exp(-75.0)) - 1.0 / (1.0 + np.exp(-25.0))  # float64
+    exact = (
+        np.exp(-25.0)
+        / (1.0 + np.exp(-25.0))
+        / (1.0 + np.exp(-75.0))
+        * (1.0 - np.exp(-50.0))
+    )  # the same without cancellation
+    got = float(g(x))
+    np.testing.assert_allclose(got, exact, rtol=1e-5)
+    assert got > 0.0
+    # documented: it underflows to 0 about 87/s beyond the bound in float32
+    assert float(g(jnp.float32(1.0 + 110.0 / 50.0))) == 0.0
+    # gradients with respect to the bounds: dy/dlow + dy/dhigh + dy/dx = 1
+    gl, gh, gx = jax.jit(
+        jax.grad(
+            lambda lo, hi, v: bounded_input(v, lo, hi, sharpness=5.0),
+            argnums=(0, 1, 2),
+        )
+    )(jnp.float32(0.0), jnp.float32(1.0), jnp.float32(0.8))
+    np.testing.assert_allclose(float(gl + gh + gx), 1.0, rtol=1e-6)
+
+
+def test_bounded_input_tanh_bound(x64):
+    x = np.linspace(-2000.0, 2000.0, 101)
+    y = jax.jit(lambda v: bounded_input(v, bound=500.0))(x)
+    np.testing.assert_allclose(y, 500.0 * np.tanh(x / 500.0), rtol=1e-14)
+    assert np.all(np.abs(np.asarray(y)) < 500.0)
+    g = jax.grad(lambda v: bounded_input(v, bound=500.0))
+    np.testing.assert_allclose(g(100.0), 1.0 - np.tanh(0.2) ** 2, rtol=1e-14)
+    with pytest.raises(ValueError, match="not both"):
+        bounded_input(1.0, 0.0, bound=2.0)
+    with pytest.raises(ValueError, match="positive"):
+        bounded_input(1.0, bound=-2.0)
+
+
 def test_bounded_input_errors():
     with pytest.raises(ValueError, match="low <= high"):
         bounded_input(0.0, 1.0, 0.0)
@@ -124,8 +170,30 @@ def test_process_sequence_errors():
         process_sequence([jnp.ones(2), jnp.ones(3)])
     with pytest.raises(ValueError, match="mode"):
         process_sequence([jnp.ones(2)], "median")
-    with pytest.raises(TypeError, match="list or tuple"):
-        process_sequence({"a": jnp.ones(2)})
+    with pytest.raises(ValueError, match="leading"):
+        process_sequence({"a": jnp.ones(2), "b": jnp.ones(3)})
+    with pytest.raises(ValueError, match="leading"):
+        process_sequence({"a": jnp.array(1.0)})
+    with pytest.raises(TypeError, match="string"):
+        process_sequence("abc")
+
+
+def test_process_sequence_stacked_pytree():
+    """A stacked pytree (brainmass's convention) gives what the list of its items
+    gives."""
+    items = [{"x": jnp.full(3, float(k)), "y": jnp.array(k**2)} for k in range(5)]
+    stacked = {"x": jnp.stack([i["x"] for i in items]), "y": jnp.arange(5) ** 2}
+    assert process_sequence(stacked) is stacked
+    for mode in ("first", "avg", "max"):
+        got, ref = process_sequence(stacked, mode), process_sequence(items, mode)
+        for k in ("x", "y"):
+            np.testing.assert_allclose(got[k], ref[k], err_msg=mode)
+    np.testing.assert_allclose(process_sequence(stacked, "avg")["y"], 6.0)
+    std = process_sequence(stacked, lambda a: np.std(a, axis=0))
+    np.testing.assert_allclose(std["x"], np.std(np.arange(5.0)) * np.ones(3))
+    # a bare array is a stacked pytree too, also under jit
+    out = jax.jit(lambda a: process_sequence(a, "mean"))(jnp.arange(6.0).reshape(3, 2))
+    np.testing.assert_allclose(out, [2.0, 3.0])
 
 
 def test_delay_index_rounding():

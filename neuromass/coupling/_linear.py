@@ -64,3 +64,35 @@ class Diffusive(AbstractLinearCoupling):
 
     def post(self, gx):
         return self.a * gx
+
+
+class Scaling(AbstractLinearCoupling):
+    r"""Scaling coupling, as in The Virtual Brain (`Scaling`): the weighted sum of
+    delayed source values rescaled by a constant, keeping the ratios between
+    connection strengths.
+
+    $$c_i = a \sum_j w_{ij}\,x_j(t - \tau_{ij})$$
+
+    It is [`neuromass.coupling.Linear`][] without offset, with TVB's default scale
+    $a = 1/256$ (for connectomes of raw streamline counts).
+
+    **Arguments:**
+
+    - `a`: scaling factor (dimensionless, default 0.00390625 = 1/256).
+
+    String shorthand: `"scaling"`.
+
+    !!! example
+
+        ```python
+        import neuromass as nm
+
+        coupling = nm.coupling.Scaling(a=0.01)
+        ```
+    """
+
+    a: jnp.ndarray = param(0.00390625)
+    local: ClassVar[float] = 0.0
+
+    def post(self, gx):
+        return self.a * gx

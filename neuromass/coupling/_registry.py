@@ -3,8 +3,8 @@
 from ._base import AbstractCoupling
 from ._kuramoto import Kuramoto
 from ._laplacian import Laplacian
-from ._linear import Diffusive, Linear
-from ._sigmoidal import Sigmoidal, SigmoidalJansenRit, Tanh
+from ._linear import Diffusive, Linear, Scaling
+from ._sigmoidal import PreSigmoidal, Sigmoidal, SigmoidalJansenRit, Tanh
 
 
 _SHORTHANDS = {
@@ -18,6 +18,9 @@ _SHORTHANDS = {
     "hyperbolic_tangent": Tanh,
     "sigmoidal_jansen_rit": SigmoidalJansenRit,
     "kuramoto": Kuramoto,
+    "scaling": Scaling,
+    "pre_sigmoidal": PreSigmoidal,
+    "presigmoidal": PreSigmoidal,
 }
 
 
@@ -25,7 +28,8 @@ def get_coupling(coupling: "AbstractCoupling | str") -> AbstractCoupling:
     """Return `coupling` itself, or the default instance named by a string shorthand:
     `"linear"` (also `"additive"`), `"diffusive"` (also `"difference"`),
     `"laplacian"`, `"sigmoidal"`, `"tanh"` (also `"hyperbolic_tangent"`),
-    `"sigmoidal_jansen_rit"`, `"kuramoto"`. Names are case-insensitive."""
+    `"sigmoidal_jansen_rit"`, `"kuramoto"`, `"scaling"`, `"pre_sigmoidal"` (also
+    `"presigmoidal"`). Names are case-insensitive."""
     if isinstance(coupling, AbstractCoupling):
         return coupling
     if isinstance(coupling, str):

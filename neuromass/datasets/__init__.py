@@ -9,6 +9,11 @@ from ._connectome import (
     check_in_strength as check_in_strength,
 )
 from ._generate import generate_edr_connectome as generate_edr_connectome
+from ._lead_field import (
+    LeadField as LeadField,
+    load_lead_field as load_lead_field,
+    region_gain as region_gain,
+)
 from ._loaders import (
     available_connectomes as available_connectomes,
     load_connectome as load_connectome,

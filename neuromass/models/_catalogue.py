@@ -3,17 +3,29 @@
 from typing import Literal, NamedTuple
 
 from ._base import AbstractNode
-from ._epileptor import Epileptor, Epileptor2D
+from ._epileptor import Epileptor, Epileptor2D, EpileptorRestingState
+from ._epileptor_codim3 import EpileptorCodim3, EpileptorCodim3SlowMod
 from ._fitzhugh_nagumo import FitzHughNagumo
 from ._generic2d import Generic2dOscillator
 from ._hopf import Hopf
-from ._jansen_rit import JansenRit
+from ._hopfield import Hopfield
+from ._jansen_rit import JansenRit, ZetterbergJansen
+from ._k_ion_exchange import KIonEx
 from ._kuramoto import Kuramoto
 from ._larter_breakspear import LarterBreakspear
 from ._linear import Linear
-from ._qif import CoombesByrne, MontbrioPazoRoxin
+from ._qif import (
+    CoombesByrne,
+    CoombesByrne2D,
+    DumontGutkin,
+    GastSchmidtKnosche_SD,
+    GastSchmidtKnosche_SF,
+    MontbrioPazoRoxin,
+)
+from ._stefanescu_jirsa import ReducedSetFitzHughNagumo, ReducedSetHindmarshRose
 from ._wilson_cowan import WilsonCowan
-from ._wong_wang import ReducedWongWang, ReducedWongWangExcInh
+from ._wong_wang import DecoBalancedExcInh, ReducedWongWang, ReducedWongWangExcInh
+from ._zerlaut import ZerlautAdaptationFirstOrder, ZerlautAdaptationSecondOrder
 
 
 Category = Literal["phenomenological", "physiological"]
@@ -179,6 +191,96 @@ _ENTRIES = (
         "physiological",
         "conductance-based chaotic dynamics",
         "Breakspear et al. 2003, Network",
+    ),
+    (
+        EpileptorRestingState,
+        "phenomenological",
+        "interictal resting-state activity with seizures",
+        "Courtiol et al. 2020, J. Neurosci.",
+    ),
+    (
+        EpileptorCodim3,
+        "phenomenological",
+        "classes of seizure bursters (codim-3 unfolding)",
+        "Saggio et al. 2017, J. Math. Neurosci.",
+    ),
+    (
+        EpileptorCodim3SlowMod,
+        "phenomenological",
+        "ultra-slow transitions between burster classes",
+        "Saggio et al. 2017, J. Math. Neurosci.",
+    ),
+    (
+        Hopfield,
+        "phenomenological",
+        "graded-response attractor networks",
+        "Hopfield 1984, PNAS",
+    ),
+    (
+        ReducedSetFitzHughNagumo,
+        "phenomenological",
+        "heterogeneous E/I FitzHugh-Nagumo populations (modes)",
+        "Stefanescu & Jirsa 2008, PLoS Comput. Biol.",
+    ),
+    (
+        ReducedSetHindmarshRose,
+        "phenomenological",
+        "heterogeneous E/I bursting populations (modes)",
+        "Stefanescu & Jirsa 2008, PLoS Comput. Biol.",
+    ),
+    (
+        ZetterbergJansen,
+        "physiological",
+        "cortical column with three populations; EEG",
+        "Zetterberg et al. 1978, Biol. Cybern.",
+    ),
+    (
+        DecoBalancedExcInh,
+        "physiological",
+        "regional gain heterogeneity; FIC-balanced fMRI",
+        "Deco et al. 2021, Sci. Adv.",
+    ),
+    (
+        CoombesByrne2D,
+        "physiological",
+        "QIF mean field with instantaneous conductance",
+        "Coombes & Byrne 2019",
+    ),
+    (
+        GastSchmidtKnosche_SD,
+        "physiological",
+        "QIF mean field with synaptic depression; bursts",
+        "Gast et al. 2020, Neural Comput.",
+    ),
+    (
+        GastSchmidtKnosche_SF,
+        "physiological",
+        "QIF mean field with spike-frequency adaptation",
+        "Gast et al. 2020, Neural Comput.",
+    ),
+    (
+        DumontGutkin,
+        "physiological",
+        "E-I QIF mean fields; phase resetting, gamma",
+        "Dumont & Gutkin 2019, PLoS Comput. Biol.",
+    ),
+    (
+        KIonEx,
+        "physiological",
+        "potassium dynamics, seizures and spreading depolarisation",
+        "Bandyopadhyay, Rabuffo et al. 2023",
+    ),
+    (
+        ZerlautAdaptationFirstOrder,
+        "physiological",
+        "AdEx network mean field; asynchronous/up-down states",
+        "Zerlaut et al. 2018; di Volo et al. 2019",
+    ),
+    (
+        ZerlautAdaptationSecondOrder,
+        "physiological",
+        "AdEx mean field with rate (co)variances",
+        "di Volo et al. 2019, Neural Comput.",
     ),
 )
 

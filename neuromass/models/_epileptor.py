@@ -278,3 +278,161 @@ class Epileptor2D(AbstractNode):
         if inputs:
             dx1 = dx1 + inputs.get("x1", 0.0)
         return {"x1": dx1, "z": dz}
+
+
+class EpileptorRestingState(AbstractNode):
+    r"""Epileptor coupled to a resting-state generic 2D oscillator (Courtiol et al.
+    2020), as in The Virtual Brain (`EpileptorRestingState`): the six Epileptor
+    equations (with TVB's linear $z$ target) plus a FitzHugh-Nagumo-like
+    oscillator ($x_{rs}, y_{rs}$) producing the resting-state activity.
+
+    For region $i$ with afferent couplings $C^1_i$ (on `x1`), $C^2_i$ (on `x2`) and
+    $C^3_i$ (on `x_rs`):
+
+    $$
+    \begin{aligned}
+    \dot x_1 &= t_t\big(y_1 - z + I_{ext} + K_{vf} C^1_i + f_1(x_1, x_2, z)\,x_1\big)
+        + u_i \\
+    \dot y_1 &= t_t\,(c - d x_1^2 - y_1) \\
+    \dot z &= t_t\,r\big(4(x_1 - x_0) - z - 0.1\,z^7[z<0] + K_s C^1_i\big) \\
+    \dot x_2 &= t_t\big(-y_2 + x_2 - x_2^3 + I_{ext2} + b_b g - 0.3(z - 3.5)
+        + K_f C^2_i\big) \\
+    \dot y_2 &= t_t\big(-y_2 + a_a (x_2 + 0.25)[x_2 \ge -0.25]\big)/\tau \\
+    \dot g &= -0.01\,t_t\,(g - 0.1 x_1) \\
+    \dot x_{rs} &= d_{rs}\tau_{rs}\big(\alpha_{rs} y_{rs} - f_{rs} x_{rs}^3
+        + e_{rs} x_{rs}^2 + \gamma_{rs} I_{rs} + \gamma_{rs} K_{rs} C^3_i\big) \\
+    \dot y_{rs} &= d_{rs}\big(a_{rs} + b_{rs} x_{rs} - \beta_{rs} y_{rs}\big)/\tau_{rs}
+    \end{aligned}
+    $$
+
+    with $f_1 = -a x_1 + b$ for $x_1 < 0$ and $f_1 = \text{slope} - x_2 + 0.6
+    (z - 4)^2$ otherwise. TVB's observable is $p(x_2 - x_1) + (1 - p)\,x_{rs}$
+    (`p` does not enter the drift).
+
+    **Arguments:** the Epileptor's (`a`=1, `b`=3, `c`=1, `d`=5, `r`=0.00035, `s`=4
+    (unused by TVB's equations, as here), `x0`=-1.6, `Iext`=3.1, `slope`=0,
+    `Iext2`=0.45, `tau`=10, `aa`=6, `bb`=2, `Kvf`=0, `Kf`=0, `Ks`=0, `tt`=1) and
+    those of the resting-state oscillator:
+
+    | parameter | default | meaning |
+    |---|---|---|
+    | `tau_rs` | 1.0 | time-scale separation |
+    | `I_rs` | 0.0 | input current |
+    | `a_rs`, `b_rs` | -2.0, -10.0 | $y_{rs}$ nullcline offset and slope |
+    | `d_rs` | 0.02 | overall time scale |
+    | `e_rs`, `f_rs` | 3.0, 1.0 | quadratic and cubic coefficients |
+    | `alpha_rs`, `beta_rs` | 1.0, 1.0 | weight of $y_{rs}$, damping of $y_{rs}$ |
+    | `gamma_rs` | 1.0 | input gain |
+    | `K_rs` | 1.0 | coupling strength of the oscillator |
+    | `p` | 0.0 | mix of the observable (unused by the drift) |
+
+    **State variables:** `x1`, `y1`, `z`, `x2`, `y2`, `g`, `x_rs`, `y_rs`. Coupled
+    by default: `("x1", "x2", "x_rs")`. External inputs: `x1`.
+
+    !!! example
+
+        ```python
+        import neuromass as nm
+
+        node = nm.models.EpileptorRestingState()
+        sol = nm.simulate(node, t1=500.0, dt=0.05, save_every=1.0)
+        ```
+
+    ??? cite "Reference"
+
+        Courtiol, J., Guye, M., Bartolomei, F., Petkoski, S. & Jirsa, V. K. (2020).
+        Dynamical mechanisms of interictal resting-state functional connectivity in
+        epilepsy. *J. Neurosci.* 40, 5572–5588.
+    """
+
+    a: jnp.ndarray = param(1.0)
+    b: jnp.ndarray = param(3.0)
+    c: jnp.ndarray = param(1.0)
+    d: jnp.ndarray = param(5.0)
+    r: jnp.ndarray = param(0.00035)
+    s: jnp.ndarray = param(4.0)
+    x0: jnp.ndarray = param(-1.6)
+    Iext: jnp.ndarray = param(3.1)
+    slope: jnp.ndarray = param(0.0)
+    Iext2: jnp.ndarray = param(0.45)
+    tau: jnp.ndarray = param(10.0)
+    aa: jnp.ndarray = param(6.0)
+    bb: jnp.ndarray = param(2.0)
+    Kvf: jnp.ndarray = param(0.0)
+    Kf: jnp.ndarray = param(0.0)
+    Ks: jnp.ndarray = param(0.0)
+    tt: jnp.ndarray = param(1.0)
+    tau_rs: jnp.ndarray = param(1.0)
+    I_rs: jnp.ndarray = param(0.0)
+    a_rs: jnp.ndarray = param(-2.0)
+    b_rs: jnp.ndarray = param(-10.0)
+    d_rs: jnp.ndarray = param(0.02)
+    e_rs: jnp.ndarray = param(3.0)
+    f_rs: jnp.ndarray = param(1.0)
+    alpha_rs: jnp.ndarray = param(1.0)
+    beta_rs: jnp.ndarray = param(1.0)
+    gamma_rs: jnp.ndarray = param(1.0)
+    K_rs: jnp.ndarray = param(1.0)
+    p: jnp.ndarray = param(0.0)
+
+    state_names: ClassVar[tuple[str, ...]] = (
+        "x1", "y1", "z", "x2", "y2", "g", "x_rs", "y_rs",
+    )  # fmt: skip
+    coupled_vars: ClassVar[tuple[str, ...]] = ("x1", "x2", "x_rs")
+    default_state: ClassVar[dict[str, float]] = {
+        "x1": -1.6, "y1": -12.0, "z": 3.8, "x2": -1.0,
+        "y2": 0.005, "g": 0.0, "x_rs": 1.0, "y_rs": 0.0,
+    }  # fmt: skip
+    state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
+        "x1": (-1.8, -1.4),
+        "y1": (-15.0, -10.0),
+        "z": (3.6, 4.0),
+        "x2": (-1.1, -0.9),
+        "y2": (0.001, 0.01),
+        "g": (-1.0, 1.0),
+        "x_rs": (-2.0, 4.0),
+        "y_rs": (-6.0, 6.0),
+    }
+    input_names: ClassVar[tuple[str, ...]] = ("x1",)
+
+    def vector_field(self, t, state, coupling, inputs=None):
+        x1, y1, z = state["x1"], state["y1"], state["z"]
+        x2, y2, g = state["x2"], state["y2"], state["g"]
+        xr, yr = state["x_rs"], state["y_rs"]
+        c1 = coupling.get("x1", 0.0)
+        c2 = coupling.get("x2", 0.0)
+        c3 = coupling.get("x_rs", 0.0)
+        tt = self.tt
+        f1 = jnp.where(
+            x1 < 0.0,
+            -self.a * x1**2 + self.b * x1,
+            self.slope - x2 + 0.6 * (z - 4.0) ** 2,
+        )
+        dx1 = tt * (y1 - z + self.Iext + self.Kvf * c1 + f1 * x1)
+        dy1 = tt * (self.c - self.d * x1**2 - y1)
+        zneg = jnp.where(z < 0.0, -0.1 * z**7, 0.0)
+        dz = tt * (self.r * (4.0 * (x1 - self.x0) + zneg - z + self.Ks * c1))
+        dx2 = tt * (
+            -y2 + x2 - x2**3 + self.Iext2 + self.bb * g - 0.3 * (z - 3.5) + self.Kf * c2
+        )
+        f2 = jnp.where(x2 < -0.25, 0.0, self.aa * (x2 + 0.25))
+        dy2 = tt * ((-y2 + f2) / self.tau)
+        dg = tt * (-0.01 * (g - 0.1 * x1))
+        dxr = (
+            self.d_rs
+            * self.tau_rs
+            * (
+                self.alpha_rs * yr
+                - self.f_rs * xr**3
+                + self.e_rs * xr**2
+                + self.gamma_rs * self.I_rs
+                + self.gamma_rs * self.K_rs * c3
+            )
+        )
+        dyr = self.d_rs * (self.a_rs + self.b_rs * xr - self.beta_rs * yr) / self.tau_rs
+        if inputs:
+            dx1 = dx1 + inputs.get("x1", 0.0)
+        return {
+            "x1": dx1, "y1": dy1, "z": dz, "x2": dx2,
+            "y2": dy2, "g": dg, "x_rs": dxr, "y_rs": dyr,
+        }  # fmt: skip

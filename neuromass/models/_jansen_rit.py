@@ -48,6 +48,10 @@ class JansenRit(AbstractNode):
     | `a_3` | 0.25 | 1 | [0.125, 0.375] | pyramidal → inhibitory interneuron fraction |
     | `a_4` | 0.25 | 1 | [0.125, 0.375] | inhibitory interneuron → pyramidal fraction |
     | `mu` | 0.22 | 1/ms | [0.0, 0.22] | mean extrinsic input (pulse density) |
+    | `p_min`, `p_max` | 0.12, 0.32 | 1/ms | | TVB's input range (unused by the drift) |
+
+    `p_min` and `p_max` are accepted so that a TVB parameter set can be passed
+    unchanged; TVB's equations do not read them either.
 
     **State variables:** `y0`, `y1`, `y2` (mV; PSPs: pyramidal, excitatory,
     inhibitory) and `y3`, `y4`, `y5` (mV/ms; their derivatives). Typical ranges
@@ -84,6 +88,8 @@ class JansenRit(AbstractNode):
     a_3: jnp.ndarray = param(0.25)
     a_4: jnp.ndarray = param(0.25)
     mu: jnp.ndarray = param(0.22)
+    p_min: jnp.ndarray = param(0.12)
+    p_max: jnp.ndarray = param(0.32)
 
     state_names: ClassVar[tuple[str, ...]] = ("y0", "y1", "y2", "y3", "y4", "y5")
     coupled_vars: ClassVar[tuple[str, ...]] = ("y1", "y2")
@@ -123,4 +129,152 @@ class JansenRit(AbstractNode):
             "y3": self.A * a * s_pyr - 2.0 * a * y3 - a * a * y0,
             "y4": self.A * a * drive - 2.0 * a * y4 - a * a * y1,
             "y5": self.B * b * self.a_4 * self.J * s_i - 2.0 * b * y5 - b * b * y2,
+        }
+
+
+class ZetterbergJansen(AbstractNode):
+    r"""Zetterberg-Jansen model of a cortical column, the forerunner of Jansen-Rit,
+    with three populations (pyramidal cells, excitatory stellate and inhibitory
+    interneurons), as in The Virtual Brain (`ZetterbergJansen`).
+
+    With $S(v) = \frac{2 e_0}{1 + e^{\rho_1(\rho_2 - v)}}$ (1/ms),
+    $c_i = S(C_i)$ the sigmoid of the afferent coupling $C_i$ (delivered on
+    `v6`), $H_e\kappa_e$, $H_i\kappa_i$ the synaptic gains:
+
+    $$
+    \begin{aligned}
+    \dot v_1 &= y_1, \quad \dot y_1 = H_e\kappa_e\big(\gamma_1 S(v_2 - v_3)
+        + \gamma_{1T}(U + c_i)\big) - 2\kappa_e y_1 - \kappa_e^2 v_1 \\
+    \dot v_2 &= y_2, \quad \dot y_2 = H_e\kappa_e\big(\gamma_2 S(v_1)
+        + \gamma_{2T}(P + c_i)\big) - 2\kappa_e y_2 - \kappa_e^2 v_2 \\
+    \dot v_3 &= y_3, \quad \dot y_3 = H_i\kappa_i\,\gamma_4 S(v_4 - v_5)
+        - 2\kappa_i y_3 - \kappa_i^2 v_3 \\
+    \dot v_4 &= y_4, \quad \dot y_4 = H_e\kappa_e\big(\gamma_3 S(v_2 - v_3)
+        + \gamma_{3T}(Q + c_i)\big) - 2\kappa_e y_4 - \kappa_e^2 v_4 \\
+    \dot v_5 &= y_5, \quad \dot y_5 = H_i\kappa_i\,\gamma_5 S(v_4 - v_5)
+        - 2\kappa_i y_5 - \kappa_e^2 v_5 \\
+    \dot v_6 &= y_2 - y_3, \qquad \dot v_7 = y_4 - y_5
+    \end{aligned}
+    $$
+
+    The last term of $\dot y_5$ has $\kappa_e^2$, not $\kappa_i^2$: this is TVB's
+    code (2.10), kept for parity. $v_6$ integrates the net pyramidal input (the
+    pyramidal potential, the EEG proxy) and $v_7$ that of the interneurons.
+
+    **Arguments:** (TVB's names and defaults; each a scalar or per-region `(N,)`)
+
+    | parameter | default | unit | meaning |
+    |---|---|---|---|
+    | `He`, `Hi` | 3.25, 22.0 | mV | maximal EPSP / IPSP amplitude |
+    | `ke`, `ki` | 0.1, 0.05 | 1/ms | reciprocal excitatory / inhibitory time constant |
+    | `e0` | 0.0025 | 1/ms | half the maximal firing rate |
+    | `rho_2` | 6.0 | mV | firing threshold (sigmoid midpoint) |
+    | `rho_1` | 0.56 | 1/mV | sigmoid steepness |
+    | `gamma_1` ... `gamma_5` | 135, 108, 33.75, 33.75, 15 | 1 | synapse counts |
+    | `gamma_1T`, `gamma_2T`, `gamma_3T` | 1, 1, 1 | 1 | extrinsic input gains |
+    | `P`, `U`, `Q` | 0.12, 0.12, 0.12 | 1/ms | extrinsic inputs |
+
+    `gamma_1`: pyramidal → stellate, `gamma_2`: stellate → pyramidal, `gamma_3`:
+    pyramidal → interneurons, `gamma_4`: interneurons → pyramidal, `gamma_5`:
+    interneurons → interneurons. `P`, `U`, `Q` (and the gains `gamma_2T`,
+    `gamma_1T`, `gamma_3T`) drive the pyramidal, stellate and interneuron
+    populations.
+
+    **State variables:** `v1` ... `v7` (mV) and `y1` ... `y5` (mV/ms), in TVB's order
+    `v1 y1 v2 y2 v3 y3 v4 y4 v5 y5 v6 v7`. Coupled by default: `("v6",)`.
+
+    !!! example
+
+        ```python
+        import neuromass as nm
+
+        zj = nm.models.ZetterbergJansen()
+        sol = nm.simulate(zj, t1=200.0, dt=0.1, save_every=1.0)
+        v = sol["v6"]  # net pyramidal potential, mV
+        ```
+
+    ??? cite "Reference"
+
+        Zetterberg, L. H., Kristiansson, L. & Mossberg, K. (1978). Performance of
+        a model for a local neuron population. *Biol. Cybern.* 31, 15–26.
+    """
+
+    He: jnp.ndarray = param(3.25)
+    Hi: jnp.ndarray = param(22.0)
+    ke: jnp.ndarray = param(0.1)
+    ki: jnp.ndarray = param(0.05)
+    e0: jnp.ndarray = param(0.0025)
+    rho_2: jnp.ndarray = param(6.0)
+    rho_1: jnp.ndarray = param(0.56)
+    gamma_1: jnp.ndarray = param(135.0)
+    gamma_2: jnp.ndarray = param(108.0)
+    gamma_3: jnp.ndarray = param(33.75)
+    gamma_4: jnp.ndarray = param(33.75)
+    gamma_5: jnp.ndarray = param(15.0)
+    gamma_1T: jnp.ndarray = param(1.0)
+    gamma_2T: jnp.ndarray = param(1.0)
+    gamma_3T: jnp.ndarray = param(1.0)
+    P: jnp.ndarray = param(0.12)
+    U: jnp.ndarray = param(0.12)
+    Q: jnp.ndarray = param(0.12)
+
+    state_names: ClassVar[tuple[str, ...]] = (
+        "v1", "y1", "v2", "y2", "v3", "y3", "v4", "y4", "v5", "y5", "v6", "v7",
+    )  # fmt: skip
+    coupled_vars: ClassVar[tuple[str, ...]] = ("v6",)
+    default_state: ClassVar[dict[str, float]] = {
+        "v1": 0.0, "y1": 0.0, "v2": 10.0, "y2": 0.0, "v3": 5.0, "y3": 0.0,
+        "v4": 0.0, "y4": 0.0, "v5": 0.0, "y5": 0.0, "v6": 5.0, "v7": 0.0,
+    }  # fmt: skip
+    state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
+        "v1": (-100.0, 100.0),
+        "y1": (-500.0, 500.0),
+        "v2": (-100.0, 50.0),
+        "y2": (-100.0, 6.0),
+        "v3": (-100.0, 6.0),
+        "y3": (-100.0, 6.0),
+        "v4": (-100.0, 20.0),
+        "y4": (-100.0, 20.0),
+        "v5": (-100.0, 20.0),
+        "y5": (-500.0, 500.0),
+        "v6": (-100.0, 20.0),
+        "v7": (-100.0, 20.0),
+    }
+    input_names: ClassVar[tuple[str, ...]] = ("P",)
+
+    def vector_field(self, t, state, coupling, inputs=None):
+        s = state
+        rate = 2.0 * self.e0
+
+        def sig(v):
+            return sigmoid(v, rate, self.rho_1, self.rho_2)
+
+        c_in = sig(coupling.get("v6", 0.0))
+        p = self.P
+        if inputs:
+            p = p + inputs.get("P", 0.0)
+        heke, hiki = self.He * self.ke, self.Hi * self.ki
+        ke2, ki2 = 2.0 * self.ke, 2.0 * self.ki
+        keke, kiki = self.ke * self.ke, self.ki * self.ki
+        s_pyr = sig(s["v2"] - s["v3"])
+        s_inh = sig(s["v4"] - s["v5"])
+        return {
+            "v1": s["y1"],
+            "y1": heke * (self.gamma_1 * s_pyr + self.gamma_1T * (self.U + c_in))
+            - ke2 * s["y1"]
+            - keke * s["v1"],
+            "v2": s["y2"],
+            "y2": heke * (self.gamma_2 * sig(s["v1"]) + self.gamma_2T * (p + c_in))
+            - ke2 * s["y2"]
+            - keke * s["v2"],
+            "v3": s["y3"],
+            "y3": hiki * (self.gamma_4 * s_inh) - ki2 * s["y3"] - kiki * s["v3"],
+            "v4": s["y4"],
+            "y4": heke * (self.gamma_3 * s_pyr + self.gamma_3T * (self.Q + c_in))
+            - ke2 * s["y4"]
+            - keke * s["v4"],
+            "v5": s["y5"],
+            "y5": hiki * (self.gamma_5 * s_inh) - ki2 * s["y5"] - keke * s["v5"],
+            "v6": s["y2"] - s["y3"],
+            "v7": s["y4"] - s["y5"],
         }

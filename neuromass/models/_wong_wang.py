@@ -2,6 +2,8 @@
 
 from typing import ClassVar
 
+import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from ._base import AbstractNode
@@ -54,8 +56,11 @@ class ReducedWongWang(AbstractNode):
     | `w` | 0.6 | 1 | [0, 1] | local excitatory recurrence |
     | `J_N` | 0.2609 | nA | [0.2609, 0.5] | NMDA synaptic coupling |
     | `I_o` | 0.33 | nA | [0, 1] | effective external input |
+    | `sigma_noise` | 1e-9 | nA | | TVB's noise amplitude (unused by the drift) |
 
-    Each parameter is a scalar or a per-region `(N,)` array.
+    Each parameter is a scalar or a per-region `(N,)` array. `sigma_noise` is
+    accepted so that a TVB parameter set can be passed unchanged; the drift does
+    not read it (give the noise to `nm.simulate`).
 
     **State variables:** `S` (NMDA gating, dimensionless; range and hard bounds
     [0, 1]). Coupled by default: `("S",)`. External inputs: `S` (added to
@@ -89,6 +94,7 @@ class ReducedWongWang(AbstractNode):
     w: jnp.ndarray = param(0.6)
     J_N: jnp.ndarray = param(0.2609)
     I_o: jnp.ndarray = param(0.33)
+    sigma_noise: jnp.ndarray = param(1e-9)
 
     state_names: ClassVar[tuple[str, ...]] = ("S",)
     coupled_vars: ClassVar[tuple[str, ...]] = ("S",)
@@ -229,3 +235,203 @@ class ReducedWongWangExcInh(AbstractNode):
             dS_e = dS_e + inputs.get("S_e", 0.0)
             dS_i = dS_i + inputs.get("S_i", 0.0)
         return {"S_e": dS_e, "S_i": dS_i}
+
+
+class DecoBalancedExcInh(AbstractNode):
+    r"""Reduced Wong-Wang E-I model with a regional effective gain $M_i$ (Deco et
+    al. 2021), as in The Virtual Brain (`DecoBalancedExcInh`); with
+    [`neuromass.models.feedback_inhibition_control`][] the inhibitory weight $J_i$
+    of every region is set so that its excitatory rate sits at a target (feedback
+    inhibition control, FIC, Deco et al. 2014).
+
+    For region $k$ with afferent coupling $C_k$ (on `S_e`) and external inputs
+    $u^e_k, u^i_k$:
+
+    $$
+    \begin{aligned}
+    x^e_k &= w_p J_N S^e_k - J_i S^i_k + W_e I_o + G J_N C_k + I_{ext} \\
+    x^i_k &= J_N S^e_k - S^i_k + W_i I_o + \lambda\,G J_N C_k \\
+    H_p(x) &= \frac{M_i(a_p x - b_p)}{1 - e^{-d_p M_i (a_p x - b_p)}},
+        \quad p \in \{e, i\} \\
+    \dot S^e_k &= -\frac{S^e_k}{\tau_e} + (1 - S^e_k)\,\gamma_e H_e(x^e_k) + u^e_k \\
+    \dot S^i_k &= -\frac{S^i_k}{\tau_i} + \gamma_i H_i(x^i_k) + u^i_k
+    \end{aligned}
+    $$
+
+    With `M_i = 1` this is [`neuromass.models.ReducedWongWangExcInh`][]. Both gating
+    variables are kept in [0, 1] by `state_bounds`.
+
+    **Arguments:** those of [`neuromass.models.ReducedWongWangExcInh`][] (same
+    names, defaults and units: `a_e`, `b_e`, `d_e`, `gamma_e`, `tau_e`, `w_p`, `J_N`,
+    `W_e`, `a_i`, `b_i`, `d_i`, `gamma_i`, `tau_i`, `J_i`, `W_i`, `I_o`, `I_ext`,
+    `G`, `lamda`), plus
+
+    | parameter | default | unit | typical range | meaning |
+    |---|---|---|---|---|
+    | `M_i` | 1.0 | 1 | [1, 10] | effective gain within a region |
+
+    **State variables:** `S_e`, `S_i` (range and hard bounds [0, 1]). Coupled by
+    default: `("S_e",)`. External inputs: `S_e`, `S_i`.
+
+    !!! example
+
+        ```python
+        import numpy as np
+        import neuromass as nm
+
+        w = np.array([[0.0, 1.0], [0.5, 0.0]])
+        node = nm.models.DecoBalancedExcInh(M_i=np.array([1.0, 1.2]))
+        node = nm.models.feedback_inhibition_control(node, w, k=1.0)
+        net = nm.Network(node, w, coupling=nm.coupling.Linear(a=1.0))
+        sol = nm.simulate(net, t1=500.0, dt=0.1, save_every=1.0)
+        ```
+
+    ??? cite "Reference"
+
+        Deco, G., Kringelbach, M. L., Arnatkeviciute, A., Oldham, S., Sabaroedin,
+        K., Rogasch, N. C., Aquino, K. M. & Fornito, A. (2021). Dynamical
+        consequences of regional heterogeneity in the brain's transcriptional
+        landscape. *Sci. Adv.* 7, eabf4752.
+    """
+
+    a_e: jnp.ndarray = param(310.0)
+    b_e: jnp.ndarray = param(125.0)
+    d_e: jnp.ndarray = param(0.160)
+    gamma_e: jnp.ndarray = param(0.641 / 1000.0)
+    tau_e: jnp.ndarray = param(100.0)
+    w_p: jnp.ndarray = param(1.4)
+    J_N: jnp.ndarray = param(0.15)
+    W_e: jnp.ndarray = param(1.0)
+    a_i: jnp.ndarray = param(615.0)
+    b_i: jnp.ndarray = param(177.0)
+    d_i: jnp.ndarray = param(0.087)
+    gamma_i: jnp.ndarray = param(1.0 / 1000.0)
+    tau_i: jnp.ndarray = param(10.0)
+    J_i: jnp.ndarray = param(1.0)
+    W_i: jnp.ndarray = param(0.7)
+    I_o: jnp.ndarray = param(0.382)
+    I_ext: jnp.ndarray = param(0.0)
+    G: jnp.ndarray = param(2.0)
+    lamda: jnp.ndarray = param(0.0)
+    M_i: jnp.ndarray = param(1.0)
+
+    state_names: ClassVar[tuple[str, ...]] = ("S_e", "S_i")
+    coupled_vars: ClassVar[tuple[str, ...]] = ("S_e",)
+    default_state: ClassVar[dict[str, float]] = {"S_e": 0.1, "S_i": 0.05}
+    state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
+        "S_e": (0.0, 1.0),
+        "S_i": (0.0, 1.0),
+    }
+    state_bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "S_e": (0.0, 1.0),
+        "S_i": (0.0, 1.0),
+    }
+    input_names: ClassVar[tuple[str, ...]] = ("S_e", "S_i")
+
+    def vector_field(self, t, state, coupling, inputs=None):
+        S_e, S_i = state["S_e"], state["S_i"]
+        c = self.G * self.J_N * coupling.get("S_e", 0.0)
+        jn_se = self.J_N * S_e
+        x_e = self.w_p * jn_se - self.J_i * S_i + self.W_e * self.I_o + c + self.I_ext
+        x_i = jn_se - S_i + self.W_i * self.I_o + self.lamda * c
+        H_e = _transfer(self.M_i * (self.a_e * x_e - self.b_e), self.d_e)
+        H_i = _transfer(self.M_i * (self.a_i * x_i - self.b_i), self.d_i)
+        dS_e = -S_e / self.tau_e + (1.0 - S_e) * H_e * self.gamma_e
+        dS_i = -S_i / self.tau_i + H_i * self.gamma_i
+        if inputs:
+            dS_e = dS_e + inputs.get("S_e", 0.0)
+            dS_i = dS_i + inputs.get("S_i", 0.0)
+        return {"S_e": dS_e, "S_i": dS_i}
+
+
+def _bisect(f, lo, hi, n_iter=80):
+    """Root of an increasing function `f` on [lo, hi] (elementwise) by bisection."""
+
+    def body(_, bounds):
+        lo, hi = bounds
+        mid = 0.5 * (lo + hi)
+        above = f(mid) > 0.0
+        return jnp.where(above, lo, mid), jnp.where(above, mid, hi)
+
+    lo, hi = jax.lax.fori_loop(0, n_iter, body, (lo, hi))
+    return 0.5 * (lo + hi)
+
+
+def feedback_inhibition_control(
+    node: "ReducedWongWangExcInh | DecoBalancedExcInh",
+    weights,
+    k: float = 1.0,
+    target_rate: float = 3.0,
+):
+    r"""Feedback inhibition control (FIC): the per-region inhibitory weight $J_i$
+    that puts every region's excitatory rate at `target_rate` (Hz) in the network's
+    steady state (Deco et al. 2014), solved in closed form at that fixed point.
+
+    At the fixed point every region has $H_e = r^*$ (`target_rate`), hence
+    $S^e = \gamma_e r^* \tau_e / (1 + \gamma_e r^* \tau_e)$ and a known excitatory
+    input $x^e_*$ ($H_e(x^e_*) = r^*$); the coupling is $C_k = k \sum_j w_{kj}
+    S^e$ (linear coupling of strength $k$); $S^i$ solves
+    $S^i = \tau_i \gamma_i H_i(x^i)$; and then
+
+    $$J_i = \frac{w_p J_N S^e + W_e I_o + G J_N C_k + I_{ext} - x^e_*}{S^i}.$$
+
+    Deco et al. (2014) reach the same $J_i$ by iterating simulations; this is its
+    fixed point, found by bisection (exact to round-off).
+
+    **Arguments:**
+
+    - `node`: a [`neuromass.models.ReducedWongWangExcInh`][] or
+      [`neuromass.models.DecoBalancedExcInh`][] (per-region parameters allowed).
+    - `weights`: the connectome `(N, N)`, `[to, from]`, as given to
+      [`neuromass.Network`][].
+    - `k`: the strength of the network's linear coupling
+      ([`neuromass.coupling.Linear`][] `a`).
+    - `target_rate`: the excitatory rate to reach, Hz (3 Hz in Deco et al. 2014).
+
+    **Returns:** `node` with `J_i` replaced by the `(N,)` FIC values.
+
+    ??? cite "Reference"
+
+        Deco, G., Ponce-Alvarez, A., Hagmann, P., Romani, G. L., Mantini, D. &
+        Corbetta, M. (2014). How local excitation-inhibition ratio impacts the whole
+        brain dynamics. *J. Neurosci.* 34, 7886–7898.
+    """
+    if not isinstance(node, ReducedWongWangExcInh | DecoBalancedExcInh):
+        raise TypeError(
+            "`feedback_inhibition_control` needs a ReducedWongWangExcInh or a "
+            f"DecoBalancedExcInh node; got {type(node).__name__}."
+        )
+    w = jnp.asarray(weights, dtype=jnp.result_type(float))
+    if w.ndim != 2 or w.shape[0] != w.shape[1]:
+        raise ValueError(f"`weights` must be a square (N, N) array; got {w.shape}.")
+    return _fic(node, w, k, target_rate)
+
+
+@eqx.filter_jit
+def _fic(node, w, k, target_rate):
+    n = w.shape[0]
+    gain = getattr(node, "M_i", 1.0)
+    r = jnp.asarray(target_rate, dtype=w.dtype)
+    ones = jnp.ones((n,), w.dtype)
+    # excitatory fixed point
+    s_e = node.gamma_e * r * node.tau_e / (1.0 + node.gamma_e * r * node.tau_e)
+    s_e = s_e * ones
+    y_e = _bisect(lambda y: _transfer(y, node.d_e) - r, -1e3 * ones, 1e3 * ones)
+    x_e_star = y_e / gain / node.a_e + node.b_e / node.a_e
+    c = node.G * node.J_N * k * (w @ s_e)
+
+    # inhibitory fixed point: S_i = tau_i gamma_i H_i(x_i(S_i)), increasing residual
+    def resid(s_i):
+        x_i = node.J_N * s_e - s_i + node.W_i * node.I_o + node.lamda * c
+        h_i = _transfer(gain * (node.a_i * x_i - node.b_i), node.d_i)
+        return s_i - node.tau_i * node.gamma_i * h_i
+
+    hi = node.tau_i * node.gamma_i * _transfer(
+        gain * (node.a_i * (node.J_N * s_e + node.W_i * node.I_o + node.lamda * c)
+                - node.b_i), node.d_i
+    ) + 1.0  # fmt: skip
+    s_i = _bisect(resid, 0.0 * ones, hi * ones)
+    j_i = (
+        node.w_p * node.J_N * s_e + node.W_e * node.I_o + c + node.I_ext - x_e_star
+    ) / s_i
+    return node.replace(J_i=j_i)

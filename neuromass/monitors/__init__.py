@@ -1,13 +1,16 @@
 """Monitors: observation models stepped inside the simulation loop (raw and
-subsampled states, temporal averages, EEG/MEG projections, BOLD, and streaming
-statistics such as an online FC)."""
+subsampled states, temporal and spatial averages, EEG/MEG projections, BOLD, and
+streaming statistics such as an online FC)."""
 
 from ._base import AbstractMonitor as AbstractMonitor, MonitorOutput as MonitorOutput
 from ._basic import (
+    EEG as EEG,
+    MEG as MEG,
     Projection as Projection,
     Raw as Raw,
     Subsample as Subsample,
     TemporalAverage as TemporalAverage,
 )
 from ._bold import Bold as Bold
+from ._spatial import GlobalAverage as GlobalAverage, SpatialAverage as SpatialAverage
 from ._streaming import OnlineFC as OnlineFC, RunningStats as RunningStats
