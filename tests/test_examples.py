@@ -65,6 +65,13 @@ def _check_ou(out: str) -> None:
     assert abs(got / theory - 1) < 0.15
 
 
+def _check_alpha(out: str) -> None:
+    # Jansen-Rit with its default parameters oscillates in the alpha band; the quick
+    # run's spectrum (128-sample segments of 4 ms: 2 Hz resolution) peaks near 10 Hz.
+    peak = _number(r"spectral peak of the mean electrode spectrum: ([\d.]+) Hz", out)
+    assert 7.0 <= peak <= 14.0
+
+
 # script, arguments ({out}: the output folder), files written, extra check
 CASES = [
     ("connectome_tour.py", [], [], None),
@@ -73,6 +80,7 @@ CASES = [
     ("fit_bold_fc.py", ["{out}/fit_bold.png"], ["fit_bold.png"], None),
     ("fit_hopf_fc.py", ["{out}/fit.png"], ["fit.png"], None),
     ("fit_whole_brain_nearest.py", ["{out}/fit76.png"], ["fit76.png"], None),
+    ("jansen_rit_eeg.py", ["{out}"], ["jansen_rit_eeg.png"], _check_alpha),
     ("metrics_tour.py", [], [], _check_metrics),
     ("model_gallery.py", ["--plot", "{out}/gallery.png"], ["gallery.png"], None),
     ("monitors_bold.py", ["{out}"], ["monitors_bold.png"], None),
