@@ -7,16 +7,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro.distributions as dist
 import pytest
 
 import neuromass as nm
-
-
-pytest.importorskip("numpyro")
-pytest.importorskip("flowjax")
-import numpyro.distributions as dist  # noqa: E402
-
-import neuromass.inference as nmi  # noqa: E402
+import neuromass.inference as nmi
 
 
 def _two_region_net(**kw):

@@ -21,12 +21,12 @@ def summary_features(
     For activity $x_{ti}$ sampled every `dt` ms:
 
     - `"fc"`: the upper triangle ($i < j$) of the functional connectivity
-        ([`neuromass.metrics.fc`][]), Fisher-transformed,
+        (`nm.metrics.fc`), Fisher-transformed,
         $\operatorname{artanh}(\mathrm{FC}_{ij})$ (clipped to $\pm 0.999$);
     - `"fcd_mean"`, `"fcd_std"`: mean and standard deviation of the off-diagonal
-        FCD entries ([`neuromass.metrics.fcd`][]), when `fcd_window` is given;
+        FCD entries (`nm.metrics.fcd`), when `fcd_window` is given;
     - `"peak_freq"`: each region's spectral peak frequency in Hz
-        ([`neuromass.metrics.peak_frequency`][], Welch);
+        (`nm.metrics.peak_frequency`, Welch);
     - `"mean"`, `"std"`: each region's temporal mean and standard deviation
         (amplitude statistics).
 
@@ -38,7 +38,7 @@ def summary_features(
     - `dt`: its sampling interval in ms.
     - `fcd_window`, `fcd_step`: FCD window length and step in ms (`fcd_step`
         defaults to half the window); no FCD features without `fcd_window`.
-    - `fmin`, `fmax`, `nperseg`: passed to [`neuromass.metrics.peak_frequency`][].
+    - `fmin`, `fmax`, `nperseg`: passed to `nm.metrics.peak_frequency`.
 
     **Returns:**
 

@@ -95,7 +95,7 @@ class GaussianFC(eqx.Module):
 
     - `observed_fc`: the observed FC, `(regions, regions)`.
     - `observe`: `observe(model) -> (time, regions)` simulated activity (e.g. BOLD)
-        whose FC ([`neuromass.metrics.fc`][]) is compared.
+        whose FC (`nm.metrics.fc`) is compared.
     - `sigma`: the standard deviation of the Fisher-z values.
     - `clip`: correlations are clipped to $[-\mathrm{clip}, \mathrm{clip}]$ before the
         transform (keeps $\operatorname{artanh}$ finite).
@@ -175,7 +175,7 @@ class Posterior(eqx.Module):
     on the model with the parameters set (e.g. [`neuromass.inference.GaussianFC`][]
     or any function of the model returning a scalar).
 
-    **Constraints** are the reparametrisations of [`neuromass.fit`][]: a parameter
+    **Constraints** are the reparametrisations of `nm.fit`: a parameter
     with a bounded support is sampled as an unconstrained $u$ with
     $\theta = \mathrm{forward}(u)$, and the density of $u$ carries the Jacobian,
 
@@ -183,7 +183,7 @@ class Posterior(eqx.Module):
       \sum \log\left|\frac{\partial \theta}{\partial u}\right|.$$
 
     By default the constraint follows the prior's support: none on the real line,
-    [`neuromass.Positive`][] on $(0, \infty)$, [`neuromass.Bounded`][] on an
+    `nm.Positive` on $(0, \infty)$, `nm.Bounded` on an
     interval; `constraints=` overrides it per parameter.
 
     **Arguments:**

@@ -63,11 +63,11 @@ def simulate_table(
     simulation-based inference.
 
     Each row $l$ draws $\theta^{(l)} \sim p(\theta)$ from the priors (one
-    [`neuromass.DistributionAxis`][] per parameter, in a zip
-    [`neuromass.Space`][]), sets them in the model and calls
+    `nm.DistributionAxis` per parameter, in a zip
+    `nm.Space`), sets them in the model and calls
     `simulator(model, key=key_l)` for its features (e.g.
     [`neuromass.inference.summary_features`][] of a noisy simulation). The points
-    run through [`neuromass.sweep`][]: vmapped chunks compiled once, over devices
+    run through `nm.sweep`: vmapped chunks compiled once, over devices
     or a Dask cluster (`executor=`), and resumable from `store=` after an
     interruption.
 
@@ -83,7 +83,7 @@ def simulate_table(
     - `constraints`: overrides of the constraints that follow each prior's support;
         they are kept in `table.attrs` for
         [`neuromass.inference.train_posterior`][].
-    - `batch_size`, `store`, `executor`, `progress`: as for [`neuromass.sweep`][].
+    - `batch_size`, `store`, `executor`, `progress`: as for `nm.sweep`.
 
     **Returns:**
 
@@ -161,7 +161,7 @@ class AmortisedPosterior(eqx.Module):
     (flowjax) trained on a simulation table by neural posterior estimation.
 
     The flow models the standardised unconstrained coordinates
-    $u = \mathrm{inverse}(\theta)$ (the constraints of [`neuromass.fit`][]) given
+    $u = \mathrm{inverse}(\theta)$ (the constraints of `nm.fit`) given
     the standardised features $x$; samples are mapped back with
     $\theta = \mathrm{forward}(u)$, so they always lie in the prior's support.
     Once trained, a posterior for a new observation costs one pass of the flow:
