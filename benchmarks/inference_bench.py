@@ -185,9 +185,10 @@ def nuts_vs_sbi(args):
         simulate_s=round(t["sim"], 1),
         train_s=round(t["train"], 1),
         sample_s=round(t["sample"], 3),
+        sample_again_s=round(t["again"], 4),
         draws=n,
         ess_per_s_first=round(n / (t["sim"] + t["train"] + t["sample"]), 2),
-        ess_per_s_amortised=round(n / t["sample"], 1),
+        ess_per_s_amortised=round(n / t["again"], 1),
         truth_in_90=f"{int(out['sbi_inside'].sum())}/10",
         sbc_min_p=float(np.min(out["sbc_pvalues"])),
         sbc_coverage=[
