@@ -37,7 +37,8 @@ def summary_features(
     - `x`: `(time, nodes)` activity.
     - `dt`: its sampling interval in ms.
     - `fcd_window`, `fcd_step`: FCD window length and step in ms (`fcd_step`
-        defaults to half the window); no FCD features without `fcd_window`.
+        defaults to half the window); no FCD features without `fcd_window`
+        (FCD needs at least 3 regions).
     - `fmin`, `fmax`, `nperseg`: passed to `nm.metrics.peak_frequency`.
 
     **Returns:**

@@ -136,7 +136,7 @@ def simulate_table(
         store=store,
         executor=executor,
         progress=progress,
-        fingerprint=getattr(simulator, "__qualname__", None),
+        fingerprint="simulate_table:" + _name(simulator),
     )
     cols: dict[str, np.ndarray] = {}
     for name, s in zip(names, shapes):
@@ -154,6 +154,12 @@ def simulate_table(
     table.attrs["neuromass.params"] = list(names)
     table.attrs[_CONSTRAINTS] = dict(zip(names, cons))
     return table
+
+
+def _name(fn) -> str:
+    """`module.qualname` of the simulator: names it in a sweep store's manifest."""
+    target = fn if hasattr(fn, "__qualname__") else type(fn)
+    return f"{getattr(target, '__module__', '?')}.{target.__qualname__}"
 
 
 class AmortisedPosterior(eqx.Module):
