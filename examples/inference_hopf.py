@@ -42,7 +42,7 @@ N = 2 if QUICK else 8
 T1, DT, SAVE, SIGMA = (20.0 if QUICK else 120.0), 0.5, 2.0, 0.05
 SPEED_RANGE = (4.0, 12.0)  # mm/ms, the prior of the conduction speed
 TRUTH = {"k": 0.3, "node.a": np.linspace(-0.1, 0.05, N), "speed": 6.0}
-NUTS_DRAWS = dict(num_warmup=10, num_samples=10, num_chains=2) if QUICK else {}
+NUTS_DRAWS = dict(num_warmup=10, num_samples=10, num_chains=1) if QUICK else {}
 N_SIMS, N_SBC = (200, 10) if QUICK else (4000, 200)
 FLOW = (
     dict(transformer="affine", flow_layers=1, nn_width=16, max_epochs=3)

@@ -233,6 +233,8 @@ def nuts(
         progress_bar=progress,
     )
     t0 = time.perf_counter()
+    if num_chains == 1:  # NumPyro takes a single chain's start without a chain axis
+        u0 = {n: v[0] for n, v in u0.items()}
     mcmc.run(
         k_run,
         init_params=u0,
