@@ -28,68 +28,111 @@ def _two_region_net(**kw):
     )
 
 
-# ----------------------------------------------------------- NUTS, no simulation
-def test_nuts_conjugate_and_constrained_priors():
-    """Three parameters with known posteriors: `node.a` (N,) is a conjugate normal
-    mean; `k` (Gamma prior, Positive) and `speed` (Uniform prior, Bounded) are
-    absent from the likelihood, so their posteriors are their priors, which NUTS
-    only recovers if the constraints' Jacobians are right."""
-    net = _two_region_net(max_delay=10.0, min_delay=2.0)
-    sigma, s0, T = 0.1, 0.2, 5
-    rng = np.random.default_rng(0)
-    y = rng.normal(0.05, sigma, (T, 2)) + np.array([0.0, -0.1])
-    lik = nmi.GaussianTimeSeries(
-        y, lambda n: jnp.broadcast_to(n.node.a, (T, 2)), sigma=sigma
+# ---------------------------------------------------------------------------- NUTS
+def test_nuts_against_quadrature_conjugate_and_prior():
+    """One NUTS run on a 3-region delayed Hopf network, three parameters with known
+    posteriors (they are independent by construction):
+
+    - `k` (LogNormal prior, sampled through `Positive`): the simulation observed
+      with noise; checked against numerical quadrature of the same density on a
+      grid in k itself, so the constraint's Jacobian must be right, and the true
+      k lies in the 90 % interval;
+    - `node.a` (3,): a conjugate normal mean (an extra Gaussian term; the
+      simulation uses fixed a), exact posterior known;
+    - `speed` (a sweep axis as prior, Uniform, sampled through `Bounded`): absent
+      from the likelihood (the simulation uses a fixed speed), so its posterior is
+      the prior: mean 5, sd 6/sqrt(12), 5 % and 95 % quantiles 2.3 and 7.7.
+    """
+    rng = np.random.default_rng(3)
+    w = rng.uniform(0.3, 1.0, (3, 3))
+    lengths = rng.uniform(10.0, 30.0, (3, 3))
+    net = nm.Network(
+        nm.models.Hopf(a=jnp.full(3, -0.05), omega=jnp.array([0.25, 0.3, 0.35])),
+        w,
+        lengths=lengths,
+        speed=5.0,
+        coupling="diffusive",
+        k=0.3,
+        coupled_vars=("x", "y"),
+    )
+    y0 = {"x": jnp.array([0.5, 0.2, -0.3]), "y": jnp.array([0.1, -0.4, 0.3])}
+
+    def simulate_x(n):  # depends on k only: a and speed held at the truth
+        n = eqx.tree_at(lambda m: (m.node.a, m.speed), n, (net.node.a, net.speed))
+        return nm.simulate(n, t1=40.0, dt=0.5, save_every=2.0, y0=y0)["x"]
+
+    sigma, sigma_a, s0 = 0.05, 0.1, 0.2
+    data = simulate_x(net) + sigma * jax.random.normal(jax.random.key(4), (21, 3))
+    y_a = rng.normal(0.05, sigma_a, (5, 3)) + np.array([0.0, -0.1, 0.1])
+    lik_x = nmi.GaussianTimeSeries(data, simulate_x, sigma)
+    lik_a = nmi.GaussianTimeSeries(
+        y_a, lambda n: jnp.broadcast_to(n.node.a, (5, 3)), sigma_a
     )
     post = nmi.Posterior(
-        net,
-        priors={
-            "k": dist.Gamma(3.0, 10.0),
+        eqx.tree_at(lambda n: n.k, net, 0.5),  # start away from the truth
+        {
+            "k": dist.LogNormal(np.log(0.4), 0.5),
             "node.a": dist.Normal(0.0, s0),
-            "speed": nm.UniformAxis(2.0, 8.0, n=1),  # a sweep axis as a prior
+            "speed": nm.UniformAxis(2.0, 8.0, n=1),
         },
-        likelihood=lik,
+        lambda n: lik_x(n) + lik_a(n),
     )
     assert isinstance(post.constraints[0], nm.Positive)
     assert isinstance(post.constraints[2], nm.Bounded)
     s = nmi.nuts(
         post,
-        jax.random.key(1),
-        num_warmup=200,
-        num_samples=500,
+        jax.random.key(5),
+        num_warmup=150,
+        num_samples=250,
         num_chains=2,
         progress=False,
     )
     ess = s.ess()
-    assert all(np.all(v > 300) for v in ess.values())
-    assert all(np.all(v < 1.02) for v in s.r_hat().values())
-    prec = 1 / s0**2 + T / sigma**2
+    assert all(np.all(v > 150) for v in ess.values())
+    assert all(np.all(v < 1.03) for v in s.r_hat().values())
+
+    # k against quadrature of prior x likelihood on a grid
+    grid = jnp.linspace(0.01, 1.2, 240)
+    logp = jax.jit(
+        jax.vmap(
+            lambda k: (
+                post.priors[0].log_prob(k) + lik_x(nm.apply_point(post.model, {"k": k}))
+            )
+        )
+    )(grid)
+    p = np.exp(np.asarray(logp) - np.max(logp))
+    p /= np.trapezoid(p, grid)
+    k_mean = np.trapezoid(grid * p, grid)
+    k_sd = np.sqrt(np.trapezoid((grid - k_mean) ** 2 * p, grid))
+    lo, hi = s.interval("k", 0.9)
+    assert lo < 0.3 < hi
+
+    prec = 1 / s0**2 + 5 / sigma_a**2
     exact = {
-        "k": (0.3, np.sqrt(3.0) / 10.0),
-        "node.a": ((y.sum(0) / sigma**2) / prec, np.full(2, prec**-0.5)),
+        "k": (k_mean, k_sd),
+        "node.a": ((y_a.sum(0) / sigma_a**2) / prec, np.full(3, prec**-0.5)),
         "speed": (5.0, 6.0 / np.sqrt(12.0)),
     }
     for name, (mean, sd) in exact.items():
         x = s.flat(name)
         se = sd / np.sqrt(ess[name])
         np.testing.assert_array_less(np.abs(x.mean(0) - mean), 4 * se + 1e-6)
-        np.testing.assert_allclose(x.std(0), sd, rtol=0.15)
-    lo, hi = s.interval("speed")
+        np.testing.assert_allclose(x.std(0), sd, rtol=0.25)
     assert 2.0 <= s.flat("speed").min() and s.flat("speed").max() <= 8.0
-    np.testing.assert_allclose([lo, hi], [2.3, 7.7], atol=0.35)  # 5%, 95% of U(2, 8)
+    np.testing.assert_allclose(s.interval("speed"), [2.3, 7.7], atol=0.5)
 
     table = s.summary()
-    assert list(table.index) == ["k", "node.a[0]", "node.a[1]", "speed"]
+    assert list(table.index) == ["k", "node.a[0]", "node.a[1]", "node.a[2]", "speed"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         import arviz as az
 
     idata = s.to_arviz()
-    assert idata.posterior["node.a"].shape == (2, 500, 2)
+    assert idata.posterior["node.a"].shape == (2, 250, 3)
     ess_az = float(az.ess(idata, var_names=["k"], method="mean")["k"])
     np.testing.assert_allclose(ess_az, table.loc["k", "ess"], rtol=0.02)
     rhat_az = float(az.rhat(idata, var_names=["k"])["k"])
-    np.testing.assert_allclose(rhat_az, table.loc["k", "r_hat"], atol=0.01)
+    np.testing.assert_allclose(rhat_az, table.loc["k", "r_hat"], atol=0.02)
 
 
 def test_posterior_errors():
@@ -105,61 +148,6 @@ def test_posterior_errors():
     post = nmi.Posterior(net, {"k": dist.Uniform(0.5, 1.0)}, None)
     with pytest.raises(ValueError, match="outside its prior's support"):
         nmi.nuts(post, jax.random.key(0), progress=False)  # k = 0.2 in the model
-
-
-# ------------------------------------------------------ NUTS through the simulator
-def test_nuts_delayed_hopf_k_matches_quadrature():
-    """The posterior of the coupling k of a 3-region delayed Hopf network observed
-    with noise: NUTS against numerical quadrature of the same density on a grid,
-    and the true k inside the 90 % interval."""
-    rng = np.random.default_rng(3)
-    w = rng.uniform(0.3, 1.0, (3, 3))
-    lengths = rng.uniform(10.0, 30.0, (3, 3))
-    net = nm.Network(
-        nm.models.Hopf(a=-0.05, omega=jnp.array([0.25, 0.3, 0.35])),
-        w,
-        lengths=lengths,
-        speed=5.0,
-        coupling="diffusive",
-        k=0.3,
-        coupled_vars=("x", "y"),
-    )
-    y0 = {"x": jnp.array([0.5, 0.2, -0.3]), "y": jnp.array([0.1, -0.4, 0.3])}
-
-    def observe(n):
-        return nm.simulate(n, t1=40.0, dt=0.5, save_every=2.0, y0=y0)["x"]
-
-    sigma = 0.05
-    data = observe(net) + sigma * jax.random.normal(jax.random.key(4), (21, 3))
-    post = nmi.Posterior(
-        eqx.tree_at(lambda n: n.k, net, 0.5),  # start away from the truth
-        {"k": dist.LogNormal(np.log(0.4), 0.5)},
-        nmi.GaussianTimeSeries(data, observe, sigma),
-    )
-    s = nmi.nuts(
-        post,
-        jax.random.key(5),
-        num_warmup=150,
-        num_samples=400,
-        num_chains=1,  # the single-chain path (split R-hat within the chain)
-        progress=False,
-    )
-    assert s.samples["k"].shape == (1, 400)
-    grid = jnp.linspace(0.01, 1.2, 240)
-    logp = jax.jit(
-        jax.vmap(lambda k: post.log_prior({"k": k}) + post.log_likelihood({"k": k}))
-    )(grid)
-    p = np.exp(np.asarray(logp) - np.max(logp))
-    p /= np.trapezoid(p, grid)
-    mean = np.trapezoid(grid * p, grid)
-    sd = np.sqrt(np.trapezoid((grid - mean) ** 2 * p, grid))
-    x = s.flat("k")
-    ess = s.ess()["k"]
-    assert ess > 100 and s.r_hat()["k"] < 1.05
-    assert abs(x.mean() - mean) < 4 * sd / np.sqrt(ess)
-    np.testing.assert_allclose(x.std(), sd, rtol=0.2)
-    lo, hi = s.interval("k", 0.9)
-    assert lo < 0.3 < hi
 
 
 # ------------------------------------------------------------------------ SBI
@@ -194,17 +182,20 @@ def test_sbi_conjugate_posterior_and_sbc():
         progress=False,
     )
     assert isinstance(q.constraints[0], nm.Positive)  # kept from the priors
+    # two fixed observations and the held-out ones, in one (compiled) call
+    fixed = np.log([[0.2, 0.2, 0.2], [0.5, 0.4, 0.6]])
+    observed = np.concatenate([fixed, test[["y[0]", "y[1]", "y[2]"]].to_numpy()])
+    draws = q.sample(jax.random.key(8), observed, 1000)["k"]  # amortised
+    assert draws.shape == (152, 1000) and np.all(draws > 0)
     prec = 1 / s0**2 + 3 / s**2
-    for y in ([np.log(0.2)] * 3, [np.log(0.5), np.log(0.4), np.log(0.6)]):
-        draws = q.sample(jax.random.key(8), {"y": np.array(y)}, 4000)["k"]
-        assert draws.shape == (4000,) and np.all(draws > 0)
+    for y, d in zip(fixed, draws[:2]):
         mean = (m0 / s0**2 + np.sum(y) / s**2) / prec
-        np.testing.assert_allclose(np.log(draws).mean(), mean, atol=0.05)
-        np.testing.assert_allclose(np.log(draws).std(), prec**-0.5, rtol=0.2)
+        np.testing.assert_allclose(np.log(d).mean(), mean, atol=0.05)
+        np.testing.assert_allclose(np.log(d).std(), prec**-0.5, rtol=0.2)
 
-    draws = q.sample(jax.random.key(10), test, 99)["k"]  # (150, 99), amortised
+    draws = draws[2:]
     ranks = nmi.sbc_ranks(test["k"].to_numpy(), draws)
-    assert nmi.rank_uniformity(ranks, 99) > 0.001
+    assert nmi.rank_uniformity(ranks, 1000) > 0.001
     assert abs(nmi.coverage(test["k"].to_numpy(), draws) - 0.9) < 0.08
 
 
