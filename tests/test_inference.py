@@ -150,6 +150,30 @@ def test_posterior_errors():
         nmi.nuts(post, jax.random.key(0), progress=False)  # k = 0.2 in the model
 
 
+def test_likelihoods_against_scipy():
+    """Both likelihoods are exact Gaussian log-densities (normalisation included),
+    the FC one on the Fisher-transformed upper triangle."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(2)
+    x_sim = rng.normal(size=(60, 4))
+    x_obs = x_sim + 0.3 * rng.normal(size=(60, 4))
+    lik = nmi.GaussianTimeSeries(x_obs, lambda m: m, sigma=0.2)
+    ref = norm.logpdf(x_obs, loc=x_sim, scale=0.2).sum()
+    np.testing.assert_allclose(lik(jnp.asarray(x_sim)), ref, rtol=1e-5)
+
+    iu = np.triu_indices(4, 1)
+    fc_obs = np.corrcoef(x_obs.T)
+    lik = nmi.GaussianFC(fc_obs, lambda m: m, sigma=0.1)
+    z_obs, z_sim = np.arctanh(fc_obs[iu]), np.arctanh(np.corrcoef(x_sim.T)[iu])
+    ref = norm.logpdf(z_obs, loc=z_sim, scale=0.1).sum()
+    np.testing.assert_allclose(lik(jnp.asarray(x_sim)), ref, rtol=1e-4)
+    with pytest.raises(ValueError, match="region counts must match"):
+        lik(jnp.asarray(x_sim[:, :3]))
+    with pytest.raises(ValueError, match="`sigma` must be > 0"):
+        nmi.GaussianFC(fc_obs, lambda m: m, sigma=0.0)
+
+
 # ------------------------------------------------------------------------ SBI
 def test_sbi_conjugate_posterior_and_sbc():
     """NPE through `simulate_table` (sweep) and flowjax on a problem with a known
