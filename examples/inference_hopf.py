@@ -14,8 +14,9 @@ initial state, sampled every 2 ms for 120 ms and observed with Gaussian noise
    (FC, spectral peaks, amplitude statistics, the first 10 ms), a flowjax neural
    posterior; then simulation-based calibration on 200 held-out simulations.
 
-Run headless (a few minutes on a laptop CPU; `NEUROMASS_QUICK=1` runs a 2-region,
-few-draw version in well under a minute, most of it compilation):
+Run headless (about 5 minutes on a CPU; `NEUROMASS_QUICK=1` runs a 2-region,
+few-draw version in about 40 s of CPU time, almost all of it compiling the NUTS
+and flow-training programs):
 
     python examples/inference_hopf.py [OUTDIR]
 
