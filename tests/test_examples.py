@@ -80,6 +80,12 @@ CASES = [
     ("fit_bold_fc.py", ["{out}/fit_bold.png"], ["fit_bold.png"], None),
     ("fit_hopf_fc.py", ["{out}/fit.png"], ["fit.png"], None),
     ("fit_whole_brain_nearest.py", ["{out}/fit76.png"], ["fit76.png"], None),
+    (
+        "inference_hopf.py",
+        ["{out}"],
+        ["inference-pairs.png", "inference-recovery.png", "inference-sbc.png"],
+        None,
+    ),
     ("jansen_rit_eeg.py", ["{out}"], ["jansen_rit_eeg.png"], _check_alpha),
     ("metrics_tour.py", [], [], _check_metrics),
     ("model_gallery.py", ["--plot", "{out}/gallery.png"], ["gallery.png"], None),
