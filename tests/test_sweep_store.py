@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 
 import neuromass
-import neuromass.sweep._store
-from neuromass.sweep import GridAxis, Space, SweepError, sweep
+from neuromass.sweep import GridAxis, Space, SweepError, _store, sweep
 
 
 def toy(p):
@@ -246,7 +245,7 @@ def test_lock_and_temporary_files(tmp_path):
     lock = os.path.join(store, "lock")
     assert f"pid {os.getpid()} " in pathlib.Path(lock).read_text()
     pathlib.Path(lock).write_bytes(b"\xff\x00garbage")  # damage: no effect
-    host = neuromass.sweep._store._host()
+    host = _store._host()
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         capture_output=True,
