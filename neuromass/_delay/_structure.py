@@ -170,7 +170,10 @@ def derive(net, dt: float, whole_steps: bool) -> DelayStructure:
     dc = concrete_delays(net)
     if dc is None:  # traced delays: the declared bounds, checked when the loop runs
         hi, lo = float(net.max_delay), float(net.min_delay)
-        lag = int(math.floor(lo / dt + SNAP)) if lo > 0 else 0
+        # a delay >= lo is >= lo / dt steps, and rounds to at least rint(lo / dt)
+        # whole steps (rounding is monotonic)
+        lag = int(np.rint(lo / dt) if whole_steps else math.floor(lo / dt + SNAP))
+        lag = lag if lo > 0 else 0
         return DelayStructure(
             pattern,
             hi > 0,

@@ -2,6 +2,7 @@
 
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,7 +45,7 @@ def widen_bounds(model, space, chunk: int = 512):
 
     for start in range(0, len(space), chunk):
         part = space[start : start + chunk]
-        values = jax.vmap(structure)(part.stacked())
+        values = eqx.filter_vmap(structure)(part.stacked())
         for i, (w, d) in enumerate(values):
             net = nets[i]
             w = np.asarray(w) != 0
