@@ -307,6 +307,38 @@ def timeit(
     return Timing(compile_s, statistics.median(runs), tuple(runs), out)
 
 
+def timeit_pair(
+    fn_a: Callable[..., Any],
+    fn_b: Callable[..., Any],
+    *args: Any,
+    repeats: int = 5,
+    warmup: int = 1,
+) -> tuple[Timing, Timing]:
+    """``timeit`` of two functions of the same arguments, their steady calls
+    alternated (a, b, a, b, ...) so that both see the same machine state: their
+    ratio is the figure to quote (this machine's speed drifts between modes)."""
+    if repeats < 3:
+        raise ValueError(
+            f"repeats must be >= 3 for a median of steady runs; got {repeats}"
+        )
+    fns = (fn_a, fn_b)
+    compile_s, out, runs = [], [None, None], ([], [])
+    for fn in fns:
+        t0 = time.perf_counter()
+        _block(fn(*args))
+        compile_s.append(time.perf_counter() - t0)
+    for i in range(warmup + repeats):
+        for j, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            out[j] = _block(fn(*args))
+            if i >= warmup:
+                runs[j].append(time.perf_counter() - t0)
+    return tuple(
+        Timing(c, statistics.median(r), tuple(r), o)
+        for c, r, o in zip(compile_s, runs, out)
+    )
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far, in MB (``resource.getrusage``)."""
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux

@@ -86,17 +86,16 @@ def main(argv=None):
         def run(net, key):
             return nm.simulate(net, noise=noise, key=key, **sim_kw)["x"]
 
-        t = C.timeit(run, net, key, repeats=args.repeats)
-        x = t.result
-
-        # The plain call users make (no jit of their own), with a new k each time.
+        # The plain call users make (no jit of their own), with a new k each time,
+        # alternated with the jitted call.
         ks = iter(C.K * (1.0 + 0.01 * i) for i in range(1000))
 
         def plain(net, key):
             net = eqx.tree_at(lambda n: n.k, net, next(ks))
             return nm.simulate(net, noise=noise, key=key, **sim_kw)["x"]
 
-        e = C.timeit(plain, net, key, repeats=args.repeats)
+        t, e = C.timeit_pair(run, plain, net, key, repeats=args.repeats)
+        x = t.result
         C.report(
             workload=args.workload,
             timing=t,
@@ -156,10 +155,9 @@ def main(argv=None):
 
     vg = jax.jit(jax.value_and_grad(loss))
     params = (jnp.asarray(C.K, jnp.float32), jnp.full((conn.n,), C.A, jnp.float32))
-    t = C.timeit(vg, params, repeats=args.repeats)
+    # alternated with the plain call: jax.value_and_grad without a jit of the user's
+    t, e = C.timeit_pair(vg, jax.value_and_grad(loss), params, repeats=args.repeats)
     val, (gk, ga) = t.result
-    # the plain call: jax.value_and_grad without a jit of the user's own
-    e = C.timeit(jax.value_and_grad(loss), params, repeats=args.repeats)
     C.report(
         workload="W3",
         timing=t,
