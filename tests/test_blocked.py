@@ -14,7 +14,7 @@ from neuromass._delay import _blocked as blk
 
 
 N = 6
-# blocks of 2 steps (quick to compile) and of 10
+# blocks of 2 steps (quick to compile) and of 5 (at most 8 by default)
 SHORT = dict(t1=15.0, dt=0.1, interpolation="nearest", transient=0.2, save_every=0.2)
 KW = dict(t1=30.0, dt=0.1, interpolation="nearest", transient=1.0, save_every=1.0)
 
@@ -95,11 +95,31 @@ def test_block_size():
     assert blk.block_steps(lag, 13, 4) == 0  # no divisor of 13 in 2..4
     assert blk.block_steps(lag, 17, 16) == 0  # 17 > 13, prime
     assert blk.block_steps(lag, 1, 16) == 0  # saving every step
-    assert nm.simulate(net, **KW).stats["block"] == 10
+    assert nm.simulate(net, **KW).stats["block"] == 5  # at most 8 by default
     assert nm.simulate(net, **KW, loop=nm.BlockedLoop(max_block=4)).stats["block"] == 2
-    with pytest.raises(ValueError, match="interpolation='nearest'"):
+
+    def stats(**kw):  # traced, not run
+        return jax.eval_shape(lambda: nm.simulate(net, **kw)).stats
+
+    # by default a single run reads blocks of at least 4 steps, a batch of 2
+    stats_short = stats(**SHORT)
+    assert (stats_short["block"], stats_short["batch_block"], stats_short["loop"]) == (
+        0,
+        2,
+        "step-by-step",
+    )
+    with pytest.raises(ValueError, match="below `min_block`"):
+        nm.simulate(net, **SHORT, loop=nm.BlockedLoop(min_block=3, required=True))
+    with pytest.raises(ValueError, match="must not exceed"):
+        nm.BlockedLoop(min_block=5, max_block=4)
+    # linear reads have two grid taps; by default only a batch reads them in blocks
+    linear = {**KW, "interpolation": "linear"}
+    assert (stats(**linear)["block"], stats(**linear)["batch_block"]) == (0, 5)
+    loop = nm.BlockedLoop(max_block=16, required=True)
+    assert stats(**linear, loop=loop)["block"] == 10
+    with pytest.raises(ValueError, match="no fixed grid taps"):
         nm.simulate(
-            net, **{**KW, "interpolation": "linear"}, loop=nm.BlockedLoop(required=True)
+            net, **{**KW, "interpolation": "cubic"}, loop=nm.BlockedLoop(required=True)
         )
 
 
@@ -179,7 +199,8 @@ def test_gradients(adjoint):
 
     def loss(k):
         n2 = eqx.tree_at(lambda n: n.k, net, k)
-        x = nm.simulate(n2, delay_adjoint=adjoint, **SHORT)["x"]
+        loop = nm.BlockedLoop()  # blocks of 2 for single runs too
+        x = nm.simulate(n2, delay_adjoint=adjoint, loop=loop, **SHORT)["x"]
         return jnp.mean(x[10:] ** 2)
 
     ks = jnp.asarray([0.2, 0.4])
@@ -238,9 +259,9 @@ def test_blocked_adjoint(count_blocks, getkey, options):
         return value, (sol.ys, sol.y_final, sol.monitors)
 
     params = (jnp.asarray(0.3), net.weights, net.node.a, jnp.full(N, 0.2), past)
-    blocked, outputs = jax.jit(jax.grad(lambda p: loss(p, "pulled"), has_aux=True))(
-        params
-    )
+    blocked, outputs = jax.jit(
+        jax.grad(lambda p: loss(p, "pulled", nm.BlockedLoop()), has_aux=True)
+    )(params)
     assert count_blocks, "the blocked loop was not used"
     reference, expected = jax.jit(
         jax.grad(lambda p: loss(p, "autodiff", STEP), has_aux=True)
@@ -275,3 +296,40 @@ def test_eager_gradient_keeps_only_needed_residuals():
     eager = pull_k(jnp.ones(()))[0]
     jitted = jax.jit(jax.grad(loss))(k, net.weights)
     np.testing.assert_allclose(eager, jitted, rtol=1e-5)
+
+
+def test_linear_interpolation_blocked(count_blocks):
+    """Linear reads in blocks (two grid taps per edge, `tap_weights`): the forward
+    pass and the gradients of the blocked pulled adjoint with respect to
+    `k`, the weights and the tract lengths (through the interpolation weights of
+    fractional delays) against plain AD through the step-by-step loop, and a sweep
+    run as one loop against single runs."""
+    net = _network()
+    kw = {**SHORT, "t1": 8.0, "interpolation": "linear"}
+
+    def loss(p, loop, adjoint):
+        k, w, lengths = p
+        n2 = eqx.tree_at(lambda n: (n.k, n.weights, n.lengths), net, (k, w, lengths))
+        x = nm.simulate(n2, loop=loop, delay_adjoint=adjoint, **kw)["x"]
+        return jnp.mean(x[5:] ** 2), x
+
+    params = (jnp.asarray(0.3), net.weights, net.lengths)
+    blocked = jax.jit(
+        jax.grad(
+            lambda p: loss(p, nm.BlockedLoop(required=True), "pulled"), has_aux=True
+        )
+    )
+    g, x = blocked(params)
+    assert count_blocks, "the blocked loop was not used"
+    reference, expected = jax.jit(
+        jax.grad(lambda p: loss(p, STEP, "autodiff"), has_aux=True)
+    )(params)
+    _assert_close(x, expected)
+    for r in jax.tree.leaves(reference):
+        assert np.abs(np.asarray(r)).max() > 0
+    _assert_close(g, reference, atol=1e-7)
+
+    ks = jnp.asarray([0.3, 0.4])
+    swept = jax.jit(jax.vmap(lambda k: loss((k,) + params[1:], None, "pulled")[1]))(ks)
+    _assert_close(swept[0], x)
+    _assert_close(swept[1], blocked((ks[1],) + params[1:])[1])

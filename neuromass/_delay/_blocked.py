@@ -1,15 +1,20 @@
-"""Blocked reads of whole-step delays for couplings linear in the delayed value.
+"""Blocked reads of the delay history for couplings linear in the delayed value.
 
-When every delay is a whole number of steps `D_ij >= S` (`interpolation="nearest"`)
-and the solver's stages sit at `c = 0` or `c = 1` (Euler, Heun), the delayed sums
-`C_i[q] = sum_j w_ij x_j(q - D_ij)` of the next `S` steps only involve states that
-are already known at the start of the block. They are then computed for the whole
-block at once:
+When the solver's stages sit at `c = 0` or `c = 1` (Euler, Heun), every read is at a
+grid time `t_q`, and a grid-tap interpolation reads it as fixed weights of `T` grid
+states (`AbstractInterpolation.tap_weights`): nearest, `T = 1`, and linear, `T = 2`,
+
+    C_i[q] = sum_j sum_t a_ijt x_j[q - m_ij - t],  a_ij0 = w_ij (1 - f_ij),
+                                                   a_ij1 = w_ij f_ij
+
+(delay `(m_ij + f_ij) dt`, `f = 0` for nearest). When every `m_ij >= S`, the delayed
+sums of the next `S` steps only involve states that are already known at the start
+of the block. They are then computed for the whole block at once:
 
 - the history is a node-major ring `(N, 2, H, V)` (stored twice, back to back; the
-  state of step `k` sits in slot `(k - 1) mod H` of both copies), so the `S` values
-  that an edge contributes to one block are one contiguous slice: one gather per
-  edge and block instead of one per edge and step;
+  state of step `k` sits in slot `(k - 1) mod H` of both copies), so the `S + T - 1`
+  values that an edge contributes to one block are one contiguous slice: one gather
+  per edge and block instead of one per edge, tap and step;
 - the block's sums are a small matrix product of the per-region edge weights with the
   gathered windows;
 - the block's `S` new states are written with one update, at the start of the next
@@ -24,9 +29,10 @@ of virtual time `q`, stored like a state (slot `(q - 1) mod H`, both copies). A
 block's sums store their cotangents (`route`); the write of a block's states pulls
 theirs,
 
-    dL/dX_j[m] = sum_{e out of j} w_e gC_{i_e}[m + D_e],  m = n0 - S + 1 ... n0,
+    dL/dX_j[k] = sum_{e out of j} sum_t a_et gC_{i_e}[k + m_e + t],
+                 k = n0 - S + 1 ... n0,
 
-as one window of `S` values per out-edge (`pull`, the forward gather transposed
+as one window of `S + T - 1` values per out-edge (`pull`, the forward gather transposed
 without a scatter); the ring's construction pulls the history's (`init`).
 """
 
@@ -89,13 +95,36 @@ BANDS = 3
 
 class BlockPlan(eqx.Module):
     """Per band of regions: where each edge's window starts (relative to the block's
-    ring position) and its weight; padding edges have weight 0."""
+    ring position) and its weight per tap; padding edges have weight 0."""
 
     starts: tuple[Int[Array, "band edges"], ...]
-    weights: tuple[Float[Array, "band edges"], ...]
+    weights: tuple[Float[Array, "band edges taps"], ...]
     order: tuple[int, ...] = eqx.field(static=True)  # band regions to region order
     length: int = eqx.field(static=True)  # H
     steps: int = eqx.field(static=True)  # S
+    taps: int = eqx.field(static=True)  # T
+
+
+def _tap_weights(plan: DelayPlan, w_edges) -> Float[Array, "edges nodes taps"]:
+    """The weights `a_et` of the grid taps of each edge (`w_edges` `(K, N)`)."""
+    taps = plan.interpolation.tap_weights(plan)
+    w = jnp.asarray(w_edges)
+    return jnp.stack([w * jnp.asarray(a, w.dtype) for a in taps], axis=-1)
+
+
+def _reduce(w, win, taps: int, steps: int, swept: bool):
+    """`sum_k sum_t w[i, k, t] win[i, k, s + T - 1 - t]` for `s < S`: the windows'
+    tap `t` of step `s` (`swept`: `w` has the sweep as its leading axis, `win` as
+    its trailing one)."""
+    out = 0.0
+    for t in range(taps):
+        part = win[:, :, taps - 1 - t : taps - 1 - t + steps]
+        wt = w[..., t].astype(win.dtype)
+        if swept:
+            out = out + jnp.einsum("bik,iksvb->isvb", wt, part)
+        else:
+            out = out + jnp.einsum("ik,iks...->is...", wt, part)
+    return out
 
 
 def make_block_plan(plan: DelayPlan, valid, w_edges, steps: int) -> BlockPlan:
@@ -111,9 +140,12 @@ def make_block_plan(plan: DelayPlan, valid, w_edges, steps: int) -> BlockPlan:
         "`Network(..., min_delay=...)` at most the shortest delay, or pass "
         "`loop=nm.StepByStepLoop()`.",
     )
-    # window of virtual times n0 + 1 ... n0 + S reads steps n0 + 1 - D ... n0 + S - D,
-    # whose slots begin at (n0 - D) mod H = p - D + H in the doubled ring (p = n0 mod H)
-    start = jnp.asarray(plan.idx * (2 * h) + h - m, jnp.int32)
+    taps = plan.interpolation.grid_taps
+    # window of virtual times n0 + 1 ... n0 + S reads steps n0 + 1 - D ... n0 + S - m
+    # (D = m + T - 1, the oldest tap), whose slots begin at (n0 - D) mod H = p - D + H
+    # in the doubled ring (p = n0 mod H)
+    start = jnp.asarray(plan.idx * (2 * h) + h - m - (taps - 1), jnp.int32)
+    a = _tap_weights(plan, w_edges)
     valid = np.asarray(valid)
     degree = valid.sum(axis=0)
     bands = degree_bands(degree, BANDS)
@@ -121,13 +153,14 @@ def make_block_plan(plan: DelayPlan, valid, w_edges, steps: int) -> BlockPlan:
     for band in bands:
         k = max(int(degree[band].max()), 1)
         starts.append(start[:k, band].T)
-        weights.append(jnp.asarray(w_edges)[:k, band].T)
+        weights.append(jnp.swapaxes(a[:k, band], 0, 1))
     return BlockPlan(
         starts=tuple(starts),
         weights=tuple(weights),
         order=tuple(int(i) for i in np.argsort(np.concatenate(bands))),
         length=h,
         steps=steps,
+        taps=taps,
     )
 
 
@@ -170,16 +203,13 @@ def sums(
             flat,
             (start + p)[..., None],
             dn,
-            (bp.steps, v) + extra,
+            (bp.steps + bp.taps - 1, v) + extra,
             mode=jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS,
-        )  # (N_b, K_b, S, V, *sweep): one contiguous slice per edge
-        # reduced over the edges: a small matrix product per region, with the
-        # windows in their gathered layout (region, edge, ...)
-        w = w.astype(win.dtype)
-        if swept_weights is not None and swept_weights[band]:
-            parts.append(jnp.einsum("bik,iksvb->isvb", w, win))
-        else:
-            parts.append(jnp.einsum("ik,iks...->is...", w, win))
+        )  # (N_b, K_b, S + T - 1, V, *sweep): one contiguous slice per edge
+        # reduced over the edges and taps: small matrix products per region, with
+        # the windows in their gathered layout (region, edge, ...)
+        swept = swept_weights is not None and swept_weights[band]
+        parts.append(_reduce(w, win, bp.taps, bp.steps, swept))
     c = jnp.concatenate(parts) if len(parts) > 1 else parts[0]
     return jnp.swapaxes(c[np.asarray(bp.order)], 0, 1)
 
@@ -219,11 +249,12 @@ class OutPlan(eqx.Module):
     `edges` is the per-step layout, for the history."""
 
     starts: tuple[Int[Array, "band out"], ...]
-    weights: tuple[Float[Array, "band out"], ...]
+    weights: tuple[Float[Array, "band out taps"], ...]
     edges: OutEdges
     order: tuple[int, ...] = eqx.field(static=True)  # band regions to region order
     length: int = eqx.field(static=True)  # H
     steps: int = eqx.field(static=True)  # S
+    taps: int = eqx.field(static=True)  # T
 
 
 def make_out_plan(plan: DelayPlan, idx, valid, w_edges, steps: int) -> OutPlan:
@@ -234,15 +265,17 @@ def make_out_plan(plan: DelayPlan, idx, valid, w_edges, steps: int) -> OutPlan:
     valid = np.asarray(valid)
     degree = np.bincount(np.asarray(idx)[valid], minlength=valid.shape[1])
     # the reads of the states of steps n0 - S + 1 ... n0 by out-edge e happen at the
-    # virtual times from n0 - S + 1 + D_e, whose slots begin at p + D_e, with
-    # p = (n0 - S) mod H (at most H - S: the window never leaves the doubled ring)
+    # virtual times from n0 - S + 1 + m_e (tap 0) to n0 + m_e + T - 1, whose slots
+    # begin at p + m_e, with p = (n0 - S) mod H (at most H - S: the window never
+    # leaves the doubled ring)
     start = edges.target * (2 * h) + edges.lag
+    a = jnp.stack([edges.weight * t for t in _out_taps(edges)], axis=-1)
     starts, weights = [], []
     bands = degree_bands(degree, BANDS)
     for band in bands:
         k = max(int(degree[band].max()), 1)
         starts.append(jnp.asarray(start[:k, band].T, jnp.int32))
-        weights.append(edges.weight[:k, band].T)
+        weights.append(jnp.swapaxes(a[:k, band], 0, 1))
     return OutPlan(
         starts=tuple(starts),
         weights=tuple(weights),
@@ -250,7 +283,16 @@ def make_out_plan(plan: DelayPlan, idx, valid, w_edges, steps: int) -> OutPlan:
         order=tuple(int(i) for i in np.argsort(np.concatenate(bands))),
         length=h,
         steps=steps,
+        taps=plan.interpolation.grid_taps,
     )
+
+
+def _out_taps(edges: OutEdges) -> tuple:
+    """The tap fractions of the out-edges: `(1,)` for whole steps, else
+    `(1 - f, f)` (see `AbstractInterpolation.tap_weights`)."""
+    if edges.frac is None:
+        return (jnp.ones_like(edges.weight),)
+    return (1.0 - edges.frac, edges.frac)
 
 
 def _windows(g, start, steps):
@@ -273,10 +315,21 @@ def pull(op: OutPlan, g, n0) -> Float[Array, "steps nodes cvars"]:
     """`dL/dX[m]` of the states of steps `m = n0 - S + 1 ... n0` from the read
     cotangents `g` (one window per out-edge and band, reduced per region)."""
     p = jnp.mod(n0 - op.steps, op.length).astype(jnp.int32)
-    parts = [
-        jnp.einsum("ik,iksv->isv", w.astype(g.dtype), _windows(g, start + p, op.steps))
-        for start, w in zip(op.starts, op.weights)
-    ]
+    size = op.steps + op.taps - 1
+    parts = []
+    for start, w in zip(op.starts, op.weights):
+        win = _windows(g, start + p, size)
+        # state s of the block is read by tap t at index s + t of its window
+        parts.append(
+            sum(
+                jnp.einsum(
+                    "ik,iksv->isv",
+                    w[..., t].astype(g.dtype),
+                    win[:, :, t:][:, :, : op.steps],
+                )
+                for t in range(op.taps)
+            )
+        )
     c = jnp.concatenate(parts) if len(parts) > 1 else parts[0]
     return jnp.swapaxes(c[np.asarray(op.order)], 0, 1)
 
@@ -285,11 +338,16 @@ def _pull_step(op: OutPlan, g, n):
     """`dL/dX[n]` `(N, V)` of one step, counting the reads at times `>= 0`."""
     e = op.edges
     _, _, h, v = g.shape
-    q = n + e.lag
     flat = g.reshape(-1, v)
-    vals = flat.at[e.target * (2 * h) + jnp.mod(q - 1, h)].get(mode="promise_in_bounds")
-    vals = jnp.where((q >= 0)[..., None], vals, 0.0)
-    return sum_edges(e.weight[..., None] * vals)
+    total = 0.0
+    for t, a in enumerate(_out_taps(e)):
+        q = n + e.lag + t
+        vals = flat.at[e.target * (2 * h) + jnp.mod(q - 1, h)].get(
+            mode="promise_in_bounds"
+        )
+        vals = jnp.where((q >= 0)[..., None], vals, 0.0)
+        total = total + (e.weight * a)[..., None] * vals
+    return sum_edges(total)
 
 
 @jax.custom_vjp

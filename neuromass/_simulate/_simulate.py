@@ -65,6 +65,7 @@ class _Static:
     cfg: LoopConfig
     ode: bool  # plain diffrax path (no delays, no loop-only features)
     block: int  # steps read per block (0: step by step)
+    batch_block: int  # the same for a batch under vmap run as one loop
     variables: tuple[str, ...]
     default_y0: bool
     t1: float
@@ -260,7 +261,7 @@ def simulate(
             f"{coupling_evaluation!r}."
         )
     adjoint = get_delay_adjoint(delay_adjoint, checkpoint, gradient_horizon)
-    loop = get_loop(loop)
+    loop = get_loop(loop, interp)
     stepper = TableauStepper() if stepper is None else stepper
     if not isinstance(stepper, AbstractStepper):
         raise ValueError(
@@ -341,18 +342,21 @@ def simulate(
         structure=structure,
         horizon=horizon,
     )
-    block = 0
+    block = batch_block = 0
     if not ode:
         tableau = stepper.tableau(solver)
         why = _blocked_not_applicable(
             net, structure, interp, coupling_evaluation, tableau
         )
         g = loop_period(grid.stride, monitor_strides(monitors, dt))
-        block = loop.block(structure.min_lag, math.gcd(g, grid.n_trans), why)
+        period = math.gcd(g, grid.n_trans)
+        block = loop.block(structure.min_lag, period, why)
+        batch_block = loop.batch_block(structure.min_lag, period, why)
     static = _Static(
         cfg=cfg,
         ode=ode,
         block=block,
+        batch_block=batch_block,
         variables=variables,
         default_y0=y0 is None,
         t1=float(t1),
@@ -378,6 +382,7 @@ def simulate(
         max_delay=structure.max_delay,
         loop="blocked" if block else ("ode" if ode else "step-by-step"),
         block=block,
+        batch_block=batch_block,
     )
     return Solution(
         ts=ts,
@@ -424,7 +429,7 @@ def _solve(net, y0, past, noise, key, monitors, solver, controller, static: _Sta
         monitor_out = {}
     else:
         ys, y_final, monitor_out = _solve_delayed(
-            net, y0, past, noise, key, monitors, cfg, static.block
+            net, y0, past, noise, key, monitors, cfg, static.block, static.batch_block
         )
         num_steps = jnp.asarray(cfg.grid.n_total)
     ys = {v: ys[v] for v in static.variables}
@@ -435,8 +440,11 @@ def _blocked_not_applicable(net, structure, interp, coupling_evaluation, tableau
     """None when blocked reads apply (`BlockedLoop`), else the reason why not."""
     if not structure.has_delays:
         return "the network has no delays"
-    if not interp.whole_steps:
-        return "it needs whole-step delays (`interpolation='nearest'`)"
+    if not interp.grid_taps:
+        return (
+            f"the {interp.name} interpolation has no fixed grid taps (use "
+            "`interpolation='nearest'` or `'linear'`)"
+        )
     if coupling_evaluation != "stage":
         return "it needs `coupling_evaluation='stage'`"
     if structure.has_zero:
@@ -451,17 +459,18 @@ def _blocked_not_applicable(net, structure, interp, coupling_evaluation, tableau
     return None
 
 
-def _solve_delayed(net, y0, past, noise, key, monitors, cfg, block):
+def _solve_delayed(net, y0, past, noise, key, monitors, cfg, block, batch_block):
     """The fixed-step loop of a delayed network (or of monitors, checkpointing, ...).
 
-    With `block > 0` (blocked reads, `BlockedLoop`) the forward pass has a
-    `custom_vmap` rule, which runs a vmapped batch as one loop (`blocked_sweep`).
-    Reverse mode (`custom_vjp`) differentiates the blocked loop itself, whose history
-    goes through the blocked pulled adjoint; with `AutodiffDelayAdjoint`,
-    `custom_jvp` differentiates the step-by-step loop with plain AD (forward mode
-    included)."""
+    With `batch_block > 0` (blocked reads, `BlockedLoop`) the forward pass has a
+    `custom_vmap` rule, which runs a vmapped batch as one loop of blocks of
+    `batch_block` steps (`blocked_sweep`); a single run reads blocks of `block`
+    steps (0: step by step). Reverse mode (`custom_vjp`) differentiates the
+    single-run loop itself, whose history goes through the (blocked) pulled adjoint;
+    with `AutodiffDelayAdjoint`, `custom_jvp` differentiates the step-by-step loop
+    with plain AD (forward mode included)."""
     inputs = (net, y0, past, noise, key, monitors)
-    if not block:
+    if not batch_block:
         return delayed_loop(*inputs, cfg)
     dyn, static = eqx.partition(inputs, eqx.is_array)
 
@@ -485,14 +494,14 @@ def _solve_delayed(net, y0, past, noise, key, monitors, cfg, block):
         if swept_delays:
             out = jax.vmap(loop.fun, in_axes=(axes,))(dyn)
         else:
-            out = blocked_sweep(dyn, static, axes, axis_size, cfg, block)
+            out = blocked_sweep(dyn, static, axes, axis_size, cfg, batch_block)
         return out, jax.tree.map(lambda _: True, out)
 
     def stepwise(dyn):
         return delayed_loop(*eqx.combine(dyn, static), cfg)
 
     if cfg.adjoint.pulled:  # reverse mode only, like the pulled adjoint
-        # the blocked loop itself, its history through the blocked pulled adjoint
+        # the single-run loop itself, its history through the pulled adjoint
         blocked = jax.custom_vjp(loop)
         blocked.defvjp(_pulled_fwd(loop.fun), _pulled_bwd, symbolic_zeros=True)
     else:

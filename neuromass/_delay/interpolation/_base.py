@@ -11,7 +11,12 @@ $n - m - 1$ and $n - m + 1$. An interpolation says how delays are rounded
   slides by one state per step; they give `window_coefficients(plan, c)`, the read
   as weights of those three values for a stage offset `c` known at trace time;
 - every interpolation gives `read(plan, store, n, c)`, the read for any `c`
-  (`store` is the window for window interpolations, else the history ring).
+  (`store` is the window for window interpolations, else the history ring);
+- *grid-tap* interpolations (`grid_taps > 0`) read a grid time $t_q$ (a stage at
+  `c = 0` or `c = 1`) as a fixed weighting of the grid states
+  $x_{q-m}, \\dots, x_{q-m-T+1}$ that depends on the edge only, not on the step:
+  `tap_weights(plan)`. The blocked loop (`BlockedLoop`) reads several steps at once
+  from them.
 
 To add one, subclass `AbstractInterpolation` in a new file of this folder and export
 it from `neuromass/__init__.py` (and, optionally, give it a string alias in
@@ -32,6 +37,14 @@ class AbstractInterpolation(eqx.Module):
     name: ClassVar[str]
     whole_steps: ClassVar[bool] = False
     window: ClassVar[bool] = False
+
+    grid_taps: ClassVar[int] = 0
+
+    def tap_weights(self, plan) -> tuple:
+        """The read at a grid time $t_q$ as weights `(K, N)` of the grid states
+        $x_{q-m-t}$, $t = 0, \\dots,$ `grid_taps` $- 1$ (grid-tap interpolations
+        only)."""
+        raise TypeError(f"{type(self).__name__} has no fixed grid taps.")
 
     def window_coefficients(self, plan, c: float):
         """The read at stage offset `c` as weights of the window values

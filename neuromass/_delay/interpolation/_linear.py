@@ -14,11 +14,19 @@ class LinearInterpolation(AbstractInterpolation):
     $$x(t_{n-m} + a\,\Delta t) \approx (1 - \theta)\, x[n - m + k] + \theta\,
     x[n - m + k + 1],\quad k = \lfloor a \rfloor,\ \theta = a - k.$$
 
-    Second-order accurate: with Heun the error falls as $\Delta t^2$ (default).
+    Second-order accurate: with Heun the error falls as $\Delta t^2$ (default). With
+    a coupling linear in the delayed value and Euler or Heun, a read at a grid time
+    weighs two grid states (`tap_weights`), and the reads of several steps are
+    computed at once (`BlockedLoop`).
     """
 
     name: ClassVar[str] = "linear"
     window: ClassVar[bool] = True
+    grid_taps: ClassVar[int] = 2
+
+    def tap_weights(self, plan):
+        # x(t_q - (m + f) dt) = (1 - f) x[q - m] + f x[q - m - 1]
+        return (1.0 - plan.f, plan.f)
 
     def window_coefficients(self, plan, c: float):
         a = (c - plan.f)[..., None]  # in (-1, 1]

@@ -23,6 +23,10 @@ class NearestInterpolation(AbstractInterpolation):
     name: ClassVar[str] = "nearest"
     whole_steps: ClassVar[bool] = True
     window: ClassVar[bool] = True
+    grid_taps: ClassVar[int] = 1
+
+    def tap_weights(self, plan):
+        return (jnp.ones_like(plan.f),)
 
     def window_coefficients(self, plan, c: float):
         # delays are whole steps (f = 0): the value q = floor(c + 1/2) steps after
