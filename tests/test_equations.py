@@ -316,9 +316,17 @@ def test_bad_parameter_messages_say_the_fix():
         E.Gaussian(sigma=-2.0)
 
 
-def test_not_a_number():
-    with pytest.raises((TypeError, ValueError)):
+def test_wrong_arguments_name_the_parameter():
+    with pytest.raises(TypeError, match=r"`Sinusoid\(frequency=...\)` must be a num"):
         E.Sinusoid(frequency="fast")
+    with pytest.raises(TypeError, match=r"`Gaussian\(amp=...\)` must be a number"):
+        E.Gaussian(amp=None)
+    with pytest.raises(TypeError, match="no parameter 'freq'; its parameters are amp"):
+        E.Sinusoid(freq=0.1)
+    with pytest.raises(TypeError, match="at most 2 parameters"):
+        E.Cosine(1.0, 0.1, 3.0)
+    # positional arguments (in field order), and None for the mode switch, are fine
+    assert float(E.PulseTrain(1.0, 2.0, 1.0, 3.0, None).amp) == 3.0
 
 
 # ------------------------------------------------------------------------ docs

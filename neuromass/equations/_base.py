@@ -1,6 +1,9 @@
 """The equation contract and the helpers its implementations share."""
 
 import abc
+import dataclasses
+import functools
+import inspect
 
 import equinox as eqx
 import jax
@@ -52,6 +55,53 @@ def require(obj, name: str, ok, rule: str, fix: str) -> None:
         )
 
 
+@functools.cache
+def _init_parameters(cls: type) -> tuple[tuple[str, ...], dict]:
+    """(the names `__init__` takes, the converter of each field it sets)."""
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    names = tuple(
+        p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    )
+    converters = {
+        f.name: f.metadata["converter"]
+        for f in dataclasses.fields(cls)
+        if f.init and f.name in names and f.metadata.get("converter") is not None
+    }
+    return names, converters
+
+
+def _check_arguments(cls: type, args: tuple, kwargs: dict) -> None:
+    """A `TypeError` naming the parameter and the fix for a wrong keyword or a value
+    that is not a number (rather than the bare errors of the generated `__init__`
+    and of `jnp.asarray`)."""
+    names, converters = _init_parameters(cls)
+    unknown = [k for k in kwargs if k not in names]
+    if unknown:
+        raise TypeError(
+            f"{cls.__name__} has no parameter {', '.join(map(repr, unknown))}; its "
+            f"parameters are {', '.join(names) or 'none'}."
+        )
+    if len(args) > len(names):
+        raise TypeError(
+            f"{cls.__name__} takes at most {len(names)} parameters ({', '.join(names)})"
+            f"; got {len(args)} positional arguments."
+        )
+    given = dict(zip(names, args)) | kwargs
+    for name, converter in converters.items():
+        value = given.get(name)
+        if name not in given or isinstance(
+            value, float | int | np.ndarray | np.generic | jax.Array
+        ):
+            continue  # converted as usual (tracers included)
+        try:
+            converter(value)
+        except (TypeError, ValueError) as e:
+            raise TypeError(
+                f"`{cls.__name__}({name}=...)` must be a number or an array of "
+                f"numbers (e.g. one per region); got {value!r} ({e})."
+            ) from None
+
+
 class AbstractEquation(eqx.Module):
     r"""Base class of the temporal and spatial equations of stimuli.
 
@@ -84,6 +134,11 @@ class AbstractEquation(eqx.Module):
         print(Ramp()(jnp.array([-5.0, 50.0])))  # [0.  0.5]
         ```
     """
+
+    def __new__(cls, *args, **kwargs):
+        if args or kwargs:
+            _check_arguments(cls, args, kwargs)
+        return super().__new__(cls)
 
     @abc.abstractmethod
     def __call__(self, var: Float[ArrayLike, "..."]) -> Float[Array, "..."]:
