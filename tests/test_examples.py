@@ -91,6 +91,7 @@ CASES = [
     ("model_gallery.py", ["--plot", "{out}/gallery.png"], ["gallery.png"], None),
     ("monitors_bold.py", ["{out}"], ["monitors_bold.png"], None),
     ("ou_noise_ensemble.py", ["{out}"], ["ou_ensemble.png"], _check_ou),
+    ("stimulus_shapes.py", ["{out}"], ["stimulus_shapes.png"], None),
     ("sweep_toy.py", ["{out}/toy.png"], ["toy.png"], None),
     ("sweeps/coupling_vs_mean_fc.py", ["{out}"], ["k_mean_fc.png"], None),
     (
