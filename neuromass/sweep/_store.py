@@ -6,20 +6,19 @@ import io
 import json
 import os
 import re
-import socket
-import tempfile
 import time
 import warnings
 from typing import Any
 
 import numpy as np
 
+from .._io import TMP_PREFIX as _TMP, atomic_write, host as _host
+
 
 _FORMAT = "neuromass-sweep-store"
 _VERSION = 2
 _MANIFEST = "manifest.json"
 _LOCK = "lock"
-_TMP = ".tmp-"
 _HASH_CHARS = 32  # of the SHA-256 hex digest, in a chunk's file name
 _CHUNK = re.compile(r"chunk-(\d{10})-(\d{7})-([0-9a-f]{32})\.npz")
 
@@ -31,26 +30,6 @@ except ImportError:  # pragma: no cover - Windows
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:40] or "host"
-
-
-def _atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write `data` to a temporary file of this process, then `os.replace` it."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=f"{_TMP}{_host()}-{os.getpid()}-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _pid_alive(pid: int) -> bool:
@@ -255,7 +234,7 @@ class ChunkStore:
             if any(_CHUNK.fullmatch(n) for n in os.listdir(self.path)):
                 self._repair_manifest(manifest, "is missing")
             else:
-                _atomic_write_bytes(manifest, _manifest_bytes(self.identity))
+                atomic_write(manifest, _manifest_bytes(self.identity))
             return
         if body["version"] != _VERSION:
             raise ValueError(
@@ -294,7 +273,7 @@ class ChunkStore:
             "chunk in the store belongs to this sweep, so it is rewritten.",
             stacklevel=4,
         )
-        _atomic_write_bytes(manifest, _manifest_bytes(self.identity))
+        atomic_write(manifest, _manifest_bytes(self.identity))
 
     # ------------------------------------------------------------------ loading
     def _read(self, path: str) -> tuple[dict[str, Any], str]:
@@ -408,4 +387,4 @@ class ChunkStore:
         data = buf.getvalue()
         name = f"chunk-{int(index[0]):010d}-{len(index):07d}-"
         name += _sha(data)[:_HASH_CHARS] + ".npz"
-        _atomic_write_bytes(os.path.join(self.path, name), data)
+        atomic_write(os.path.join(self.path, name), data)
