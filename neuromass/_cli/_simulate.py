@@ -15,7 +15,13 @@ from ._common import (
 
 
 def _simulate(args) -> int:
-    from ._spec import SpecError, load_spec
+    from ._spec import (
+        SpecError,
+        build_network,
+        check_delays,
+        load_spec,
+        region_labels,
+    )
 
     try:
         spec = load_spec(args.spec, args.set, command="simulate")
@@ -27,8 +33,8 @@ def _simulate(args) -> int:
 
         import neuromass as nm
 
-        net = spec.build_network()
-        spec.check_delays(net)
+        net = build_network(spec)
+        check_delays(spec, net)
         key = spec.key() if net.noise is not None else None
         variables = spec.simulation.variables
         for v in variables or ():
@@ -90,7 +96,7 @@ def _simulate(args) -> int:
                 "smaller `simulation.dt`).",
                 file=sys.stderr,
             )
-    labels = spec.region_labels(net.n_regions)
+    labels = region_labels(spec, net.n_regions)
     path = folder / "simulation.npz"
     np.savez(
         path,

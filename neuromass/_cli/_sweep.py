@@ -15,7 +15,13 @@ from ._output import _format_head, _plot_sweep, _write_csv
 
 
 def _sweep(args) -> int:
-    from ._spec import SpecError, load_spec
+    from ._spec import (
+        SpecError,
+        build_space,
+        build_sweep_network,
+        load_spec,
+        point_summary,
+    )
 
     try:
         spec = load_spec(args.spec, args.set, command="sweep")
@@ -26,9 +32,9 @@ def _sweep(args) -> int:
 
         import neuromass as nm
 
-        net = spec.build_sweep_network()
-        space = spec.build_space()
-        fn = spec.point_summary(net)
+        net = build_sweep_network(spec)
+        space = build_space(spec)
+        fn = point_summary(spec, net)
         key = spec.key() if net.noise is not None else None
         point = nm.apply_point(net, space[0])
         _check_traceable(spec, fn, point, *([] if key is None else [key]))
