@@ -12,9 +12,7 @@ from ._summary import OUTPUTS, PointSummary
 from ._table import SpecError, _choices, _quote, _suggest
 
 
-def build_network(
-    spec: Spec, max_delay: float | None = None, min_delay: float | None = None
-):
+def build_network(spec: Spec):
     """The `nm.Network` of `[model]` and `[network]`."""
     import neuromass as nm
 
@@ -36,10 +34,6 @@ def build_network(
         kwargs.update(lengths=conn.lengths, speed=net.speed)
     elif net.delays is not None:
         kwargs.update(delays=np.full((n, n), net.delays))
-    if max_delay is not None:
-        kwargs["max_delay"] = max_delay
-    if min_delay is not None:
-        kwargs["min_delay"] = min_delay
     noise = None
     if net.noise_kind is not None:
         cls_noise = {
@@ -86,9 +80,16 @@ def axis_paths(spec: Spec, net: Any) -> list[str]:
     return paths
 
 
+#: The values a swept path may take (as its `[network]` key may): test, words.
+_AXIS_DOMAINS = {
+    "speed": (lambda v: v > 0, "positive speeds (mm/ms)"),
+    "noise.sigma": (lambda v: v >= 0, "noise intensities >= 0"),
+}
+
+
 def build_sweep_network(spec: Spec):
-    """The network to sweep: with the delay history sized for the slowest
-    swept `speed` when `speed` is an axis."""
+    """The network to sweep, its bounds (`max_delay`, `min_delay`, `edge_mask`)
+    widened to cover the axes' values by `neuromass.sweep`'s own rule."""
     net = build_network(spec)
     valid = axis_paths(spec, net)
     for path in spec.axes:
@@ -101,24 +102,20 @@ def build_sweep_network(spec: Spec):
                 f"this network.{hint or _suggest(path, valid)} Valid paths are: "
                 f"{_choices(valid)}."
             )
-    if "speed" in spec.axes:
-        speeds = axis_values(spec, "speed")
-        slowest, fastest = float(np.min(speeds)), float(np.max(speeds))
-        if slowest <= 0:
-            raise SpecError(
-                f"`axes.speed` must only hold positive speeds (mm/ms); got {slowest}."
-            )
-        lengths = np.asarray(net.lengths)[np.asarray(net.weights) != 0]
-        longest = float(np.max(np.asarray(net.lengths)))
-        shortest = lengths[lengths > 0]
-        shortest = float(shortest.min()) if shortest.size else None
-        net = build_network(
-            spec,
-            max_delay=longest / slowest,
-            min_delay=None
-            if shortest is None
-            else min(shortest / fastest, shortest / float(net.speed)),
-        )
+    for path, (ok, words) in _AXIS_DOMAINS.items():
+        if path in spec.axes:
+            values = axis_values(spec, path)
+            bad = values[~ok(values)]
+            if bad.size:
+                raise SpecError(
+                    f"`axes.{_quote(path)}` must only hold {words}; got "
+                    f"{float(bad[0]):g}."
+                )
+    # The bounds of the traced values (history length, shortest delay, edges)
+    # cover every point: the library's rule, as `nm.sweep(..., model=net)` applies.
+    from ..sweep._bounds import widen_bounds
+
+    net = widen_bounds(net, build_space(spec))
     check_delays(spec, net)
     return net
 

@@ -46,6 +46,15 @@ def _sweep(args) -> int:
         store = None
     else:
         store = Path(spec.sweep.store) if spec.sweep.store else folder / "store"
+    if store is not None and store.exists() and not store.is_dir():
+        where = "`sweep.store`" if spec.sweep.store else "the store (<folder>/store)"
+        return _error(
+            "sweep",
+            f"{Path(args.spec).name}: {where} = {str(store)!r} is a file, not a "
+            "directory; give a directory (new, or the store of an earlier run of this "
+            "sweep to resume it), or `sweep.store = false`.",
+            2,
+        )
     shape = " x ".join(
         f"{path} ({axis.size} {axis.kind})" for path, axis in spec.axes.items()
     )
