@@ -15,6 +15,7 @@ from ._common import (
 
 
 def _simulate(args) -> int:
+    from .._io._npz import write_npz
     from ._spec import (
         SpecError,
         build_network,
@@ -98,13 +99,13 @@ def _simulate(args) -> int:
             )
     labels = region_labels(spec, net.n_regions)
     path = folder / "simulation.npz"
-    np.savez(
-        path,
-        ts=ts,
-        labels=np.asarray(labels, dtype=np.str_),
-        spec=np.asarray(json.dumps(spec.as_dict())),
-        **ys,
-    )
+    arrays = {
+        "ts": np.asarray(ts),
+        "labels": np.asarray(labels, dtype=np.str_),
+        "spec": np.asarray(json.dumps(spec.as_dict())),
+        **{name: np.asarray(y) for name, y in ys.items()},
+    }
+    write_npz(path, arrays, compress=False)  # atomic, with its SHA-256 as comment
     written = [path]
     if spec.plot:
         import matplotlib.pyplot as plt
