@@ -154,6 +154,16 @@ def test_wrong_files_name_the_path(tmp_path, name, suffix):
     assert isinstance(info.value, ValueError)
 
 
+@pytest.mark.parametrize("name", list(WRONG))
+def test_wrong_files_name_the_path_for_connectomes_and_results(tmp_path, name):
+    path = tmp_path / f"{name}.npz"
+    path.write_bytes(WRONG[name])
+    for load in (nm.datasets.load_connectome, SweepResult.load):
+        with pytest.raises(ValueError) as info:
+            load(path)
+        assert str(path) in str(info.value), (load, info.value)
+
+
 def test_other_neuromass_files_are_not_solutions(sol, tmp_path):
     conn = nm.datasets.generate_edr_connectome(2).save(tmp_path / "conn.npz")
     with pytest.raises(ValueError, match=r"conn\.npz' is not a saved neuromass Sol"):

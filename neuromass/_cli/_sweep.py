@@ -4,6 +4,7 @@ import json
 import time
 from pathlib import Path
 
+from .._io import atomic_write
 from ._common import (
     _check_traceable,
     _describe_network,
@@ -115,7 +116,8 @@ def _sweep(args) -> int:
     csv_path = folder / "results.csv"
     _write_csv(res.table, csv_path)
     res.save(folder / "results.npz")
-    (folder / "spec.json").write_text(json.dumps(spec.as_dict(), indent=2) + "\n")
+    text = json.dumps(spec.as_dict(), indent=2) + "\n"
+    atomic_write(folder / "spec.json", text.encode("utf-8"))
     written = [csv_path, folder / "results.npz"]
     if spec.plot:
         written += _plot_sweep(res, spec, net, folder)
