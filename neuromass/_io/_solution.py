@@ -232,22 +232,37 @@ def load(cls, path):
         raise damaged(where, _WHAT, _FIX, MISSING)
     layout = _layout(meta, where)
     items = {}
-    for key, (name, dtype, shape) in layout["items"].items():
+    for key, entry in layout["items"].items():
+        name, dtype, shape = _entry(entry, key, where)
         if name not in arrays:
             raise _not_a_solution(where, f"the array {name!r} is missing")
         items[key] = _checked(arrays[name], dtype, shape, key, where)
     return _assemble(cls, items, layout, meta, where)
 
 
+def _entry(entry, key: str, where: str) -> tuple[str, str, list[int]]:
+    """(stored name, dtype, shape) of a layout item, checked."""
+    try:
+        name, dtype, shape = entry
+        np.dtype(dtype)
+        if not (isinstance(name, str) and all(isinstance(n, int) for n in shape)):
+            raise TypeError
+    except (TypeError, ValueError):
+        raise _not_a_solution(where, f"its layout of `{key}` is invalid") from None
+    return name, dtype, shape
+
+
 def _layout(meta: dict[str, str], where: str) -> dict[str, Any]:
+    why = "its `layout` attribute is missing or invalid"
     try:
         layout = json.loads(meta["layout"])
-        assert isinstance(layout, dict) and isinstance(layout["items"], dict)
-        assert isinstance(layout["monitors"], dict)
-        assert isinstance(layout["variables"], list)
-    except (KeyError, ValueError, TypeError, AssertionError):
-        why = "its `layout` attribute is missing or invalid"
+    except (KeyError, TypeError, ValueError):
         raise _not_a_solution(where, why) from None
+    kinds = {"items": dict, "monitors": dict, "variables": list, "final": list}
+    if not isinstance(layout, dict) or not all(
+        isinstance(layout.get(k), t) for k, t in kinds.items()
+    ):
+        raise _not_a_solution(where, why)
     return layout
 
 
@@ -278,11 +293,17 @@ def _assemble(cls, items, layout, meta, where):
     y_final = {v: get(f"y_final/{v}") for v in layout["final"]}
     monitors = {}
     for name, spec in layout["monitors"].items():
-        ts = get(f"monitors/{name}/ts") if spec["ts"] else None
-        if spec["keys"] is None:
+        try:
+            has_ts, keys = bool(spec["ts"]), spec["keys"]
+            keys = None if keys is None else list(keys)
+        except (KeyError, TypeError):
+            why = f"its layout of monitor {name!r} is invalid"
+            raise _not_a_solution(where, why) from None
+        ts = get(f"monitors/{name}/ts") if has_ts else None
+        if keys is None:
             data = get(f"monitors/{name}/data")
         else:
-            data = {k: get(f"monitors/{name}/data/{k}") for k in spec["keys"]}
+            data = {k: get(f"monitors/{name}/data/{k}") for k in keys}
         monitors[name] = MonitorOutput(ts=ts, data=data)
     return _build(cls, get("ts"), ys, y_final, get("num_steps"), monitors, meta, where)
 
@@ -476,7 +497,8 @@ def _load_netcdf(cls, where: str):
         raise _not_a_solution(where, "no `format` attribute naming a Solution")
     layout = _layout(meta, where)
     items = {}
-    for key, (name, dtype, shape) in layout["items"].items():
+    for key, entry in layout["items"].items():
+        name, dtype, shape = _entry(entry, key, where)
         if name not in arrays:
             raise _not_a_solution(where, f"the variable {name!r} is missing")
         x = arrays[name]
