@@ -410,6 +410,17 @@ def _check_k(k, n: int):
 
 def _check_node_params(node: AbstractNode, n: int):
     for name, value in node.parameters().items():
+        if isinstance(value, str) or (
+            not eqx.is_array(value)
+            and not isinstance(value, int | float | bool | np.number | np.bool_)
+            and value is not None
+            and not callable(value)
+            and not isinstance(value, eqx.Module)
+        ):
+            raise TypeError(
+                f"Parameter `{name}` of {type(node).__name__} must be a number or an "
+                f"array of numbers (one per region); got {value!r}."
+            )
         if not eqx.is_array(value):
             continue
         if value.shape not in ((), (1,), (n,)):

@@ -88,3 +88,10 @@ class AbstractInput(eqx.Module):
     def check(self, node, n: int) -> None:
         """Validate the input against the node and the number of nodes (raise a
         `ValueError` naming the argument and the fix)."""
+
+    def checked(self) -> "AbstractInput":
+        """This input with run-time checks (`eqx.error_if`) of the values that have a
+        domain, for values traced inside `jit`/`vmap`/`grad`, where `check` cannot
+        see them: e.g. a noise intensity set to NaN or below zero with
+        `eqx.tree_at`. The error names the field."""
+        return self

@@ -75,6 +75,21 @@ class LongRangeCoupling(AbstractInput):
             name: c[:, m] for m, name in enumerate(self.coupled_vars[: c.shape[-1]])
         }
 
+    def checked(self) -> "LongRangeCoupling":
+        k = eqx.error_if(
+            self.k,
+            ~jnp.all(jnp.isfinite(self.k)),
+            "The global coupling `k` is NaN or infinite (a traced value, e.g. set "
+            "with `eqx.tree_at` or swept); give it a finite value.",
+        )
+        w = eqx.error_if(
+            self.weights,
+            ~jnp.all(jnp.isfinite(self.weights)),
+            "The `weights` contain NaN or infinite values (traced values, e.g. set "
+            "with `eqx.tree_at` or swept); all must be finite.",
+        )
+        return eqx.tree_at(lambda c: (c.k, c.weights), self, (k, w))
+
     def drift(self, t, state, stage: Stage) -> Contribution:
         x_i = self.source(state)
         if stage.reader is None:  # instantaneous: the current state of the sources

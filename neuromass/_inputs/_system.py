@@ -1,6 +1,9 @@
 """The simulated system: a node model and the inputs to its vector field."""
 
+import dataclasses
+
 import equinox as eqx
+import jax.numpy as jnp
 
 from .._custom_types import State
 from ..models import AbstractNode
@@ -80,6 +83,30 @@ class System(eqx.Module):
             else:
                 _add(total, g)
         return total
+
+    def checked(self) -> "System":
+        """The system with run-time checks (`eqx.error_if`) that its traced values
+        are within their domains: every node parameter finite, and each input's
+        own checks (`AbstractInput.checked`). The errors name the field."""
+        node = self.node
+        names = [
+            f.name
+            for f in dataclasses.fields(node)
+            if eqx.is_inexact_array(getattr(node, f.name))
+        ]
+        if names:
+            cls = type(node).__name__
+            values = [
+                eqx.error_if(
+                    getattr(node, name),
+                    ~jnp.all(jnp.isfinite(getattr(node, name))),
+                    f"Parameter `{name}` of {cls} is NaN or infinite (a traced value, "
+                    "e.g. set with `eqx.tree_at` or swept); give it a finite value.",
+                )
+                for name in names
+            ]
+            node = eqx.tree_at(lambda n: [getattr(n, x) for x in names], node, values)
+        return System(node, tuple(inp.checked() for inp in self.inputs))
 
     def initial_extra(self, n: int, dtype, key) -> State:
         out = {}

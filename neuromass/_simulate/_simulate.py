@@ -29,12 +29,14 @@ from .._custom_types import Key, State
 from .._delay._adjoint import AbstractDelayAdjoint, get_delay_adjoint
 from .._delay._structure import concrete, derive
 from .._delay.interpolation import AbstractInterpolation, get_interpolation
+from .._inputs._stimulus import StimulusInput
 from .._inputs._system import extra_names
 from .._network import Network
 from .._solution import Solution
 from ..models import AbstractNode
 from ..monitors import AbstractMonitor
 from ..noise import AbstractNoise
+from ..stimuli import AbstractStimulus
 from ._driver import loop_period, monitor_strides
 from ._grid import TimeGrid, steps_of
 from ._history import history_states
@@ -126,6 +128,8 @@ def simulate(
     delay_adjoint: str | AbstractDelayAdjoint = "pulled",
     loop: AbstractLoop | None = None,
     stepper: AbstractStepper | None = None,
+    stimulus: AbstractStimulus | None = None,
+    stimulus_evaluation: str = "stage",
 ) -> Solution:
     r"""Integrate a network (or a single node) from `t0` to `t1`.
 
@@ -197,6 +201,12 @@ def simulate(
       [`neuromass.StepByStepLoop`][].
     - `stepper`: [`neuromass.TableauStepper`][] (default) or
       [`neuromass.SolverStepper`][].
+    - `stimulus`: a stimulus of `neuromass.stimuli` (e.g.
+      [`neuromass.stimuli.RegionStimulus`][]), added to the derivatives of the
+      variables it stimulates (by default the coupled variables, TVB's `stvar`).
+    - `stimulus_evaluation`: `"stage"` (default) evaluates the stimulus at every
+      stage time; `"step"` evaluates it at the start of each step and holds it over
+      the step, as tvb-library's integrators add `dt * S` (the TVB-parity form).
 
     Monitors, `checkpoint` and `gradient_horizon` use the fixed-step loop (also for
     networks without delays), so they need a fixed step.
@@ -243,6 +253,24 @@ def simulate(
     if noise is not None and not isinstance(noise, AbstractNoise):
         raise TypeError(f"`noise` must be an `nm.noise.AbstractNoise`; got {noise!r}.")
     extra_inputs = () if noise is None else (noise,)
+    if stimulus_evaluation not in ("stage", "step"):
+        raise ValueError(
+            "`stimulus_evaluation` must be 'stage' or 'step'; got "
+            f"{stimulus_evaluation!r}."
+        )
+    if stimulus is not None:
+        if not isinstance(stimulus, AbstractStimulus):
+            raise TypeError(
+                "`stimulus` must be a stimulus of `nm.stimuli`, e.g. "
+                "`nm.stimuli.RegionStimulus(weights, nm.equations.PulseTrain())`; got "
+                f"{type(stimulus).__name__}."
+            )
+        stimulus.check_covers(t0, t1)
+        extra_inputs += (
+            StimulusInput(
+                stimulus, net.coupled_vars, held=stimulus_evaluation == "step"
+            ),
+        )
     for inp in extra_inputs:
         inp.check(net.node, net.n_regions)
     names = net.node.state_names
@@ -269,7 +297,8 @@ def simulate(
         steps_of("`gradient_horizon`", adjoint.gradient_horizon, dt)
     loop_only = bool(monitors) or adjoint.checkpoint or adjoint.gradient_horizon
     hold = coupling_evaluation == "step"
-    ode = not structure.has_delays and not hold and not loop_only
+    held = hold or (stimulus is not None and stimulus_evaluation == "step")
+    ode = not structure.has_delays and not held and not loop_only
     past = None
     if history is not None:
         if not structure.has_delays:
@@ -318,7 +347,7 @@ def simulate(
         net.canonical(structure),
         y0,
         past,
-        noise,
+        extra_inputs,
         key,
         monitors,
         stepsize_controller,

@@ -44,7 +44,7 @@ def _arrays(tree, dtype):
     return jax.tree.map(strong, tree, is_leaf=lambda x: isinstance(x, float))
 
 
-def solve(model, y0, past, noise, key, monitors, controller, static: Static):
+def solve(model, y0, past, inputs, key, monitors, controller, static: Static):
     """Run the compiled program of `static` (the floats of the dynamic arguments
     made arrays of the network's dtype first)."""
     dtype = static.config.dtype
@@ -52,7 +52,7 @@ def solve(model, y0, past, noise, key, monitors, controller, static: Static):
         _arrays(model, dtype),
         _arrays(y0, dtype),
         past,
-        _arrays(noise, dtype),
+        _arrays(inputs, dtype),
         key,
         monitors,
         controller,
@@ -61,11 +61,12 @@ def solve(model, y0, past, noise, key, monitors, controller, static: Static):
 
 
 @eqx.filter_jit
-def _solve(model, y0, past, noise, key, monitors, controller, static: Static):
-    """The compiled program of one structure (see `simulate`)."""
+def _solve(model, y0, past, inputs, key, monitors, controller, static: Static):
+    """The compiled program of one structure (see `simulate`): `inputs` are the
+    inputs besides the model's own (noise, stimuli)."""
     cfg = static.config
     n, dtype = cfg.n_nodes, cfg.dtype
-    system = model.system(cfg.structure, () if noise is None else (noise,))
+    system = model.system(cfg.structure, inputs).checked()
     node = system.node
     if static.default_y0:
         y0 = (

@@ -7,7 +7,13 @@ from jaxtyping import Array, Float
 
 from .._inputs._base import Contribution
 from ..models import AbstractNode
-from ._noise import AbstractNoise, _check_sigma, _check_variables, _diag
+from ._noise import (
+    AbstractNoise,
+    _check_sigma,
+    _check_variables,
+    _checked_sigma,
+    _diag,
+)
 
 
 class OrnsteinUhlenbeck(AbstractNoise):
@@ -118,6 +124,17 @@ class OrnsteinUhlenbeck(AbstractNoise):
         eta = tuple(f"ou_{v}" for v in self._noisy(state))
         scale = self.sigma * jnp.sqrt(2.0 / self.tau)
         return _diag(state, eta, lambda v, x: scale)
+
+    def checked(self):
+        tau = eqx.error_if(
+            self.tau,
+            ~jnp.all(jnp.isfinite(self.tau) & (self.tau > 0)),
+            "Noise `tau` (the correlation time, ms) is NaN, infinite or not positive "
+            "(a traced value, e.g. set with `eqx.tree_at` or swept); it must be > 0.",
+        )
+        return eqx.tree_at(
+            lambda n: (n.tau, n.sigma), self, (tau, _checked_sigma(self.sigma))
+        )
 
     def _noisy(self, state) -> tuple[str, ...]:
         """The noisy variables, read from a state that carries their processes."""
