@@ -132,7 +132,8 @@ class SparsityPattern:
         `weights` (the padding takes the appended zero)."""
         order = np.lexsort((self.rows, self.indices))  # by column, then row
         t_rows = self.indices[order]
-        t_indptr = np.concatenate([[0], np.cumsum(np.bincount(t_rows, minlength=self.n))])
+        counts = np.bincount(t_rows, minlength=self.n)
+        t_indptr = np.concatenate([[0], np.cumsum(counts)])
         transposed = SparsityPattern(t_indptr, self.rows[order], self.n)
         cols_t, slots_t = transposed.ell
         k = self.ell[0].shape[0]
