@@ -38,6 +38,8 @@ FIGURES = {
     "hopf_a_omega.png": (["examples/sweeps/hopf_a_omega_heatmap.py", "{out}"], None),
     "fit_bold_fc.png": (["examples/fit_bold_fc.py", "{out}/fit_bold_fc.png"], None),
     "monitors_bold.png": (["examples/monitors_bold.py", "{out}"], None),
+    "surface_regions.png": (["examples/surface_data.py", "{out}"], None),
+    "surface_spread.png": (["examples/surface_data.py", "{out}"], None),
 }
 MAX_BYTES = 150_000
 
