@@ -23,6 +23,10 @@ _UNROLL = 16
 _BLOCK = 8
 
 
+def _index_dtype(largest: int):
+    return np.int32 if largest < 2**31 - 1 else np.int64
+
+
 class SparsityPattern:
     """The positions of the stored entries of an `(n, n)` sparse matrix, in CSR
     order (rows sorted, columns sorted and unique within each row).
@@ -108,7 +112,7 @@ class SparsityPattern:
         holds a zero."""
         k = int(self.row_nnz.max()) if self.n else 0
         cols = np.tile(np.arange(self.n, dtype=np.int32), (max(k, 1), 1))
-        slots = np.full((max(k, 1), self.n), self.nnz, dtype=np.int64)
+        slots = np.full((max(k, 1), self.n), self.nnz, dtype=_index_dtype(self.nnz))
         position = np.arange(self.nnz) - self.indptr[self.rows]
         cols[position, self.rows] = self.indices
         slots[position, self.rows] = np.arange(self.nnz)
@@ -138,10 +142,16 @@ class SparsityPattern:
         cols_t, slots_t = transposed.ell
         k = self.ell[0].shape[0]
         valid = slots_t < self.nnz
-        take = np.full(slots_t.shape, k * self.n, dtype=np.int64)
+        take = np.full(slots_t.shape, k * self.n, dtype=_index_dtype(k * self.n))
         take[valid] = self.ell_flat_positions[order[slots_t[valid]]]
         take.setflags(write=False)
         return cols_t, take
+
+    @functools.cached_property
+    def product(self):
+        """`product(weights, x)`: the jit-able `L x` for ELL `weights` of this
+        pattern, with its reverse-mode rule (built once per pattern)."""
+        return _product(self)
 
 
 def _ell_product(
@@ -185,7 +195,6 @@ def _weight_cotangent(cols: np.ndarray, x: Array, g: Array) -> Array:
     return prod.reshape(prod.shape[:2] + (-1,)).sum(axis=-1)
 
 
-@functools.lru_cache(maxsize=32)
 def _product(pattern: SparsityPattern):
     """`y = L x` for the ELL weights of `pattern`, with a reverse-mode rule whose
     transposed product is a gather over the transposed pattern (not a scatter)
@@ -272,7 +281,7 @@ class SparseMatrix(eqx.Module):
                 f"`x` must have shape (V,) or (V, k) with V = {self.pattern.n}; got "
                 f"{x.shape}."
             )
-        return _product(self.pattern)(self.weights, x)
+        return self.pattern.product(self.weights, x)
 
     def __matmul__(self, x):
         return self.matvec(x)
