@@ -8,10 +8,12 @@ import importlib.metadata
 from . import (
     coupling as coupling,
     datasets as datasets,
+    equations as equations,
     metrics as metrics,
     models as models,
     monitors as monitors,
     noise as noise,
+    stimuli as stimuli,
     typing as typing,
     utils as utils,
     viz as viz,

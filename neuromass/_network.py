@@ -1,5 +1,6 @@
 """`Network`: a node model coupled through a connectome, with conduction delays."""
 
+import copy
 import math
 from collections.abc import Callable
 
@@ -9,16 +10,22 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._custom_types import CouplingInput, State
+from ._custom_types import State
+from ._delay._plan import check_no_delays, check_weights
 from ._delay._structure import (
+    DelayStructure,
     EdgeMask,
-    EdgePattern,
     allowed_edges,
     concrete,
     concrete_delays,
     edge_pattern,
 )
+from ._inputs._base import Stage
+from ._inputs._coupling import LongRangeCoupling
+from ._inputs._external import CallableInput
+from ._inputs._system import System
 from .coupling import AbstractCoupling, get_coupling
+from .coupling._base import AbstractLinearCoupling
 from .models import AbstractNode
 from .noise import AbstractNoise
 
@@ -261,8 +268,7 @@ class Network(eqx.Module):
         dc = concrete_delays(self)
         if dc is None:
             return self.max_delay > 0
-        rows = np.arange(self.n_regions)[None, :]
-        return bool(np.any(dc[rows, pattern.idx][pattern.valid] > 0))
+        return bool(np.any(pattern.gather(dc)[pattern.valid] > 0))
 
     @property
     def n_edges(self) -> int:
@@ -316,87 +322,66 @@ class Network(eqx.Module):
         _check_k(self.k, n)
         _check_node_params(self.node, n)
 
-    # ---------------------------------------------------------------- vector field
-    def edge_weights(
-        self, pattern: EdgePattern | None = None
-    ) -> Float[Array, "edges nodes"]:
-        """Weights of the afferent edges in the padded layout `(K, N)` of `pattern`
-        (default: this network's, see `Network`): entry `[e, i]` is the weight of the
-        e-th afferent edge of region i."""
-        pattern = edge_pattern(self)[0] if pattern is None else pattern
-        rows = np.arange(self.n_regions)[None, :]
-        return jnp.asarray(self.weights)[rows, pattern.idx] * pattern.valid
+    @property
+    def coupling_is_linear(self) -> bool:
+        """Whether the coupling is linear in the delayed value."""
+        return isinstance(self.coupling, AbstractLinearCoupling)
 
-    def edge_delays(
-        self, pattern: EdgePattern | None = None
-    ) -> Float[Array, "edges nodes"] | None:
-        """Delays (ms) of the afferent edges in the padded layout `(K, N)`, or None."""
-        d = self.delays
-        if d is None:
-            return None
-        pattern = edge_pattern(self)[0] if pattern is None else pattern
-        rows = np.arange(self.n_regions)[None, :]
-        return jnp.where(pattern.valid, d[rows, pattern.idx], 0.0)
-
-    def afferent(
-        self,
-        x_j: Float[Array, "edges nodes cvars"],
-        x_i: Float[Array, "nodes cvars"],
-        w_edges: Float[Array, "edges nodes"],
-    ) -> CouplingInput:
-        """The coupling input of every region, from the source values on each edge."""
-        return self._deliver(self.coupling(x_j, x_i[None], w_edges))
-
-    def afferent_from_sums(
-        self,
-        sums: Float[Array, "nodes cvars"],
-        x_i: Float[Array, "nodes cvars"],
-        row_sums: Float[Array, "nodes 1"],
-    ) -> CouplingInput:
-        """The coupling input for an `AbstractLinearCoupling`, from the weighted sums
-        of the delayed source values `sum_j w_ij x_j(t - tau_ij)`."""
-        local = self.coupling.local
-        c = sums - local * x_i * row_sums if local else sums
-        return self._deliver(self.coupling.post(c))
-
-    def _deliver(self, c) -> CouplingInput:
-        k = jnp.asarray(self.k)
-        k = k if k.ndim == 0 else k.reshape(-1, 1)
-        c = k * c
-        if c.shape[-1] > len(self.coupled_vars):
-            raise ValueError(
-                f"The coupling returned {c.shape[-1]} outputs for "
-                f"{len(self.coupled_vars)} coupled variables."
-            )
-        return {
-            name: c[:, m] for m, name in enumerate(self.coupled_vars[: c.shape[-1]])
-        }
-
-    def local_vector_field(self, t, state: State, coupling: CouplingInput) -> State:
-        """The node's vector field with this network's external inputs applied (and
-        the node's `state_bounds` applied to the state it sees)."""
-        state = self.node.apply_bounds(state)
-        inputs = None
+    # ------------------------------------------------------- the simulated system
+    def system(self, structure: DelayStructure | None = None, inputs=()):
+        """The simulated system of this network (see `neuromass.AbstractInput`):
+        the node with its inputs, the long-range coupling through the edges of
+        `structure` (default: derived from the values, without delays), the
+        external `inputs` callable, then `inputs`."""
+        if structure is None:
+            structure = DelayStructure(edge_pattern(self)[0], False, 0, 0)
+        coupling = LongRangeCoupling(
+            coupling=self.coupling,
+            k=self.k,
+            weights=self.weights,
+            delays=self.delays,
+            coupled_vars=self.coupled_vars,
+            pattern=structure.pattern,
+        )
+        coupling = check_weights(coupling, structure, self.self_connection)
+        if not structure.has_delays:
+            coupling = check_no_delays(coupling, structure)
+        own = [coupling]
         if self.inputs is not None:
-            inputs = self.inputs(t)
-            unknown = set(inputs) - set(self.node.input_names)
-            if unknown:
-                raise ValueError(
-                    f"`inputs(t)` returned unknown key(s) {sorted(unknown)}; "
-                    f"{type(self.node).__name__} accepts {self.node.input_names}."
-                )
-        return self.node.vector_field(t, state, coupling, inputs)
+            own.append(CallableInput(self.inputs, self.node.input_names))
+        return System(self.node, tuple(own) + tuple(inputs))
+
+    def canonical(self, structure: DelayStructure) -> "Network":
+        """This network with the bounds that `structure` does not use (the delay
+        bounds when the delays are concrete, the edge mask when the weights are)
+        set to fixed values, so that networks that differ only there share one
+        compiled program."""
+        changes = {}
+        if structure.bounds is None and (self.max_delay, self.min_delay) != (0.0, 0.0):
+            changes.update(max_delay=0.0, min_delay=0.0)
+        if not structure.check_edges and self.edge_mask != _NO_MASK:
+            changes["edge_mask"] = _NO_MASK
+        if not changes:
+            return self
+        new = copy.copy(self)
+        for name, value in changes.items():
+            object.__setattr__(new, name, value)
+        return new
+
+    def edge_weights(self) -> Float[Array, "edges nodes"]:
+        """Weights of the afferent edges in the padded layout `(K, N)` of this
+        network's edge pattern: entry `[e, i]` is the weight of the e-th afferent
+        edge of region i (padding: 0)."""
+        return self.system().coupling.edge_weights()
+
+    def edge_delays(self) -> Float[Array, "edges nodes"] | None:
+        """Delays (ms) of the afferent edges in the padded layout `(K, N)`, or None."""
+        return self.system().coupling.edge_delays()
 
     def vector_field(self, t, state: State, args=None) -> State:
-        """The drift with instantaneous coupling (delays ignored): Diffrax's
-        `ODETerm` signature `(t, y, args)`; `args` may give the `EdgePattern` to
-        read (default: this network's)."""
-        pattern = args if isinstance(args, EdgePattern) else edge_pattern(self)[0]
-        xc = jnp.stack([state[v] for v in self.coupled_vars], axis=-1)
-        x_j = xc[pattern.idx]
-        return self.local_vector_field(
-            t, state, self.afferent(x_j, xc, self.edge_weights(pattern))
-        )
+        """The drift with instantaneous coupling (delays ignored), with Diffrax's
+        `ODETerm` signature `(t, y, args)` (`args` unused)."""
+        return self.system().drift(t, state, Stage.free(t))
 
 
 def _check_speed(speed):
@@ -523,3 +508,8 @@ def _edge_mask(weights, edge_mask, self_connection: bool) -> EdgeMask:
             "mask must include every non-zero weight."
         )
     return EdgeMask(m & allowed)
+
+
+# The edge mask of a network whose weights are concrete (unused: the edges are
+# those of the values): one value, so that it does not split the compile cache.
+_NO_MASK = EdgeMask(np.zeros((0, 0), bool))

@@ -100,6 +100,7 @@ CASES = [
     ("model_gallery.py", ["--plot", "{out}/gallery.png"], ["gallery.png"], None),
     ("monitors_bold.py", ["{out}"], ["monitors_bold.png"], None),
     ("ou_noise_ensemble.py", ["{out}"], ["ou_ensemble.png"], _check_ou),
+    ("stimulus_shapes.py", ["{out}"], ["stimulus_shapes.png"], None),
     (
         "surface_data.py",
         ["{out}"],

@@ -38,6 +38,7 @@ FIGURES = {
     "hopf_a_omega.png": (["examples/sweeps/hopf_a_omega_heatmap.py", "{out}"], None),
     "fit_bold_fc.png": (["examples/fit_bold_fc.py", "{out}/fit_bold_fc.png"], None),
     "monitors_bold.png": (["examples/monitors_bold.py", "{out}"], None),
+    "stimulus_shapes.png": (["examples/stimulus_shapes.py", "{out}"], None),
     "surface_regions.png": (["examples/surface_data.py", "{out}"], None),
     "surface_spread.png": (["examples/surface_data.py", "{out}"], None),
 }

@@ -15,7 +15,14 @@ from ._common import (
 
 
 def _simulate(args) -> int:
-    from ._spec import SpecError, load_spec
+    from .._io._npz import write_npz
+    from ._spec import (
+        SpecError,
+        build_network,
+        check_delays,
+        load_spec,
+        region_labels,
+    )
 
     try:
         spec = load_spec(args.spec, args.set, command="simulate")
@@ -27,8 +34,8 @@ def _simulate(args) -> int:
 
         import neuromass as nm
 
-        net = spec.build_network()
-        spec.check_delays(net)
+        net = build_network(spec)
+        check_delays(spec, net)
         key = spec.key() if net.noise is not None else None
         variables = spec.simulation.variables
         for v in variables or ():
@@ -90,15 +97,15 @@ def _simulate(args) -> int:
                 "smaller `simulation.dt`).",
                 file=sys.stderr,
             )
-    labels = spec.region_labels(net.n_regions)
+    labels = region_labels(spec, net.n_regions)
     path = folder / "simulation.npz"
-    np.savez(
-        path,
-        ts=ts,
-        labels=np.asarray(labels, dtype=np.str_),
-        spec=np.asarray(json.dumps(spec.as_dict())),
-        **ys,
-    )
+    arrays = {
+        "ts": np.asarray(ts),
+        "labels": np.asarray(labels, dtype=np.str_),
+        "spec": np.asarray(json.dumps(spec.as_dict())),
+        **{name: np.asarray(y) for name, y in ys.items()},
+    }
+    write_npz(path, arrays, compress=False)  # atomic, with its SHA-256 as comment
     written = [path]
     if spec.plot:
         import matplotlib.pyplot as plt

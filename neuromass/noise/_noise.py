@@ -7,9 +7,10 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import State
+from .._inputs._base import AbstractInput
 
 
-class AbstractNoise(eqx.Module):
+class AbstractNoise(AbstractInput):
     r"""Base class of noise models.
 
     A network with noise is the Itô SDE
@@ -20,6 +21,11 @@ class AbstractNoise(eqx.Module):
     diffusion $g$. A noise model returns $g$ as a dict of `(N,)` arrays, one per state
     variable (zeros for variables without noise). `simulate` turns it into a Diffrax
     `ControlTerm` driven by a Brownian path built from the `key` it is given.
+
+    A noise model is an input to the vector field (`neuromass.AbstractInput`): white
+    noise gives the diffusion; coloured noise
+    ([`neuromass.noise.OrnsteinUhlenbeck`][]) carries its own state variables and
+    adds to the drift.
     """
 
     @abc.abstractmethod
