@@ -19,20 +19,9 @@ import os
 import time
 import warnings
 
-import equinox as eqx
-import jax.numpy as jnp
 import numpy as np
 
 import neuromass as nm
-
-
-class Gaussian(eqx.Module):
-    """TVB's default local-connectivity kernel (amp 1, sigma 1 mm)."""
-
-    sigma: float = 1.0
-
-    def __call__(self, d):
-        return jnp.exp(-(d**2) / (2.0 * self.sigma**2))
 
 
 def _line(**fields):
@@ -51,7 +40,7 @@ def main(argv=None):
     for workers in args.workers:
         t0 = time.perf_counter()
         lc = nm.datasets.LocalConnectivity.from_kernel(
-            cortex, Gaussian(), cutoff=args.cutoff, workers=workers
+            cortex, nm.equations.Gaussian(), cutoff=args.cutoff, workers=workers
         )
         seconds = time.perf_counter() - t0
         _line(

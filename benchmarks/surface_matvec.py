@@ -46,7 +46,6 @@ from _common import apply_env_xla_options, environment  # noqa: E402
 
 apply_env_xla_options()
 
-import equinox as eqx  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -57,13 +56,6 @@ from neuromass.datasets._sparse import _ell_product  # noqa: E402
 
 
 N_PRODUCTS = 100
-
-
-class Gaussian(eqx.Module):
-    sigma: float = 5.0
-
-    def __call__(self, d):
-        return jnp.exp(-(d**2) / (2.0 * self.sigma**2))
 
 
 def formulations(lc):
@@ -194,7 +186,7 @@ def main(argv=None):
         t0 = time.perf_counter()
         lc = nm.datasets.LocalConnectivity.from_kernel(
             cortex,
-            Gaussian(),
+            nm.equations.Gaussian(sigma=5.0),
             cutoff=args.kernel_cutoff,
             cache=args.cache,
             workers=args.workers,

@@ -14,6 +14,7 @@ import pytest
 import scipy.sparse
 from surface_meshes import flat_grid, two_hemispheres
 
+import neuromass as nm
 from neuromass.datasets import (
     Cortex,
     LocalConnectivity,
@@ -23,32 +24,8 @@ from neuromass.datasets import (
 )
 
 
-class Gaussian(eqx.Module):
-    """TVB's Gaussian equation (amp, sigma mm, midpoint, offset)."""
-
-    amp: jax.Array = eqx.field(converter=jnp.asarray, default=1.0)
-    sigma: jax.Array = eqx.field(converter=jnp.asarray, default=1.0)
-    midpoint: jax.Array = eqx.field(converter=jnp.asarray, default=0.0)
-    offset: jax.Array = eqx.field(converter=jnp.asarray, default=0.0)
-
-    def __call__(self, d):
-        return (
-            self.amp * jnp.exp(-((d - self.midpoint) ** 2) / (2.0 * self.sigma**2))
-            + self.offset
-        )
-
-
-class DoubleGaussian(eqx.Module):
-    """TVB's DoubleGaussian equation (midpoints 0)."""
-
-    amp_1: float
-    sigma_1: float
-    amp_2: float
-    sigma_2: float
-
-    def __call__(self, d):
-        g1 = self.amp_1 * jnp.exp(-(d**2) / (2.0 * self.sigma_1**2))
-        return g1 - self.amp_2 * jnp.exp(-(d**2) / (2.0 * self.sigma_2**2))
+Gaussian = nm.equations.Gaussian
+DoubleGaussian = nm.equations.DoubleGaussian
 
 
 def _grid_cortex(n=12, spacing=2.0):
@@ -208,7 +185,7 @@ def test_homogenisation_matches_tvb_local_connectivity(kernel_name, x64):
             parameters=dict(amp=1.0, sigma=4.0, midpoint=0.0, offset=0.0)
         )
     else:
-        ours = DoubleGaussian(1.0, 3.0, 0.4, 6.0)
+        ours = DoubleGaussian(amp_1=1.0, sigma_1=3.0, amp_2=0.4, sigma_2=6.0)
         theirs = equations.DoubleGaussian(
             parameters=dict(
                 amp_1=1.0,
@@ -268,7 +245,7 @@ def test_gradient_wrt_kernel_width_matches_finite_differences(x64):
 def test_tree_at_of_the_width_equals_a_fresh_object():
     cortex = _grid_cortex(8, 2.0)
     lc = LocalConnectivity.from_kernel(cortex, Gaussian(sigma=1.5), cutoff=5.0)
-    changed = eqx.tree_at(lambda c: c.kernel.sigma, lc, jnp.asarray(4.0))
+    changed = eqx.tree_at(lambda c: c.kernel.sigma, lc, Gaussian(sigma=4.0).sigma)
     fresh = LocalConnectivity.from_kernel(cortex, Gaussian(sigma=4.0), cutoff=5.0)
     np.testing.assert_allclose(changed.data, fresh.data)
     assert changed.pattern == fresh.pattern and hash(changed.pattern) == hash(
@@ -397,3 +374,21 @@ def test_custom_reverse_rule_matches_the_transpose(n, density, batch, x64):
     batched = jax.grad(lambda v: jnp.sum(jax.vmap(lambda x: loss(v, x))(xs)))(lc.values)
     summed = sum(jax.grad(loss)(lc.values, v) for v in xs)
     np.testing.assert_allclose(batched, summed, atol=1e-12)
+
+
+@needs_gdist
+def test_default_kernel_and_cutoff_are_tvbs():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tvb.datatypes import local_connectivity
+
+    tvb = local_connectivity.LocalConnectivity()
+    lc = LocalConnectivity.from_kernel(_grid_cortex(6, 0.5))
+    assert isinstance(lc.kernel, nm.equations.Gaussian)
+    params = {k: float(getattr(lc.kernel, k)) for k in tvb.equation.parameters}
+    assert (
+        params
+        == tvb.equation.parameters
+        == dict(amp=1.0, sigma=1.0, midpoint=0.0, offset=0.0)
+    )
+    assert lc.cutoff == tvb.cutoff == 40.0

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from ..equations import Gaussian
 from ._sparse import SparseMatrix, SparsityPattern, ell_weights
 
 
@@ -97,7 +98,8 @@ class LocalConnectivity(eqx.Module):
 
     - `values`: `(nnz,)` explicit values, or `None` for a kernel connectivity.
     - `distances`: `(nnz,)` geodesic distances in mm, or `None`.
-    - `kernel`: a callable module mapping distances (mm) to weights, or `None`.
+    - `kernel`: a callable module mapping distances (mm) to weights (e.g. a
+        [`neuromass.equations.Gaussian`][]), or `None`.
     - `homogenise`: apply TVB's homogenisation to the kernel values (static).
     - `cutoff`: the geodesic cutoff in mm, when known (static).
     - `pattern`: the static sparsity pattern (CSR `indptr`, `indices`, `n`).
@@ -343,17 +345,11 @@ class LocalConnectivity(eqx.Module):
 
             ```python
             import scipy.sparse
-            import jax.numpy as jnp
-            import equinox as eqx
             import neuromass as nm
 
-            class Exp(eqx.Module):
-                width: float = 2.0
-                def __call__(self, d):
-                    return jnp.exp(-d / self.width)
-
             d = scipy.sparse.csr_matrix([[0, 1.0, 2.0], [1.0, 0, 0], [2.0, 0, 0]])
-            lc = nm.datasets.LocalConnectivity.from_distances(d, Exp())
+            lc = nm.datasets.LocalConnectivity.from_distances(
+                d, nm.equations.Gaussian(sigma=2.0))
             lc.row_sums()   # equal row sums (homogenised)
             ```
         """
@@ -377,7 +373,7 @@ class LocalConnectivity(eqx.Module):
     def from_kernel(
         cls,
         cortex: "Cortex",
-        kernel: Callable,
+        kernel: Callable | None = None,
         *,
         cutoff: float = 40.0,
         homogenise: bool = True,
@@ -397,9 +393,11 @@ class LocalConnectivity(eqx.Module):
         **Arguments:**
 
         - `cortex`: a [`neuromass.datasets.Cortex`][] (vertices in mm, triangles).
-        - `kernel`: a module mapping distances (mm) to weights, e.g.
-            `nm.equations.Gaussian(sigma=5.0)`. TVB's default is a Gaussian with
-            `amp=1`, `sigma=1` mm, `midpoint=0`, `offset=0`.
+        - `kernel`: a module mapping distances (mm) to weights elementwise, e.g.
+            [`neuromass.equations.Gaussian`][]`(sigma=5.0)` or
+            [`neuromass.equations.DoubleGaussian`][]. Default: TVB's,
+            `nm.equations.Gaussian()` (`amp=1`, `sigma=1` mm, `midpoint=0`,
+            `offset=0`).
         - `cutoff`: the largest geodesic distance coupled, in mm (TVB's default
             40). It must exceed the mesh's mean edge length.
         - `homogenise`: apply TVB's homogenisation (TVB always does): the positive
@@ -442,6 +440,8 @@ class LocalConnectivity(eqx.Module):
                 cache="cortex16k_40mm.npz")
             ```
         """
+        if kernel is None:
+            kernel = Gaussian()  # TVB's LocalConnectivity.equation default
         cutoff = float(cutoff)
         if not (np.isfinite(cutoff) and cutoff > 0):
             raise ValueError(
