@@ -372,3 +372,26 @@ def test_cortex_is_a_pytree_with_array_leaves(tvb_cortex):
     leaves = jax.tree_util.tree_leaves(tvb_cortex)
     assert all(isinstance(x, jax.Array) for x in leaves)
     assert any(x.dtype == jnp.int32 for x in leaves)
+
+
+def test_geodesic_distance_from_sources():
+    pytest.importorskip("gdist")
+    v, t = flat_grid(6, 2.0)  # flat and convex: geodesic = Euclidean
+    c = Cortex(v, t, np.zeros(36, int))
+    d = c.geodesic_distance(0)
+    np.testing.assert_allclose(d, np.linalg.norm(v - v[0], axis=1), atol=1e-9)
+    near = c.geodesic_distance([0, 35], max_distance=5.0)
+    expected = np.minimum(
+        np.linalg.norm(v - v[0], axis=1), np.linalg.norm(v - v[35], axis=1)
+    )
+    within = expected <= 5.0
+    np.testing.assert_allclose(near[within], expected[within], atol=1e-9)
+    assert np.all(np.isinf(near[~within]))
+    v2, t2 = two_hemispheres(1)
+    c2 = Cortex(v2, t2, np.zeros(len(v2), int))
+    d2 = c2.geodesic_distance(0)
+    assert np.all(np.isfinite(d2[: len(v2) // 2])) and np.all(
+        np.isinf(d2[len(v2) // 2 :])
+    )
+    with pytest.raises(ValueError, match=r"vertex indices in \[0, 36\)"):
+        c.geodesic_distance(36)
