@@ -421,7 +421,10 @@ Cortex.__init__.__doc__ = """**Arguments:**
 - `region_mapping`: `(V,)` region index of every vertex, in `[0, N)`.
 - `vertex_normals`: `(V, 3)` unit normals; computed from the triangles when
     `None` (TVB's rule: the mean of the normals of a vertex's triangles weighted
-    by the angle each subtends at the vertex).
+    by the angle each subtends at the vertex, with correct angles: TVB's
+    `triangle_angles` give the third corner of every triangle pi too much). They
+    follow the triangles' orientation (right-hand rule): outward for FreeSurfer
+    and GIFTI meshes.
 - `region_labels`: the N region names (e.g. the connectome's `labels`); when
     given, labels of the mapping must be below N.
 - `local_connectivity`: an optional `(V, V)`

@@ -243,6 +243,24 @@ class SparseMatrix(eqx.Module):
 
     - `weights`: `(K, V)` values in ELL layout (zero where padded).
     - `pattern`: the static sparsity pattern (CSR `indptr`, `indices`).
+
+    !!! example
+
+        ```python
+        import jax
+        import jax.numpy as jnp
+        import numpy as np
+        import neuromass as nm
+
+        ring = np.roll(np.eye(5), 1, axis=1) + np.roll(np.eye(5), -1, axis=1)
+        L = nm.datasets.LocalConnectivity.from_matrix(ring / 2).matrix()
+
+        @jax.jit
+        def diffuse(L, x):                    # 10 steps of x <- L x
+            return jax.lax.fori_loop(0, 10, lambda i, x: L @ x, x)
+
+        diffuse(L, jnp.eye(5)[0])             # spreads around the ring
+        ```
     """
 
     weights: Float[Array, "k vertices"]
