@@ -72,6 +72,15 @@ def _check_alpha(out: str) -> None:
     assert 7.0 <= peak <= 14.0
 
 
+def _check_spread(out: str) -> None:
+    # TVB's precomputed local connectivity averages mesh neighbours: repeated
+    # averaging reaches more vertices at every frame.
+    match = re.search(r"vertices above 1e-3 per frame: ([\d ]+)", out)
+    assert match, out
+    reached = [int(r) for r in match.group(1).split()]
+    assert len(reached) >= 4 and all(b > a for a, b in zip(reached, reached[1:]))
+
+
 # script, arguments ({out}: the output folder), files written, extra check
 CASES = [
     ("connectome_tour.py", [], [], None),
@@ -92,6 +101,12 @@ CASES = [
     ("monitors_bold.py", ["{out}"], ["monitors_bold.png"], None),
     ("ou_noise_ensemble.py", ["{out}"], ["ou_ensemble.png"], _check_ou),
     ("stimulus_shapes.py", ["{out}"], ["stimulus_shapes.png"], None),
+    (
+        "surface_data.py",
+        ["{out}"],
+        ["surface_regions.png", "surface_spread.png"],
+        _check_spread,
+    ),
     ("sweep_toy.py", ["{out}/toy.png"], ["toy.png"], None),
     ("sweeps/coupling_vs_mean_fc.py", ["{out}"], ["k_mean_fc.png"], None),
     (
