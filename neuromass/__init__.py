@@ -36,7 +36,7 @@ from ._fit import (
     Positive as Positive,
     fit as fit,
 )
-from ._network import Network as Network
+from ._network import AbstractNetwork as AbstractNetwork, Network as Network
 from ._simulate import (
     AbstractLoop as AbstractLoop,
     AbstractStepper as AbstractStepper,
@@ -48,6 +48,7 @@ from ._simulate import (
     simulate as simulate,
 )
 from ._solution import Solution as Solution
+from ._surface import SurfaceNetwork as SurfaceNetwork
 from .sweep import (
     AbstractExecution as AbstractExecution,
     DaskExecution as DaskExecution,

@@ -1,5 +1,6 @@
 """`Network`: a node model coupled through a connectome, with conduction delays."""
 
+import abc
 import copy
 import math
 from collections.abc import Callable
@@ -67,7 +68,119 @@ def _as_matrix(name: str, x, n: int | None) -> Float[Array, "nodes nodes"]:
     return x
 
 
-class Network(eqx.Module):
+class AbstractNetwork(eqx.Module):
+    """Base class of networks: node models coupled through a connectome of regions
+    (`weights[to, from]`, conduction delays), with optional noise and external
+    inputs. [`neuromass.Network`][] puts one node on every region;
+    [`neuromass.SurfaceNetwork`][] one on every vertex of a cortical surface, the
+    long-range coupling staying at region level.
+
+    A network is pure data: it defines the simulated system (`system`), which
+    [`neuromass.simulate`][] integrates.
+    """
+
+    node: eqx.AbstractVar[AbstractNode]
+    weights: eqx.AbstractVar[Float[Array, "regions regions"]]
+    lengths: eqx.AbstractVar[Float[Array, "regions regions"] | None]
+    speed: eqx.AbstractVar[Float[Array, ""] | None]
+    explicit_delays: eqx.AbstractVar[Float[Array, "regions regions"] | None]
+    coupling: eqx.AbstractVar[AbstractCoupling]
+    k: eqx.AbstractVar[Float[Array, "..."]]
+    noise: eqx.AbstractVar[AbstractNoise | None]
+    inputs: eqx.AbstractVar[Callable | None]
+    coupled_vars: eqx.AbstractVar[tuple[str, ...]]
+    self_connection: eqx.AbstractVar[bool]
+    max_delay: eqx.AbstractVar[float]
+    min_delay: eqx.AbstractVar[float]
+    edge_mask: eqx.AbstractVar[EdgeMask]
+
+    @property
+    @abc.abstractmethod
+    def n_nodes(self) -> int:
+        """The number of nodes (the length of every state variable)."""
+
+    @abc.abstractmethod
+    def system(self, structure: DelayStructure | None = None, inputs=(), nodes=None):
+        """The simulated system: the node with its inputs (see
+        `neuromass.AbstractInput`); `structure`: the static structure of the delay
+        history; `nodes`: the static `NodeMap` of a surface network."""
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Validate the current values, as the constructor does."""
+
+    @property
+    def n_regions(self) -> int:
+        """Number of regions N (of the connectome)."""
+        return self.weights.shape[0]
+
+    @property
+    def delays(self) -> Float[Array, "nodes nodes"] | None:
+        """Conduction delays in ms: explicit `delays`, or `lengths / speed`, or None."""
+        if self.explicit_delays is not None:
+            return self.explicit_delays
+        if self.lengths is not None:
+            return self.lengths / self.speed
+        return None
+
+    @property
+    def has_delays(self) -> bool:
+        """Whether any edge has a non-zero conduction delay (from the values when
+        they are concrete, else from the `max_delay` bound)."""
+        d = self.delays
+        if d is None:
+            return False
+        pattern, _ = edge_pattern(self)
+        dc = concrete_delays(self)
+        if dc is None:
+            return self.max_delay > 0
+        return bool(np.any(pattern.gather(dc)[pattern.valid] > 0))
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges simulated (non-zero weights, or the `edge_mask` bound when
+        the weights are traced)."""
+        return edge_pattern(self)[0].n_edges
+
+    @property
+    def coupling_is_linear(self) -> bool:
+        """Whether the coupling is linear in the delayed value."""
+        return isinstance(self.coupling, AbstractLinearCoupling)
+
+    def canonical(self, structure: DelayStructure) -> "Network":
+        """This network with the bounds that `structure` does not use (the delay
+        bounds when the delays are concrete, the edge mask when the weights are)
+        set to fixed values, so that networks that differ only there share one
+        compiled program."""
+        changes = {}
+        if structure.bounds is None and (self.max_delay, self.min_delay) != (0.0, 0.0):
+            changes.update(max_delay=0.0, min_delay=0.0)
+        if not structure.check_edges and self.edge_mask != _NO_MASK:
+            changes["edge_mask"] = _NO_MASK
+        if not changes:
+            return self
+        new = copy.copy(self)
+        for name, value in changes.items():
+            object.__setattr__(new, name, value)
+        return new
+
+    def edge_weights(self) -> Float[Array, "edges nodes"]:
+        """Weights of the afferent edges in the padded layout `(K, N)` of this
+        network's edge pattern: entry `[e, i]` is the weight of the e-th afferent
+        edge of region i (padding: 0)."""
+        return self.system().coupling.edge_weights()
+
+    def edge_delays(self) -> Float[Array, "edges nodes"] | None:
+        """Delays (ms) of the afferent edges in the padded layout `(K, N)`, or None."""
+        return self.system().coupling.edge_delays()
+
+    def vector_field(self, t, state: State, args=None) -> State:
+        """The drift with instantaneous coupling (delays ignored), with Diffrax's
+        `ODETerm` signature `(t, y, args)` (`args` unused)."""
+        return self.system().drift(t, state, Stage.free(t))
+
+
+class Network(AbstractNetwork):
     r"""A network of identical node models coupled through a connectome.
 
     For region $i$ with state $\mathbf{s}_i$ and coupled variables $x_i$:
@@ -177,104 +290,31 @@ class Network(eqx.Module):
                 "`node` must be a node model (an `nm.models.AbstractNode`), e.g. "
                 f"`nm.models.Hopf()`; got {type(node).__name__}."
             )
-        weights = _as_matrix("weights", weights, None)
-        n = weights.shape[0]
-        if not self_connection:
-            weights = weights * (1.0 - jnp.eye(n, dtype=weights.dtype))
-        if delays is not None and (lengths is not None or speed is not None):
-            raise ValueError(
-                "Give either `delays` (ms) or `lengths` (mm) with `speed` (mm/ms), "
-                "not both."
-            )
-        if (lengths is None) != (speed is None):
-            raise ValueError(
-                "`lengths` (mm) and `speed` (mm/ms) must be given together; got only "
-                + ("`lengths`." if lengths is not None else "`speed`.")
-            )
-        if lengths is not None:
-            lengths = _as_matrix("lengths", lengths, n)
-            speed = jnp.asarray(speed, dtype=weights.dtype)
-            _check_speed(speed)
-        if delays is not None:
-            delays = _as_matrix("delays", delays, n)
-
-        if coupled_vars is None:
-            coupled_vars = node.coupled_vars
-        if isinstance(coupled_vars, str):
-            coupled_vars = (coupled_vars,)
-        coupled_vars = tuple(coupled_vars)
-        unknown = [v for v in coupled_vars if v not in node.state_names]
-        if not coupled_vars or unknown:
-            raise ValueError(
-                f"Unknown coupled variable(s) {unknown or coupled_vars} for "
-                f"{type(node).__name__}; its state variables are {node.state_names}."
-            )
-        _check_node_params(node, n)
-        k = jnp.asarray(k, dtype=weights.dtype)
-        _check_k(k, n)
-        if noise is not None:
-            if not isinstance(noise, AbstractNoise):
-                raise TypeError(
-                    "`noise` must be an `nm.noise.AbstractNoise`, e.g. "
-                    f"`nm.noise.Additive(0.01)`; got {type(noise).__name__}."
-                )
-            _check_noise_vars(noise, node)
-        if inputs is not None and not callable(inputs):
-            raise TypeError("`inputs` must be a callable `inputs(t) -> dict`.")
-
-        self.node = node
-        self.weights = weights
-        self.lengths = lengths
-        self.speed = speed
-        self.explicit_delays = delays
-        self.coupling = get_coupling(coupling)
-        self.k = k
-        self.noise = noise
-        self.inputs = inputs
-        self.coupled_vars = coupled_vars
-        self.self_connection = bool(self_connection)
-        self.max_delay, self.min_delay = _delay_bounds(
-            self.delays is not None,
-            concrete_delays(self),
+        fields = long_range_fields(
+            node,
             weights,
-            max_delay,
-            min_delay,
+            delays=delays,
+            lengths=lengths,
+            speed=speed,
+            coupling=coupling,
+            k=k,
+            coupled_vars=coupled_vars,
+            self_connection=self_connection,
+            noise=noise,
+            inputs=inputs,
+            max_delay=max_delay,
+            min_delay=min_delay,
+            edge_mask=edge_mask,
         )
-        self.edge_mask = _edge_mask(weights, edge_mask, self.self_connection)
+        _check_node_params(node, fields["weights"].shape[0])
+        self.node = node
+        for name, value in fields.items():
+            setattr(self, name, value)
 
-    # ------------------------------------------------------------------ properties
     @property
-    def n_regions(self) -> int:
-        """Number of regions N."""
+    def n_nodes(self) -> int:
+        """Number of nodes: one per region."""
         return self.weights.shape[0]
-
-    @property
-    def delays(self) -> Float[Array, "nodes nodes"] | None:
-        """Conduction delays in ms: explicit `delays`, or `lengths / speed`, or None."""
-        if self.explicit_delays is not None:
-            return self.explicit_delays
-        if self.lengths is not None:
-            return self.lengths / self.speed
-        return None
-
-    @property
-    def has_delays(self) -> bool:
-        """Whether any edge has a non-zero conduction delay (from the values when
-        they are concrete, else from the `max_delay` bound)."""
-        d = self.delays
-        if d is None:
-            return False
-        pattern, _ = edge_pattern(self)
-        dc = concrete_delays(self)
-        if dc is None:
-            return self.max_delay > 0
-        return bool(np.any(pattern.gather(dc)[pattern.valid] > 0))
-
-    @property
-    def n_edges(self) -> int:
-        """Number of edges simulated (non-zero weights, or the `edge_mask` bound when
-        the weights are traced)."""
-        return edge_pattern(self)[0].n_edges
 
     def replace(self, **changes) -> "Network":
         """A new network with some constructor arguments changed (re-validated), e.g.
@@ -322,13 +362,8 @@ class Network(eqx.Module):
         _check_k(self.k, n)
         _check_node_params(self.node, n)
 
-    @property
-    def coupling_is_linear(self) -> bool:
-        """Whether the coupling is linear in the delayed value."""
-        return isinstance(self.coupling, AbstractLinearCoupling)
-
     # ------------------------------------------------------- the simulated system
-    def system(self, structure: DelayStructure | None = None, inputs=()):
+    def system(self, structure: DelayStructure | None = None, inputs=(), nodes=None):
         """The simulated system of this network (see `neuromass.AbstractInput`):
         the node with its inputs, the long-range coupling through the edges of
         `structure` (default: derived from the values, without delays), the
@@ -351,37 +386,101 @@ class Network(eqx.Module):
             own.append(CallableInput(self.inputs, self.node.input_names))
         return System(self.node, tuple(own) + tuple(inputs))
 
-    def canonical(self, structure: DelayStructure) -> "Network":
-        """This network with the bounds that `structure` does not use (the delay
-        bounds when the delays are concrete, the edge mask when the weights are)
-        set to fixed values, so that networks that differ only there share one
-        compiled program."""
-        changes = {}
-        if structure.bounds is None and (self.max_delay, self.min_delay) != (0.0, 0.0):
-            changes.update(max_delay=0.0, min_delay=0.0)
-        if not structure.check_edges and self.edge_mask != _NO_MASK:
-            changes["edge_mask"] = _NO_MASK
-        if not changes:
-            return self
-        new = copy.copy(self)
-        for name, value in changes.items():
-            object.__setattr__(new, name, value)
-        return new
 
-    def edge_weights(self) -> Float[Array, "edges nodes"]:
-        """Weights of the afferent edges in the padded layout `(K, N)` of this
-        network's edge pattern: entry `[e, i]` is the weight of the e-th afferent
-        edge of region i (padding: 0)."""
-        return self.system().coupling.edge_weights()
+def long_range_fields(
+    node,
+    weights,
+    *,
+    delays,
+    lengths,
+    speed,
+    coupling,
+    k,
+    coupled_vars,
+    self_connection,
+    noise,
+    inputs,
+    max_delay,
+    min_delay,
+    edge_mask,
+) -> dict:
+    """The validated fields of a network's long-range part (everything but the
+    node), as the constructors of `Network` and `SurfaceNetwork` store them."""
+    weights = _as_matrix("weights", weights, None)
+    n = weights.shape[0]
+    if not self_connection:
+        weights = weights * (1.0 - jnp.eye(n, dtype=weights.dtype))
+    if delays is not None and (lengths is not None or speed is not None):
+        raise ValueError(
+            "Give either `delays` (ms) or `lengths` (mm) with `speed` (mm/ms), "
+            "not both."
+        )
+    if (lengths is None) != (speed is None):
+        raise ValueError(
+            "`lengths` (mm) and `speed` (mm/ms) must be given together; got only "
+            + ("`lengths`." if lengths is not None else "`speed`.")
+        )
+    if lengths is not None:
+        lengths = _as_matrix("lengths", lengths, n)
+        speed = jnp.asarray(speed, dtype=weights.dtype)
+        _check_speed(speed)
+    if delays is not None:
+        delays = _as_matrix("delays", delays, n)
 
-    def edge_delays(self) -> Float[Array, "edges nodes"] | None:
-        """Delays (ms) of the afferent edges in the padded layout `(K, N)`, or None."""
-        return self.system().coupling.edge_delays()
+    if coupled_vars is None:
+        coupled_vars = node.coupled_vars
+    if isinstance(coupled_vars, str):
+        coupled_vars = (coupled_vars,)
+    coupled_vars = tuple(coupled_vars)
+    unknown = [v for v in coupled_vars if v not in node.state_names]
+    if not coupled_vars or unknown:
+        raise ValueError(
+            f"`coupled_vars` names unknown variable(s) {unknown or coupled_vars} for "
+            f"{type(node).__name__}; its state variables are {node.state_names}: "
+            "pass some of them (or None for the node's default coupled variables)."
+        )
+    k = jnp.asarray(k, dtype=weights.dtype)
+    _check_k(k, n)
+    if noise is not None:
+        if not isinstance(noise, AbstractNoise):
+            raise TypeError(
+                "`noise` must be an `nm.noise.AbstractNoise`, e.g. "
+                f"`nm.noise.Additive(0.01)`; got {type(noise).__name__}."
+            )
+        _check_noise_vars(noise, node)
+    if inputs is not None and not callable(inputs):
+        raise TypeError("`inputs` must be a callable `inputs(t) -> dict`.")
 
-    def vector_field(self, t, state: State, args=None) -> State:
-        """The drift with instantaneous coupling (delays ignored), with Diffrax's
-        `ODETerm` signature `(t, y, args)` (`args` unused)."""
-        return self.system().drift(t, state, Stage.free(t))
+    self_connection = bool(self_connection)
+    explicit = delays
+    concrete_d = None
+    if explicit is not None:
+        concrete_d = concrete(explicit)
+    elif lengths is not None:
+        cl, cs = concrete(lengths), concrete(speed)
+        concrete_d = None if cl is None or cs is None else cl / cs
+    max_delay, min_delay = _delay_bounds(
+        explicit is not None or lengths is not None,
+        concrete_d,
+        weights,
+        max_delay,
+        min_delay,
+    )
+    return dict(
+        weights=weights,
+        lengths=lengths,
+        speed=speed,
+        explicit_delays=explicit,
+        coupling=get_coupling(coupling),
+        k=k,
+        noise=noise,
+        inputs=inputs,
+        coupled_vars=coupled_vars,
+        self_connection=self_connection,
+        max_delay=max_delay,
+        min_delay=min_delay,
+        edge_mask=_edge_mask(weights, edge_mask, self_connection),
+    )
 
 
 def _check_speed(speed):
@@ -408,7 +507,9 @@ def _check_k(k, n: int):
         raise ValueError("`k` contains NaN or inf.")
 
 
-def _check_node_params(node: AbstractNode, n: int):
+def _check_node_params(node: AbstractNode, n: int, nodes: int | None = None):
+    """Parameters numbers or arrays that broadcast to `n` regions (or, on a
+    surface, one per node: `nodes`), finite where concrete."""
     for name, value in node.parameters().items():
         if isinstance(value, str) or (
             not eqx.is_array(value)
@@ -423,11 +524,13 @@ def _check_node_params(node: AbstractNode, n: int):
             )
         if not eqx.is_array(value):
             continue
-        if value.shape not in ((), (1,), (n,)):
+        allowed = ((), (1,), (n,)) + (() if nodes is None else ((nodes,),))
+        if value.shape not in allowed:
+            per_node = "" if nodes is None else f" or one per node ({nodes},)"
             raise ValueError(
                 f"Parameter `{name}` of {type(node).__name__} has shape {value.shape}, "
-                f"which does not broadcast to {n} regions: use a scalar or an ({n},) "
-                "array."
+                f"which does not broadcast to {n} regions: use a scalar, an ({n},) "
+                f"array{per_node}."
             )
         c = _concrete(value)
         if c is not None and not np.all(np.isfinite(c)):

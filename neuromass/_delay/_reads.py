@@ -63,8 +63,8 @@ class SumReader(eqx.Module):
 
 
 class HeldReader(eqx.Module):
-    """The coupling input computed at the start of the step, held over its
-    stages."""
+    """The coupling input of every region computed at the start of the step, held
+    over its stages."""
 
     coupling: dict
 

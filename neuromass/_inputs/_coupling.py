@@ -1,13 +1,59 @@
 """The long-range coupling through a connectome, as an input to the vector field."""
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from .._custom_types import CouplingInput, State
 from .._delay._structure import EdgePattern
 from ..coupling._base import AbstractCoupling, AbstractLinearCoupling
 from ._base import AbstractInput, Contribution, Stage
+
+
+class NodeMap:
+    """The region of every node of a surface network (hashable by value, so that it
+    can key a compiled program): `regions` `(n_nodes,)` indices into the
+    connectome's `n_regions` regions, each region having at least one node."""
+
+    __slots__ = ("regions", "n_regions", "counts", "_hash")
+
+    def __init__(self, regions, n_regions: int):
+        self.regions = np.asarray(regions, dtype=np.int32)
+        self.n_regions = int(n_regions)
+        self.counts = np.bincount(self.regions, minlength=self.n_regions)
+        self._hash = hash((self.n_regions, self.regions.tobytes()))
+
+    @property
+    def n_nodes(self) -> int:
+        return self.regions.shape[0]
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return (
+            type(other) is type(self)
+            and self._hash == other._hash
+            and self.n_regions == other.n_regions
+            and bool(np.array_equal(self.regions, other.regions))
+        )
+
+    def __repr__(self):
+        return f"NodeMap(nodes={self.n_nodes}, regions={self.n_regions})"
+
+    def mean(self, x):
+        """The mean over each region's nodes of `x` `(..., n_nodes, V)`:
+        `(..., n_regions, V)`."""
+        xs = jnp.moveaxis(x, -2, 0)
+        total = jax.ops.segment_sum(xs, self.regions, num_segments=self.n_regions)
+        counts = self.counts.reshape((-1,) + (1,) * (xs.ndim - 1)).astype(x.dtype)
+        return jnp.moveaxis(total / counts, 0, -2)
+
+    def broadcast(self, c):
+        """Region values `(n_regions,)` copied to every node of the region."""
+        return c[self.regions]
 
 
 class LongRangeCoupling(AbstractInput):
@@ -29,6 +75,7 @@ class LongRangeCoupling(AbstractInput):
     delays: Float[Array, "nodes nodes"] | None
     coupled_vars: tuple[str, ...] = eqx.field(static=True)
     pattern: EdgePattern = eqx.field(static=True)
+    nodes: NodeMap | None = eqx.field(static=True, default=None)
 
     @property
     def linear(self) -> bool:
@@ -47,9 +94,11 @@ class LongRangeCoupling(AbstractInput):
         d = self.pattern.gather(self.delays)
         return jnp.where(self.pattern.valid, d, 0.0)
 
-    def source(self, state: State) -> Float[Array, "*batch nodes cvars"]:
-        """The coupled variables `(..., N, V)`: what the delay history stores."""
-        return jnp.stack([state[v] for v in self.coupled_vars], axis=-1)
+    def source(self, state: State) -> Float[Array, "*batch regions cvars"]:
+        """The coupled variables `(..., N, V)` of every region: what the delay
+        history stores (of a surface, the mean over each region's nodes)."""
+        x = jnp.stack([state[v] for v in self.coupled_vars], axis=-1)
+        return x if self.nodes is None else self.nodes.mean(x)
 
     def afferent(self, x_j, x_i, w_edges) -> CouplingInput:
         """The coupling input from the source values on each edge `(K, N, V)`."""
@@ -90,9 +139,19 @@ class LongRangeCoupling(AbstractInput):
         )
         return eqx.tree_at(lambda c: (c.k, c.weights), self, (k, w))
 
-    def drift(self, t, state, stage: Stage) -> Contribution:
+    def regional(self, t, state, stage: Stage) -> CouplingInput:
+        """The coupling input of every region at stage time `t` (`state` bounded):
+        the delayed values come from the history's reader (`stage.reader`), or,
+        without one, are the current state (instantaneous coupling). The local
+        value `x_i` of a region is its own (of a surface: the mean of its nodes)."""
         x_i = self.source(state)
-        if stage.reader is None:  # instantaneous: the current state of the sources
+        if stage.reader is None:
             x_j = x_i[self.pattern.idx]
-            return Contribution(coupling=self.afferent(x_j, x_i, self.edge_weights()))
-        return Contribution(coupling=stage.reader.afferent(self, t, x_i, stage))
+            return self.afferent(x_j, x_i, self.edge_weights())
+        return stage.reader.afferent(self, t, x_i, stage)
+
+    def drift(self, t, state, stage: Stage) -> Contribution:
+        c = self.regional(t, state, stage)
+        if self.nodes is not None:  # each node receives its region's coupling
+            c = {v: self.nodes.broadcast(x) for v, x in c.items()}
+        return Contribution(coupling=c)

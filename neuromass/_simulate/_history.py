@@ -52,7 +52,7 @@ class RandomHistory(eqx.Module):
 def history_states(net, history, t0, dt, length, check_state) -> State:
     """History as `{variable: (M, N)}` on the grid ending at t0."""
     names = net.node.state_names
-    n = net.n_regions
+    n = net.n_nodes
     if isinstance(history, RandomHistory):
         return history.draw(net.node, n, length, net.weights.dtype)
     if callable(history):

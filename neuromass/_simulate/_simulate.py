@@ -31,8 +31,9 @@ from .._delay._structure import concrete, derive
 from .._delay.interpolation import AbstractInterpolation, get_interpolation
 from .._inputs._stimulus import StimulusInput
 from .._inputs._system import extra_names
-from .._network import Network
+from .._network import AbstractNetwork, Network
 from .._solution import Solution
+from .._surface import SurfaceNetwork
 from ..models import AbstractNode
 from ..monitors import AbstractMonitor
 from ..noise import AbstractNoise
@@ -46,18 +47,19 @@ from ._state import LoopConfig
 from ._stepper import AbstractStepper, TableauStepper
 
 
-def _as_network(model) -> Network:
-    if isinstance(model, Network):
+def _as_network(model) -> AbstractNetwork:
+    if isinstance(model, AbstractNetwork):
         return model
     if isinstance(model, AbstractNode):
         return Network(model, jnp.zeros((1, 1)))
     raise TypeError(
-        "`model` must be an `nm.Network` or a node model such as "
+        "`model` must be an `nm.Network`, an `nm.SurfaceNetwork` or a node model "
+        "such as "
         f"`nm.models.Hopf()`; got {type(model).__name__}."
     )
 
 
-def _check_state(name: str, y, net: Network) -> State:
+def _check_state(name: str, y, net: AbstractNetwork) -> State:
     """`y` validated (variables, shapes, finite values); its leaves as arrays."""
     if not isinstance(y, dict):
         raise TypeError(
@@ -72,7 +74,7 @@ def _check_state(name: str, y, net: Network) -> State:
             f"`{name}` has unknown variable(s) {unknown} and lacks {missing}; "
             f"{type(net.node).__name__} has state variables {names}."
         )
-    n = net.n_regions
+    n = net.n_nodes
     out = {}
     for v in names:
         x = y[v]
@@ -105,7 +107,7 @@ def _check_key(key):
 
 
 def simulate(
-    model: Network | AbstractNode,
+    model: AbstractNetwork | AbstractNode,
     *,
     t1: float,
     dt: float,
@@ -272,7 +274,7 @@ def simulate(
             ),
         )
     for inp in extra_inputs:
-        inp.check(net.node, net.n_regions)
+        inp.check(net.node, net.n_nodes)
     names = net.node.state_names
     savable = names + extra_names(net.node, extra_inputs)
     if variables is None:
@@ -332,7 +334,8 @@ def simulate(
         structure=structure,
         hold=hold,
         linear=net.coupling_is_linear,
-        n_nodes=net.n_regions,
+        n_nodes=net.n_nodes,
+        nodes=net.node_map() if isinstance(net, SurfaceNetwork) else None,
         dtype=np.dtype(net.weights.dtype),
     )
     block, batch_block = (0, 0) if ode else config.loop.sizes(config)

@@ -66,7 +66,7 @@ def _solve(model, y0, past, inputs, key, monitors, controller, static: Static):
     inputs besides the model's own (noise, stimuli)."""
     cfg = static.config
     n, dtype = cfg.n_nodes, cfg.dtype
-    system = model.system(cfg.structure, inputs).checked()
+    system = model.system(cfg.structure, inputs, nodes=cfg.nodes).checked()
     node = system.node
     if static.default_y0:
         y0 = (

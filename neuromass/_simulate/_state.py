@@ -55,6 +55,7 @@ class LoopConfig:
       is evaluated once per step (`coupling_evaluation="step"`).
     - `linear`: the long-range coupling is linear in the delayed value.
     - `n_nodes`, `dtype`: the number of nodes and the floating dtype of the state.
+    - `nodes`: the region of every node of a surface network (a `NodeMap`), or None.
     """
 
     solver: diffrax.AbstractSolver
@@ -69,6 +70,7 @@ class LoopConfig:
     linear: bool
     n_nodes: int
     dtype: object
+    nodes: object = None
 
     @property
     def dt(self) -> float:

@@ -91,10 +91,14 @@ class Generic2dOscillator(AbstractNode):
     }
     input_names: ClassVar[tuple[str, ...]] = ("V",)
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    local_coupling: ClassVar[bool] = True
+
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         V, W = state["V"], state["W"]
         V2 = V * V
         drive = self.gamma * (self.I + coupling.get("V", 0.0))
+        if local is not None:  # TVB: `+ lc_0`, not multiplied by gamma
+            drive = drive + local(V)
         dV = (
             self.d
             * self.tau

@@ -112,8 +112,8 @@ class StepBody(AbstractBody):
         hs, reader = self._reader(core.history, step, tn)
         if cfg.hold and reader is not None:  # evaluated once, held over the stages
             held = Stage(tn=tn, step=step, reader=reader, c=0.0)
-            coupling = system.coupling.drift(tn, system.bounded(y), held).coupling
-            reader = HeldReader(coupling)
+            regional = system.coupling.regional(tn, system.bounded(y), held)
+            reader = HeldReader(regional)
 
         def stage_of(c):
             return Stage(tn=tn, step=step, reader=reader, c=c)
