@@ -158,6 +158,7 @@ class TVBSurfaceRun:
     coupling_b: float
     coupling_strength: float
     dt: float
+    stimulus_pattern: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -203,6 +204,7 @@ def run_tvb_surface(
     eeg_period: float = 1.0,
     seed: int = 0,
     history_spread: float = 0.5,
+    stimulus: dict | None = None,
 ) -> TVBSurfaceRun:
     """Run tvb-library's surface simulation and return its outputs and inputs.
 
@@ -226,6 +228,9 @@ def run_tvb_surface(
         `Cortex.coupling_strength`, default 1).
     - `speed`: conduction speed in mm/ms.
     - `eeg_period`: EEG sampling period in ms (a multiple of `dt`).
+    - `stimulus`: optional `StimuliSurface` settings, `dict(focal_triangles=[...],
+        spatial={Gaussian parameters}, temporal={PulseTrain parameters})`; its
+        spatial pattern is returned as `stimulus_pattern`.
     - `seed`, `history_spread`: the initial history is `V* + spread * u`, `W* +
         spread * u'` per vertex and time sample, `u` uniform in [-1, 1] (seeded),
         around the uncoupled node's fixed point `(V*, W*)`, so that the delays
@@ -284,7 +289,18 @@ def run_tvb_surface(
         obsnoise=None,
         variables_of_interest=np.array([0]),
     )
+    stim = None
+    if stimulus is not None:
+        from tvb.datatypes import equations, patterns
+
+        stim = patterns.StimuliSurface(
+            surface=cortex.region_mapping_data.surface,
+            focal_points_triangles=np.asarray(stimulus["focal_triangles"]),
+            spatial=equations.Gaussian(parameters=dict(stimulus["spatial"])),
+            temporal=equations.PulseTrain(parameters=dict(stimulus["temporal"])),
+        )
     sim = simulator.Simulator(
+        stimulus=stim,
         model=model,
         connectivity=conn,
         coupling=coupling.Linear(a=np.array([coupling_a]), b=np.array([coupling_b])),
@@ -334,4 +350,7 @@ def run_tvb_surface(
         coupling_b=float(coupling_b),
         coupling_strength=float(coupling_strength),
         dt=float(dt),
+        stimulus_pattern=None
+        if stim is None
+        else np.asarray(stim.spatial_pattern, dtype=np.float64).ravel(),
     )

@@ -1,5 +1,6 @@
 """Stimuli: known inputs added to the derivatives of some state variables
-(The Virtual Brain's `StimuliRegion`, and explicit time series).
+(The Virtual Brain's `StimuliRegion` and `StimuliSurface`, and explicit time
+series).
 
 Each stimulus is an `eqx.Module` evaluated at a time `t` (ms); its weights, samples
 and equation parameters are array leaves that can be swept and differentiated.
@@ -12,4 +13,5 @@ from ._base import (
     SumStimulus as SumStimulus,
 )
 from ._region import RegionStimulus as RegionStimulus
+from ._surface import SurfaceStimulus as SurfaceStimulus
 from ._timeseries import TimeSeriesStimulus as TimeSeriesStimulus
