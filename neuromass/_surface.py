@@ -289,7 +289,7 @@ class SurfaceNetwork(AbstractNetwork):
         own = [coupling]
         lc = self.cortex.local_connectivity
         if lc is not None and self.node.local_coupling:
-            op = LocalOperator(lc.matrix(), self.local_strength, nodes.n_nodes)
+            op = LocalOperator.of(lc, self.local_strength, nodes.n_nodes)
             own.append(LocalCoupling(op))
         if self.inputs is not None:
             own.append(CallableInput(self.inputs, self.node.input_names))

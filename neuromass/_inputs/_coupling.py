@@ -10,6 +10,7 @@ from .._custom_types import CouplingInput, State
 from .._delay._structure import EdgePattern
 from ..coupling._base import AbstractCoupling, AbstractLinearCoupling
 from ._base import AbstractInput, Contribution, Stage
+from ._materialize import materialize
 
 
 class NodeMap:
@@ -53,7 +54,7 @@ class NodeMap:
 
     def broadcast(self, c):
         """Region values `(n_regions,)` copied to every node of the region."""
-        return c[self.regions]
+        return materialize(c)[self.regions]
 
 
 class LongRangeCoupling(AbstractInput):
