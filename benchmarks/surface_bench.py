@@ -121,9 +121,13 @@ def _tvb(t1, monitors):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from tvb.datatypes import connectivity, cortex as tvb_cortex
-        from tvb.simulator import coupling, integrators, models
-        from tvb.simulator import monitors as tvb_monitors
-        from tvb.simulator import simulator
+        from tvb.simulator import (
+            coupling,
+            integrators,
+            models,
+            monitors as tvb_monitors,
+            simulator,
+        )
 
         conn = connectivity.Connectivity.from_file("connectivity_76.zip")
         w = np.array(conn.weights, float)
