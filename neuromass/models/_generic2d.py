@@ -52,6 +52,10 @@ class Generic2dOscillator(AbstractNode):
     [-2, 4]) and `W` (slow recovery; [-6, 6]). Coupled by default: `("V",)`.
     External inputs: `V` (added to $\dot V$, as TVB's stimulus).
 
+    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): $\ell(V)$
+    is added inside the bracket of $\dot V$, not multiplied by $\gamma$ (TVB:
+    `+ gamma * c_0 + lc_0`, `lc_0 = local_coupling * V`).
+
     !!! example
 
         ```python
