@@ -36,6 +36,11 @@ from ._fit import (
     Positive as Positive,
     fit as fit,
 )
+from ._inputs import (
+    AbstractInput as AbstractInput,
+    Contribution as Contribution,
+    Stage as Stage,
+)
 from ._network import AbstractNetwork as AbstractNetwork, Network as Network
 from ._simulate import (
     AbstractLoop as AbstractLoop,
