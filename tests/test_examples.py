@@ -81,6 +81,14 @@ def _check_spread(out: str) -> None:
     assert len(reached) >= 4 and all(b > a for a, b in zip(reached, reached[1:]))
 
 
+def _check_surface_activity(printed):
+    """The patch is excited by the pulse and the activity spreads."""
+    match = re.search(r"above rest per frame: ([\d ]+)", printed)
+    active = [int(a) for a in match.group(1).split()]
+    assert active[0] == 0 and active[1] > 10
+    assert active[-1] > active[1]
+
+
 # script, arguments ({out}: the output folder), files written, extra check
 CASES = [
     ("connectome_tour.py", [], [], None),
@@ -106,6 +114,12 @@ CASES = [
         ["{out}"],
         ["surface_regions.png", "surface_spread.png"],
         _check_spread,
+    ),
+    (
+        "surface_simulation.py",
+        ["{out}"],
+        ["surface_activity.png"],
+        _check_surface_activity,
     ),
     ("sweep_toy.py", ["{out}/toy.png"], ["toy.png"], None),
     ("sweeps/coupling_vs_mean_fc.py", ["{out}"], ["k_mean_fc.png"], None),

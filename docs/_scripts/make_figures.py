@@ -41,6 +41,7 @@ FIGURES = {
     "stimulus_shapes.png": (["examples/stimulus_shapes.py", "{out}"], None),
     "surface_regions.png": (["examples/surface_data.py", "{out}"], None),
     "surface_spread.png": (["examples/surface_data.py", "{out}"], None),
+    "surface_activity.png": (["examples/surface_simulation.py", "{out}"], None),
 }
 MAX_BYTES = 150_000
 
