@@ -337,3 +337,20 @@ def test_eager_equals_jitted_bit_for_bit(case):
     )
     np.testing.assert_array_equal(np.asarray(eager), np.asarray(traced_net))
     np.testing.assert_array_equal(np.asarray(eager), np.asarray(traced_k))
+
+
+def test_compiled_programs_are_bounded(monkeypatch):
+    """Each new structure compiles a program of its own; only the latest
+    `MAX_PROGRAMS` are kept (least recently used evicted), so a session that runs
+    many structures does not grow without bound."""
+    from neuromass._simulate import _solve
+
+    monkeypatch.setattr(_solve, "MAX_PROGRAMS", 3)
+    net = nm.Network(nm.models.Hopf(), np.ones((2, 2)), k=0.1)
+    for i in range(6):  # six grids, six structures
+        nm.simulate(net, t1=1.0 + 0.1 * i, dt=0.1)
+        assert len(_solve._PROGRAMS) <= 3
+    first = nm.simulate(net, t1=1.5, dt=0.1)["x"]  # the latest is kept, and reused
+    assert len(_solve._PROGRAMS) <= 3
+    again = nm.simulate(net, t1=1.5, dt=0.1)["x"]
+    np.testing.assert_array_equal(np.asarray(first), np.asarray(again))

@@ -3,6 +3,7 @@ adaptive step, ODE or SDE."""
 
 import diffrax
 import jax
+import jax.numpy as jnp
 
 from .._inputs._base import Stage
 from ._noise import diffusion_term, levy_area_for
@@ -13,7 +14,11 @@ def solve_ode(system, solver, y0, grid, key, controller, max_steps):
     num_steps)` with `ys` at the grid's saved times."""
     t0, dt = grid.t0, grid.dt
     drift = diffrax.ODETerm(lambda t, y, args: system.drift(t, y, Stage.free(t)))
-    t_end = t0 + grid.n_total * dt
+    dtype = jax.tree.leaves(y0)[0].dtype
+    ts = grid.ts(dtype)
+    # the end in the saved times' dtype, so that the last saved time (rounded to
+    # it) never lies beyond it (t1 = 1.1 ms at dt = 0.1 ms in float32)
+    t_end = jnp.maximum(jnp.asarray(t0 + grid.n_total * dt, dtype), ts[-1])
     if key is not None:
         shape = {v: jax.ShapeDtypeStruct(x.shape, x.dtype) for v, x in y0.items()}
         bm = diffrax.VirtualBrownianTree(
@@ -32,7 +37,6 @@ def solve_ode(system, solver, y0, grid, key, controller, max_steps):
     if max_steps is None:
         adaptive = not isinstance(controller, diffrax.ConstantStepSize)
         max_steps = 16**4 if adaptive else grid.n_total + 1
-    ts = grid.ts(jax.tree.leaves(y0)[0].dtype)
     sol = diffrax.diffeqsolve(
         terms,
         solver,

@@ -1,6 +1,8 @@
 """The compiled program of `simulate`: one per static structure."""
 
+import collections
 import dataclasses
+import threading
 
 import equinox as eqx
 import jax
@@ -44,11 +46,32 @@ def _arrays(tree, dtype):
     return jax.tree.map(strong, tree, is_leaf=lambda x: isinstance(x, float))
 
 
+# The compiled programs kept, one per static structure, least recently used first.
+# Each new structure (edge pattern, history length, grid, options) compiles a program
+# of its own (several MB): a long session that runs many structures keeps only the
+# latest `MAX_PROGRAMS`; an evicted one is compiled again when it comes back.
+MAX_PROGRAMS = 64
+_PROGRAMS: collections.OrderedDict = collections.OrderedDict()
+_LOCK = threading.Lock()
+
+
+def _program(static: Static):
+    """The compiled program (an `eqx.filter_jit` of `_solve`) of `static`."""
+    with _LOCK:
+        fn = _PROGRAMS.pop(static, None)
+        if fn is None:
+            fn = eqx.filter_jit(_solve)
+            while len(_PROGRAMS) >= MAX_PROGRAMS:
+                _PROGRAMS.popitem(last=False)
+        _PROGRAMS[static] = fn
+        return fn
+
+
 def solve(model, y0, past, inputs, key, monitors, controller, static: Static):
     """Run the compiled program of `static` (the floats of the dynamic arguments
     made arrays of the network's dtype first)."""
     dtype = static.config.dtype
-    return _solve(
+    return _program(static)(
         _arrays(model, dtype),
         _arrays(y0, dtype),
         past,
@@ -60,7 +83,6 @@ def solve(model, y0, past, inputs, key, monitors, controller, static: Static):
     )
 
 
-@eqx.filter_jit
 def _solve(model, y0, past, inputs, key, monitors, controller, static: Static):
     """The compiled program of one structure (see `simulate`): `inputs` are the
     inputs besides the model's own (noise, stimuli)."""
