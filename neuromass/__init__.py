@@ -49,6 +49,7 @@ from ._simulate import (
     RandomHistory as RandomHistory,
     SolverStepper as SolverStepper,
     StepByStepLoop as StepByStepLoop,
+    SymmetricStartWarning as SymmetricStartWarning,
     TableauStepper as TableauStepper,
     simulate as simulate,
 )

@@ -7,7 +7,10 @@ from ._loop import (
     BlockedLoop as BlockedLoop,
     StepByStepLoop as StepByStepLoop,
 )
-from ._simulate import simulate as simulate
+from ._simulate import (
+    SymmetricStartWarning as SymmetricStartWarning,
+    simulate as simulate,
+)
 from ._stepper import (
     AbstractStepper as AbstractStepper,
     SolverStepper as SolverStepper,

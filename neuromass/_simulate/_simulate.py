@@ -18,9 +18,11 @@ stepper (`_stepper/`) over the driver's time grid (`_driver.py`) and reads and
 writes the delay history through the delay adjoint's operations (`_delay/`).
 """
 
+import warnings
 from collections.abc import Callable
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -34,6 +36,7 @@ from .._inputs._system import extra_names
 from .._network import AbstractNetwork, Network
 from .._solution import Solution
 from .._surface import SurfaceNetwork
+from ..coupling._base import AbstractLinearCoupling
 from ..models import AbstractNode
 from ..monitors import AbstractMonitor
 from ..noise import AbstractNoise
@@ -294,6 +297,8 @@ def simulate(
     if noise is None:
         key = None  # nothing random: the key does not enter the program
     structure = derive(net, dt, interp.whole_steps)
+    if y0 is None and history is None and not extra_inputs:
+        _warn_if_symmetric(net, structure)
     monitors = _check_monitors(monitors, net, savable)
     if adjoint.gradient_horizon is not None:
         steps_of("`gradient_horizon`", adjoint.gradient_horizon, dt)
@@ -374,6 +379,53 @@ def simulate(
         monitors=monitor_out,
         stats=stats,
     )
+
+
+class SymmetricStartWarning(UserWarning):
+    """Every region of a deterministic network starts in the same state and nothing
+    breaks the symmetry: they all follow the same trajectory."""
+
+
+def _warn_if_symmetric(net, structure) -> None:
+    """Warn when every region starts in the node's default state (the same for all)
+    and nothing can make their trajectories differ: no noise or stimulus, every node
+    parameter a scalar, and a coupling that gives every region the same input while
+    the states are equal (k = 0 or no edges; or, without delays, a difference
+    coupling, or equal in-strengths). The Virtual Brain starts from a random
+    history, so its users expect differing regions (an exploration at k = 0 gave
+    FC = 1 everywhere)."""
+    if not isinstance(net, Network) or net.n_regions < 2:
+        return
+    params = list(net.node.parameters().values()) + [net.k]
+    if any(np.ndim(p) > 0 and np.size(p) > 1 for p in params if eqx.is_array(p)):
+        c = [concrete(p) for p in params if eqx.is_array(p) and np.size(p) > 1]
+        if any(x is None or np.ptp(x) > 0 for x in c):
+            return
+    k, w = concrete(net.k), concrete(net.weights)
+    if k is None or w is None:
+        return
+    mask = structure.pattern.mask
+    silent = not np.any(k) or not mask.any()
+    if not silent:
+        if structure.has_delays:
+            return
+        rows = (w * mask).sum(axis=1)
+        local = getattr(net.coupling, "local", None)
+        silent = (
+            isinstance(net.coupling, AbstractLinearCoupling) and local == 1.0
+        ) or np.ptp(rows) == 0
+    if silent:
+        warnings.warn(
+            "Every region starts in the same state (the node's default) and nothing "
+            "breaks the symmetry (no noise or stimulus, equal parameters, a "
+            "coupling that gives every region the same input): every region will "
+            "follow the same trajectory (FC = 1). Start from differing states, e.g. "
+            "`y0=net.node.initial_state(net.n_regions, key=jax.random.key(0))` or "
+            "`history=nm.RandomHistory(key)` (as TVB's random initial history), or "
+            "add noise.",
+            SymmetricStartWarning,
+            stacklevel=3,
+        )
 
 
 def _check_monitors(monitors, net: Network, state_names) -> tuple:
