@@ -37,8 +37,24 @@ def _concrete(x) -> np.ndarray | None:
 
 
 def _as_matrix(name: str, x, n: int | None) -> Float[Array, "nodes nodes"]:
+    if x is None:
+        raise TypeError(
+            f"`{name}` must be an (N, N) array of numbers [to, from]; got None."
+        )
     if not isinstance(x, jax.Array) or not jnp.issubdtype(x.dtype, jnp.floating):
-        x = jnp.asarray(x, dtype=jnp.result_type(float))
+        try:
+            a = np.asarray(x)
+        except Exception as e:  # ragged lists and the like
+            raise TypeError(
+                f"`{name}` must be an (N, N) array of numbers [to, from]; got "
+                f"{type(x).__name__} ({e})."
+            ) from None
+        if a.dtype.kind not in "biuf":
+            raise TypeError(
+                f"`{name}` must be an (N, N) array of numbers [to, from]; got an "
+                f"array of dtype {a.dtype} ({type(x).__name__})."
+            )
+        x = jnp.asarray(a, dtype=jnp.result_type(float))
     if x.ndim == 1 and n is None and round(math.isqrt(x.shape[0])) ** 2 == x.shape[0]:
         m = math.isqrt(x.shape[0])  # a flattened (N * N,) matrix, row-major
         x = x.reshape(m, m)
@@ -48,6 +64,10 @@ def _as_matrix(name: str, x, n: int | None) -> Float[Array, "nodes nodes"]:
         raise ValueError(
             f"`{name}` must be a square (N, N) matrix [to, from] (or its (N * N,) "
             f"flattening, row-major); got shape {x.shape}."
+        )
+    if x.shape[0] == 0:
+        raise ValueError(
+            f"`{name}` has no regions (shape {x.shape}); a network needs at least one."
         )
     if n is not None and x.shape[0] != n:
         raise ValueError(

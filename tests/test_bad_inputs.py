@@ -149,3 +149,24 @@ def test_bound_widening_is_nan_safe():
     space = Space({"k": GridAxis(0.0, 1.0, 2), "speed": float("nan")})
     with pytest.raises(ValueError, match=r"non-finite or negative delays.*`speed`"):
         sweep(_never, space, model=_delayed_net(), progress=False)
+
+
+def test_core_bad_values_are_named():
+    """Bad weights, an empty network, a history of the wrong shape and a bad key
+    are errors naming the argument (not raw JAX/NumPy errors)."""
+    with pytest.raises(TypeError, match=r"`weights` must be an \(N, N\) array.*None"):
+        nm.Network(nm.models.Hopf(), None)
+    with pytest.raises(TypeError, match=r"`weights` must be .*dtype <U"):
+        nm.Network(nm.models.Hopf(), [["a", "b"], ["c", "d"]])
+    with pytest.raises(ValueError, match=r"`weights` has no regions"):
+        nm.Network(nm.models.Hopf(), np.zeros((0, 0)))
+    net = nm.Network(nm.models.Hopf(), np.ones((3, 3)), delays=np.full((3, 3), 1.0))
+    with pytest.raises(ValueError, match=r"`history\(t\)\['x'\]` has shape \(5,\)"):
+        nm.simulate(
+            net,
+            t1=2.0,
+            dt=0.1,
+            history=lambda t: {"x": jnp.zeros(5) + t, "y": jnp.zeros(3)},
+        )
+    with pytest.raises(TypeError, match=r"`key` must be a JAX random key"):
+        nm.simulate(net.replace(noise=nm.noise.Additive(0.1)), t1=1.0, dt=0.1, key=0)
