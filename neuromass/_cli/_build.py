@@ -6,6 +6,8 @@ import equinox as eqx
 import jax
 import numpy as np
 
+from .._delay._structure import too_short
+from .._delay.interpolation import get_interpolation
 from ._registry import fields_of, model_classes
 from ._schema import Spec
 from ._summary import OUTPUTS, PointSummary
@@ -131,7 +133,8 @@ def check_delays(spec: Spec, net: Any) -> None:
         fastest = float(np.max(axis_values(spec, "speed")))
         delays = np.concatenate([delays, np.asarray(net.lengths)[w != 0] / fastest])
     dt = spec.simulation.dt
-    short = delays[(delays > 0) & (delays < dt * (1 - 1e-4))]
+    whole = get_interpolation(spec.simulation.interpolation).whole_steps
+    short = too_short(delays, dt, whole)
     if short.size:
         where = (
             "`network.delays`"

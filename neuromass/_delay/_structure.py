@@ -165,6 +165,23 @@ def concrete_delays(net) -> np.ndarray | None:
     return lengths / speed  # numpy: IEEE division, as XLA computes it
 
 
+def delay_steps(delays, dt: float, whole_steps: bool) -> np.ndarray:
+    """Delays (ms, NumPy) as the loop reads them, in steps of `dt`: rounded to whole
+    steps (`whole_steps`, nearest reads) or snapped to a whole number of steps when
+    within `SNAP` of it."""
+    steps = np.asarray(delays) / np.asarray(dt, np.asarray(delays).dtype)
+    return np.rint(steps) if whole_steps else snap_steps(steps, np)
+
+
+def too_short(delays, dt: float, whole_steps: bool) -> np.ndarray:
+    """The delays (ms) that cannot be integrated at step `dt`: non-zero but shorter
+    than one step once read on the grid (`delay_steps`). The one rule for
+    `simulate` and the command line."""
+    delays = np.asarray(delays)
+    steps = delay_steps(delays, dt, whole_steps)
+    return delays[(steps > 0) & (steps < 1)]
+
+
 def derive(net, dt: float, whole_steps: bool) -> DelayStructure:
     """The `DelayStructure` of `net` at step `dt`; `whole_steps` when the
     interpolation rounds delays to whole steps (nearest).
@@ -197,8 +214,7 @@ def derive(net, dt: float, whole_steps: bool) -> DelayStructure:
             f"min {np.nanmin(dc):g}, max {np.nanmax(dc):g} ms. Check `lengths` (mm) "
             "and `speed` (mm/ms, > 0), or `delays` (ms)."
         )
-    steps = pattern.gather(dc)[pattern.valid] / np.asarray(dt, dc.dtype)
-    steps = np.rint(steps) if whole_steps else snap_steps(steps, np)
+    steps = delay_steps(pattern.gather(dc)[pattern.valid], dt, whole_steps)
     bad = (steps > 0) & (steps < 1)
     if np.any(bad):
         e = np.flatnonzero(bad)[0]
