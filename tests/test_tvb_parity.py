@@ -542,3 +542,59 @@ def test_zerlaut_second_order_matches_tvb_dfun(x64):
             np.asarray(ours[v]), theirs[i], rtol=1e-5,
             atol=1e-6 * np.abs(theirs[i]).max() + 1e-15, err_msg=v,
         )  # fmt: skip
+
+
+def test_afferent_coupling_monitor_matches_tvb(x64, tvb_float64_history):
+    """`nm.monitors.AfferentCoupling` records what TVB's `AfferentCoupling` monitor
+    records: after each step, the coupling the next step uses (TVB-parity mode)."""
+    rng = np.random.default_rng(5)
+    n, n_steps, dt, speed = 5, 120, 0.1, 4.0
+    w, lengths = _network(n, rng, dt, speed, zero_delay=False)
+    node = nm.models.Hopf(a=0.2)
+    horizon = int(np.rint(lengths / speed / dt).max()) + 1
+    hist = np.stack(
+        [rng.uniform(-1.0, 1.0, size=(horizon, n)) for _ in node.state_names], axis=1
+    )
+    ours_c, tvb_c = _couplings("difference", a=0.3)
+    cls = tvb_models.SupHopf
+    model = cls(
+        a=np.array([0.2]), omega=np.array([0.3]), variables_of_interest=("x", "y")
+    )
+    conn = Connectivity(
+        weights=w,
+        tract_lengths=lengths,
+        speed=np.array([speed]),
+        centres=np.zeros((n, 3)),
+        region_labels=np.array([f"r{i}" for i in range(n)]),
+    )
+    sim = Simulator(
+        model=model,
+        connectivity=conn,
+        coupling=tvb_c,
+        integrator=integrators.HeunDeterministic(dt=dt),
+        monitors=[monitors.AfferentCoupling()],
+        initial_conditions=hist[..., None],
+        simulation_length=n_steps * dt,
+    )
+    sim.configure()
+    ((_, theirs),) = sim.run()
+    theirs = theirs[..., 0]  # (steps, coupled variables, n)
+    net = nm.Network(
+        node, w, lengths=lengths, speed=speed, coupling=ours_c, self_connection=True
+    )
+    sol = nm.simulate(
+        net,
+        t1=n_steps * dt,
+        dt=dt,
+        history={v: hist[:, i] for i, v in enumerate(node.state_names)},
+        interpolation="nearest",
+        coupling_evaluation="step",
+        monitors=[nm.monitors.AfferentCoupling()],
+    )
+    out = sol.monitors["afferent"].data
+    for i, v in enumerate(net.coupled_vars):
+        ours = np.asarray(out[v])
+        assert ours.shape == theirs[:, i].shape
+        scale = np.abs(theirs[:, i]).max()
+        assert scale > 1e-3
+        np.testing.assert_allclose(ours, theirs[:, i], rtol=1e-9, atol=1e-11 * scale)

@@ -233,14 +233,26 @@ class WindowSums(_AbstractSums):
 
 
 def step_history(
-    coupling, plan, pattern, w_edges, offsets, adjoint, hold: bool, dt: float
+    coupling,
+    plan,
+    pattern,
+    w_edges,
+    offsets,
+    adjoint,
+    hold: bool,
+    dt: float,
+    per_edge: bool = False,
 ) -> AbstractStepHistory:
     """The history of the step-by-step loop (see the module docstring). `offsets`:
     the solver's stage offsets when known at trace time (None: the solver's own
     `step` evaluates the drift where it chooses); `hold`: the coupling is evaluated
-    once per step (at offset 0) and held over the stages."""
+    once per step (at offset 0) and held over the stages; `per_edge`: per-edge
+    reads even for a linear coupling (reads with no side effect, so that the
+    afferent coupling can be read again after a step for a monitor)."""
     interp = plan.interpolation
     reads = (0.0,) if hold else tuple(offsets or ())
+    if per_edge and 0.0 not in reads:
+        reads = (0.0,) + reads
     coefficients = ()
     if plan.uses_window:
         coefficients = tuple(interp.window_coefficients(plan, c) for c in reads)
@@ -250,6 +262,7 @@ def step_history(
         and plan.zero is None
         and not hold
         and offsets is not None
+        and not per_edge
     )
     if not linear:
         return EdgeHistory(

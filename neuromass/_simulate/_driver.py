@@ -30,8 +30,8 @@ class AbstractBody(eqx.Module):
     @abc.abstractmethod
     def run(self, core, monitors, steps: int, noise, observe):
         """Advance `core` (and the monitors' states `monitors`) by `steps` steps
-        with their noise `noise`; `observe(monitors, y, step)` updates the monitors
-        after each step. Returns `(core, monitors)`."""
+        with their noise `noise`; `observe(monitors, y, step, coupling=None)`
+        updates the monitors after each step. Returns `(core, monitors)`."""
 
     @abc.abstractmethod
     def draw(self, start, count: int):
@@ -101,9 +101,12 @@ class Driver(eqx.Module):
                 "block of steps, from `save_every` and the monitor periods)."
             )
 
-        def observe(mst, y, step):
+        def observe(mst, y, step, coupling=None):
             t = t0 + step.astype(_dtype_of(y)) * dt
-            return tuple(m.update(s, t, y, dt) for m, s in zip(monitors, mst))
+            return tuple(
+                m.update(s, t, coupling if _of_coupling(m) else y, dt)
+                for m, s in zip(monitors, mst)
+            )
 
         def advance(core, mst, steps, noise=None):
             """`steps` steps; their noise is drawn here in one go unless given."""
@@ -124,10 +127,13 @@ class Driver(eqx.Module):
                 core, mst = jax.lax.scan(one, (core, mst), None, length=blocks)[0]
             return advance(core, mst, rest)
 
-        mst = tuple(m.init(core0.y, dt) for m in monitors)
+        def seen(m, core):
+            return core.coupling if _of_coupling(m) else core.y
+
+        mst = tuple(m.init(seen(m, core0), dt) for m in monitors)
         core, mst = advance_long(core0, mst, grid.n_trans)
         mst = tuple(
-            s if m.warm_through_transient else m.init(core.y, dt)
+            s if m.warm_through_transient else m.init(seen(m, core), dt)
             for m, s in zip(monitors, mst)
         )
         first = core.y
@@ -175,7 +181,7 @@ class Driver(eqx.Module):
                         s = _select(due, s2, s)
                         bufs[m.name] = _store(bufs[m.name], due, n_done // s_m, sample)
                 else:
-                    observed = m.observe(s, core.y)
+                    observed = m.observe(s, seen(m, core))
                     s = observed if s_m == g else _select(due, observed, s)
                 new_mst.append(s)
             ys = None
@@ -279,6 +285,15 @@ def _store(buffer, due, count, sample):
     return jax.tree.map(
         lambda b, x: b.at[slot].set(jnp.where(due, x, b[slot])), buffer, sample
     )
+
+
+def _of_coupling(monitor) -> bool:
+    return getattr(monitor, "observes", "state") == "coupling"
+
+
+def records_coupling(monitors) -> bool:
+    """Whether a monitor records the afferent coupling (the loop then keeps it)."""
+    return any(_of_coupling(m) for m in monitors)
 
 
 def _dtype_of(y):

@@ -41,7 +41,7 @@ from ..models import AbstractNode
 from ..monitors import AbstractMonitor
 from ..noise import AbstractNoise
 from ..stimuli import AbstractStimulus
-from ._driver import loop_period, monitor_strides
+from ._driver import loop_period, monitor_strides, records_coupling
 from ._grid import TimeGrid, steps_of
 from ._history import history_states
 from ._loop import AbstractLoop, StepByStepLoop, get_loop
@@ -341,6 +341,7 @@ def simulate(
         linear=net.coupling_is_linear,
         n_nodes=net.n_nodes,
         nodes=net.node_map() if isinstance(net, SurfaceNetwork) else None,
+        records_coupling=records_coupling(monitors),
         dtype=np.dtype(net.weights.dtype),
     )
     block, batch_block = (0, 0) if ode else config.loop.sizes(config)
@@ -446,6 +447,15 @@ def _check_monitors(monitors, net: Network, state_names) -> tuple:
                 f"Two monitors are named {m.name!r}; give them distinct `name=`s."
             )
         names.add(m.name)
+        if getattr(m, "observes", "state") == "coupling":
+            unknown = [v for v in m.variables or () if v not in net.coupled_vars]
+            if unknown:
+                raise ValueError(
+                    f"Monitor {m.name!r} records the coupling of {unknown}, which "
+                    f"are not coupled variables; the network couples "
+                    f"{net.coupled_vars}."
+                )
+            continue
         unknown = [v for v in m.variables or () if v not in state_names]
         if unknown:
             raise ValueError(

@@ -22,12 +22,15 @@ class LoopState(eqx.Module):
     - `history`: the delay history (a `HistoryState` of the step-by-step loop, a
       `BlockState` of the blocked loop, or None without delays).
     - `solver_state`: the Diffrax solver's state (solvers stepped by `solver.step`).
+    - `coupling`: the afferent coupling at the current time (only when a monitor
+      records it, `AbstractMonitor.observes == "coupling"`).
     """
 
     y: dict
     step: Int[Array, ""]
     history: object = None
     solver_state: object = None
+    coupling: dict | None = None
 
 
 class BlockState(eqx.Module):
@@ -56,6 +59,7 @@ class LoopConfig:
     - `linear`: the long-range coupling is linear in the delayed value.
     - `n_nodes`, `dtype`: the number of nodes and the floating dtype of the state.
     - `nodes`: the region of every node of a surface network (a `NodeMap`), or None.
+    - `records_coupling`: a monitor records the afferent coupling.
     """
 
     solver: diffrax.AbstractSolver
@@ -71,6 +75,7 @@ class LoopConfig:
     n_nodes: int
     dtype: object
     nodes: object = None
+    records_coupling: bool = False
 
     @property
     def dt(self) -> float:

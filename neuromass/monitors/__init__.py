@@ -1,7 +1,8 @@
 """Monitors: observation models stepped inside the simulation loop (raw and
 subsampled states, temporal and spatial averages, EEG/MEG projections, BOLD, and
-streaming statistics such as an online FC)."""
+streaming statistics such as an online FC, and the afferent coupling)."""
 
+from ._afferent import AfferentCoupling as AfferentCoupling
 from ._base import AbstractMonitor as AbstractMonitor, MonitorOutput as MonitorOutput
 from ._basic import (
     EEG as EEG,

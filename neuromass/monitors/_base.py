@@ -29,12 +29,15 @@ class AbstractMonitor(eqx.Module):
 
     Set the class attribute `warm_through_transient = True` for monitors whose state
     must evolve during the transient (e.g. hemodynamics); others restart when the
-    transient ends.
+    transient ends. A monitor of the afferent (long-range) coupling rather than of
+    the state sets `observes = "coupling"`: its `init` and `update` then receive
+    the coupling input `{coupled variable: (N,)}` instead of the state.
     """
 
     name: eqx.AbstractVar[str]
     variables: eqx.AbstractVar[tuple[str, ...] | None]
     warm_through_transient: ClassVar[bool] = False
+    observes: ClassVar[str] = "state"
 
     @abc.abstractmethod
     def period(self, dt: float) -> float | None:

@@ -152,6 +152,8 @@ def why_not_blocked(config) -> str | None:
         return "some delays are zero (instantaneous coupling)"
     if not config.linear:
         return "the coupling is not linear in the delayed value"
+    if config.records_coupling:
+        return "a monitor records the afferent coupling"
     offsets = config.stepper.offsets(config.solver)
     if offsets is None or not set(offsets) <= {0.0, 1.0}:
         return "the solver's stages must all be at c = 0 or 1 (Euler, Heun)"
@@ -389,6 +391,7 @@ class _SweptMonitor:
         self.dyn, self.static, self.axes = dyn, static, axes
         self.monitor = m = eqx.combine(dyn, static)  # its leaves may be batched
         self.name, self.warm_through_transient = m.name, m.warm_through_transient
+        self.observes = m.observes
 
     def period(self, dt):
         return self.monitor.period(dt)

@@ -11,7 +11,7 @@ from ..._delay._reads import HeldReader
 from ..._delay._stepwise import AbstractStepHistory, step_history
 from ..._inputs._base import Stage
 from ..._inputs._system import System
-from .._driver import AbstractBody, Driver
+from .._driver import AbstractBody, Driver, records_coupling
 from .._noise import increments, levy_area_for
 from .._state import LoopState, source_past
 from ._base import AbstractLoop
@@ -54,12 +54,14 @@ class StepBody(AbstractBody):
     key: object
     config: object = eqx.field(static=True)
     names: tuple[str, ...] = eqx.field(static=True)
+    record_coupling: bool = eqx.field(static=True, default=False)
 
     @staticmethod
     def start(problem) -> tuple["StepBody", LoopState]:
         """The body of `problem` and the loop state at step 0."""
         cfg, system, y0 = problem.config, problem.system, problem.y0
         dt, t0 = cfg.dt, jnp.asarray(cfg.grid.t0, _dtype(y0))
+        record = records_coupling(problem.monitors)
         history = hs0 = None
         step0 = jnp.asarray(0, jnp.int32)
         if problem.has_history:
@@ -77,6 +79,7 @@ class StepBody(AbstractBody):
                 cfg.adjoint,
                 cfg.hold,
                 dt,
+                per_edge=record,
             )
             past = source_past(coupling, y0, problem.past, plan.length)
             hs0 = history.init(past.astype(coupling.weights.dtype))
@@ -86,6 +89,7 @@ class StepBody(AbstractBody):
             key=problem.key,
             config=cfg,
             names=tuple(y0),
+            record_coupling=record,
         )
         solver_state = None
         if cfg.stepper.offsets(cfg.solver) is None:  # the solver's own state
@@ -96,8 +100,23 @@ class StepBody(AbstractBody):
             solver_state = cfg.stepper.init(
                 cfg.solver, system, t0, dt, y0, stage, noise
             )
-        core0 = LoopState(y=y0, step=step0, history=hs0, solver_state=solver_state)
+        coupling = body._afferent(hs0, step0, t0, y0) if record else None
+        core0 = LoopState(
+            y=y0,
+            step=step0,
+            history=hs0,
+            solver_state=solver_state,
+            coupling=coupling,
+        )
         return body, core0
+
+    def _afferent(self, hs, step, tn, y):
+        """The afferent coupling at the start of step `step` (for the monitors that
+        record it): evaluated once from the state `y` and the history, as The
+        Virtual Brain's `AfferentCoupling` monitor records it."""
+        _, reader = self._reader(hs, step, tn)
+        stage = Stage(tn=tn, step=step, reader=reader, c=0.0)
+        return self.system.coupling.drift(tn, self.system.bounded(y), stage).coupling
 
     def _reader(self, hs, step, tn):
         if self.history is None:
@@ -125,13 +144,18 @@ class StepBody(AbstractBody):
         nxt = step + 1
         if self.history is not None:
             hs = self.history.write(hs, nxt, system.coupling.source(y1))
-        return LoopState(y=y1, step=nxt, history=hs, solver_state=solver_state)
+        coupling = None
+        if self.record_coupling:
+            coupling = self._afferent(hs, nxt, tn + dt, y1)
+        return LoopState(
+            y=y1, step=nxt, history=hs, solver_state=solver_state, coupling=coupling
+        )
 
     def run(self, core, monitors, steps, noise, observe):
         def one(state, noise):
             core, monitors = state
             core = self.advance(core, noise)
-            return (core, observe(monitors, core.y, core.step)), None
+            return (core, observe(monitors, core.y, core.step, core.coupling)), None
 
         return jax.lax.scan(one, (core, monitors), noise, length=steps)[0]
 
@@ -143,7 +167,11 @@ class StepBody(AbstractBody):
             return core
         hs = self.history.rejoin(core.history, core.step, cut)
         return LoopState(
-            y=core.y, step=core.step, history=hs, solver_state=core.solver_state
+            y=core.y,
+            step=core.step,
+            history=hs,
+            solver_state=core.solver_state,
+            coupling=core.coupling,
         )
 
 
