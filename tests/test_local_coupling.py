@@ -93,7 +93,7 @@ def _local_connectivity(n, rng, positive=False):
     L.eliminate_zeros()
     s = rng.uniform(0.5, 1.5, n)
     lc = nm.datasets.LocalConnectivity.from_matrix(L)
-    op = LocalOperator(lc.matrix(), jnp.asarray(s), n)
+    op = LocalOperator.of(lc, jnp.asarray(s), n)
     return op, sp.csc_matrix(sp.diags(s) @ L)
 
 

@@ -29,7 +29,7 @@ HOPF = nm.models.Hopf()
         (dict(lengths=L), "must be given together"),
         (dict(speed=3.0), "must be given together"),
         (dict(lengths=L, speed=1.0, delays=L), "either `delays`"),
-        (dict(coupled_vars=("z",)), "Unknown coupled variable"),
+        (dict(coupled_vars=("z",)), "`coupled_vars` names unknown variable"),
         (dict(node=nm.models.Hopf(a=jnp.ones(4))), "does not broadcast to 3"),
         (dict(node=nm.models.Hopf(a=jnp.array([0.1, jnp.nan, 0.2]))), "NaN or inf"),
         (dict(k=jnp.ones(2)), "`k` must be a scalar"),

@@ -310,7 +310,7 @@ def test_vmap_over_weights_and_onsets(x64):
 @pytest.mark.parametrize("name", ["weights", "onset", "amp", "samples"])
 def test_gradients_match_finite_differences(x64, name):
     t = jnp.linspace(0.0, 120.0, 49)
-    probe = jnp.cos(t / 9.0)[:, None] * jnp.array([1.0, -2.0, 0.5])
+    probe = jnp.cos(t / 9.0)[:, None] * jnp.array([[1.0, -2.0, 0.5]])
     w0 = jnp.array([1.0, 0.5, 2.0])
 
     def stimulus(x):

@@ -148,12 +148,21 @@ class Bounded(AbstractConstraint):
         self.low = jnp.asarray(low, dtype=jnp.result_type(float))
         self.high = jnp.asarray(high, dtype=jnp.result_type(float))
 
+    def _bounds(self, like):
+        """`low`, `high` broadcast to `like`'s shape (explicitly: a batch of values
+        has a leading axis the bounds lack)."""
+        like = jnp.asarray(like)
+        shape = jnp.broadcast_shapes(like.shape, self.low.shape, self.high.shape)
+        low = jnp.broadcast_to(self.low.astype(like.dtype), shape)
+        high = jnp.broadcast_to(self.high.astype(like.dtype), shape)
+        return low, high, jnp.broadcast_to(like, shape)
+
     def forward(self, u):
-        low, high = self.low.astype(u.dtype), self.high.astype(u.dtype)
+        low, high, u = self._bounds(u)
         return jnp.clip(low + (high - low) * jax.nn.sigmoid(u), low, high)
 
     def inverse(self, x):
-        low, high = self.low.astype(x.dtype), self.high.astype(x.dtype)
+        low, high, x = self._bounds(x)
         p = (x - low) / (high - low)
         return jnp.log(p) - jnp.log1p(-p)
 

@@ -116,7 +116,9 @@ class AbstractEquation(eqx.Module):
     (broadcast with the parameters' shapes when those are arrays, e.g. an `(N,)`
     onset per region).
 
-    **Method to implement:** `__call__(var)`.
+    **Method to implement:** `evaluate(var)` (TVB's name), which receives `var` and
+    the parameters already broadcast to one shape (calling the equation does it,
+    explicitly, so that neither relies on NumPy's implicit rank promotion).
 
     !!! example "Writing your own equation"
 
@@ -128,8 +130,8 @@ class AbstractEquation(eqx.Module):
         class Ramp(nm.equations.AbstractEquation):
             slope: jnp.ndarray = eqx.field(converter=jnp.asarray, default=0.01)
 
-            def __call__(self, var):
-                return self.slope * jnp.maximum(jnp.asarray(var), 0.0)
+            def evaluate(self, var):
+                return self.slope * jnp.maximum(var, 0.0)
 
         print(Ramp()(jnp.array([-5.0, 50.0])))  # [0.  0.5]
         ```
@@ -140,6 +142,27 @@ class AbstractEquation(eqx.Module):
             _check_arguments(cls, args, kwargs)
         return super().__new__(cls)
 
-    @abc.abstractmethod
     def __call__(self, var: Float[ArrayLike, "..."]) -> Float[Array, "..."]:
-        """The equation evaluated elementwise at `var` (ms or mm)."""
+        """The equation evaluated elementwise at `var` (ms or mm), broadcast with
+        the parameters' shapes (e.g. an `(N,)` onset per region)."""
+        var = jnp.asarray(var)
+        names = [
+            f.name
+            for f in dataclasses.fields(self)
+            if eqx.is_array(getattr(self, f.name))
+        ]
+        values = [getattr(self, n) for n in names]
+        shape = jnp.broadcast_shapes(var.shape, *(jnp.shape(v) for v in values))
+        equation = self
+        if names:
+            equation = eqx.tree_at(
+                lambda e: [getattr(e, n) for n in names],
+                self,
+                [jnp.broadcast_to(v, shape) for v in values],
+            )
+        return equation.evaluate(jnp.broadcast_to(var, shape))
+
+    @abc.abstractmethod
+    def evaluate(self, var: Float[Array, "..."]) -> Float[Array, "..."]:
+        """The equation at `var` (ms or mm), elementwise; `var` and the array
+        parameters have one shape."""

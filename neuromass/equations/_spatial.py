@@ -55,7 +55,7 @@ class Gaussian(AbstractEquation):
     def __check_init__(self):
         _positive_width(self, "sigma")
 
-    def __call__(self, var):
+    def evaluate(self, var):
         d = jnp.asarray(var) - self.midpoint
         return self.amp * jnp.exp(-(d**2 / (2.0 * self.sigma**2))) + self.offset
 
@@ -103,7 +103,7 @@ class DoubleGaussian(AbstractEquation):
         _positive_width(self, "sigma_1")
         _positive_width(self, "sigma_2")
 
-    def __call__(self, var):
+    def evaluate(self, var):
         var = jnp.asarray(var)
         d1, d2 = var - self.midpoint_1, var - self.midpoint_2
         g1 = self.amp_1 * jnp.exp(-(d1**2 / (2.0 * self.sigma_1**2)))
@@ -151,6 +151,6 @@ class Sigmoid(AbstractEquation):
     def __check_init__(self):
         _positive_width(self, "sigma")
 
-    def __call__(self, var):
+    def evaluate(self, var):
         z = _PI_OVER_SQRT3 * (self.radius - jnp.asarray(var)) / self.sigma
         return self.amp * jax.nn.sigmoid(z) + self.offset

@@ -102,7 +102,7 @@ class PulseTrain(AbstractEquation):
                 "Use None for TVB's exact, discontinuous pulse train.",
             )
 
-    def __call__(self, var):
+    def evaluate(self, var):
         var = jnp.asarray(var)
         if self.sharpness is None:
             on = (var > self.onset) & (
@@ -150,7 +150,7 @@ class Sinusoid(AbstractEquation):
     amp: jnp.ndarray = parameter(1.0)
     frequency: jnp.ndarray = parameter(0.01)
 
-    def __call__(self, var):
+    def evaluate(self, var):
         return self.amp * jnp.sin(_TWO_PI * self.frequency * jnp.asarray(var))
 
 
@@ -177,7 +177,7 @@ class Cosine(AbstractEquation):
     amp: jnp.ndarray = parameter(1.0)
     frequency: jnp.ndarray = parameter(0.01)
 
-    def __call__(self, var):
+    def evaluate(self, var):
         return self.amp * jnp.cos(_TWO_PI * self.frequency * jnp.asarray(var))
 
 
@@ -232,7 +232,7 @@ class Alpha(AbstractEquation):
                 "slightly, e.g. beta = alpha * 1.01."
             )
 
-    def __call__(self, var):
+    def evaluate(self, var):
         var = jnp.asarray(var)
         after = (var - self.onset) > 0
         # Before the onset the exponentials may overflow: evaluate them at 0 there,
@@ -287,7 +287,7 @@ class GeneralizedSigmoid(AbstractEquation):
             "Give a positive width; for a step use a small sigma.",
         )
 
-    def __call__(self, var):
+    def evaluate(self, var):
         z = _PI_OVER_SQRT3 * (jnp.asarray(var) - self.midpoint) / self.sigma
         return self.low + (self.high - self.low) * jax.nn.sigmoid(z)
 
@@ -315,5 +315,5 @@ class Linear(AbstractEquation):
     a: jnp.ndarray = parameter(1.0)
     b: jnp.ndarray = parameter(0.0)
 
-    def __call__(self, var):
+    def evaluate(self, var):
         return self.a * jnp.asarray(var) + self.b

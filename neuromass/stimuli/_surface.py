@@ -137,7 +137,10 @@ class SurfaceStimulus(AbstractPatternStimulus):
 
     def values(self, t: Float[ArrayLike, "..."]) -> Float[Array, "... nodes"]:
         t = jnp.asarray(t)
-        return self.spatial_pattern() * self.temporal(t[..., None])
+        f = jnp.asarray(self.temporal(t[..., None]))
+        pattern = self.spatial_pattern()
+        shape = jnp.broadcast_shapes(f.shape, pattern.shape)
+        return jnp.broadcast_to(pattern, shape) * jnp.broadcast_to(f, shape)
 
     def covers(self, t0: float, t1: float) -> bool:
         return True
