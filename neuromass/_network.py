@@ -73,13 +73,13 @@ class Network(eqx.Module):
     where `weights[i, j]` $= w_{ij}$ is the connection *to* region $i$ *from* region
     $j$ (TVB's `[to, from]` convention) and $\tau_{ij}$ the conduction delay (ms).
 
-    A `Network` is pure data: it defines the vector field; [`neuromass.simulate`][]
+    A `Network` is pure data: it defines the vector field; `neuromass.simulate`
     integrates it. Change a parameter with `eqx.tree_at(lambda n: n.k, net, 0.8)` or
     `net.replace(k=0.8)`.
 
     **Arguments:**
 
-    - `node`: the node model ([`neuromass.models.AbstractNode`][]); its parameters may
+    - `node`: the node model (`neuromass.models.AbstractNode`); its parameters may
       be scalars or `(N,)` arrays.
     - `weights`: `(N, N)` structural connectivity `[to, from]`, finite (negative
       entries allowed: inhibitory connections), or its `(N * N,)` row-major
@@ -88,13 +88,13 @@ class Network(eqx.Module):
     - `lengths`: `(N, N)` tract lengths in mm (>= 0) and
     - `speed`: conduction speed in mm/ms (= m/s), > 0; then $\tau = L / v$.
       With neither `delays` nor `lengths`, coupling is instantaneous.
-    - `coupling`: an [`neuromass.coupling.AbstractCoupling`][] or a string shorthand
+    - `coupling`: an `neuromass.coupling.AbstractCoupling` or a string shorthand
       (`"linear"` (default), `"diffusive"`, ...).
     - `k`: global coupling strength (scalar, or `(N,)` per target region).
     - `coupled_vars`: the state variables sent through the connectome (default: the
       node's `coupled_vars`).
     - `self_connection`: if False (default) the diagonal of `weights` is set to zero.
-    - `noise`: optional [`neuromass.noise.AbstractNoise`][] (simulations then need a
+    - `noise`: optional `neuromass.noise.AbstractNoise` (simulations then need a
       `key`).
     - `inputs`: optional callable `inputs(t) -> {name: (N,) array}` of external
       inputs; valid names are the node's `input_names`.

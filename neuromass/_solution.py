@@ -51,7 +51,7 @@ def _dims(prefix: tuple[str, ...], ndim: int) -> tuple[str, ...]:
 
 
 class Solution(eqx.Module):
-    """The result of [`neuromass.simulate`][].
+    """The result of `neuromass.simulate`.
 
     **Attributes:**
 
@@ -68,9 +68,9 @@ class Solution(eqx.Module):
     `sol["x"]` is `sol.ys["x"]`; `sol["bold"]` is the data of the monitor named
     `"bold"` when no state variable has that name.
 
-    Save it with [`neuromass.Solution.save`][] (NumPy `.npz`, or netCDF through
-    xarray), read it back with [`neuromass.Solution.load`][], or get an
-    `xarray.Dataset` with [`neuromass.Solution.to_xarray`][].
+    Save it with `neuromass.Solution.save` (NumPy `.npz`, or netCDF through
+    xarray), read it back with `neuromass.Solution.load`, or get an
+    `xarray.Dataset` with `neuromass.Solution.to_xarray`.
     """
 
     ts: Float[Array, " times"]
@@ -126,12 +126,12 @@ class Solution(eqx.Module):
         Saved: the times (ms), the trajectory and the final state of every variable,
         the monitors' outputs, and as attributes the variable names, `units`, the
         solver statistics, the model's class name and parameters (with `model`) and
-        your own `attrs`. Read it back with [`neuromass.Solution.load`][].
+        your own `attrs`. Read it back with `neuromass.Solution.load`.
 
         **Arguments:**
 
         - `path`: the file; its suffix picks the format (`.nc` netCDF, else `.npz`).
-        - `model`: the node or [`neuromass.Network`][] that was simulated, whose
+        - `model`: the node or `neuromass.Network` that was simulated, whose
           parameters are stored as attributes (as nested lists).
         - `units`: `{variable: unit}` to record, e.g. `{"y1": "mV"}`.
         - `attrs`: extra JSON-serialisable attributes.
@@ -175,10 +175,10 @@ class Solution(eqx.Module):
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Solution":
-        """Read a solution written by [`neuromass.Solution.save`][] (`.npz` or
+        """Read a solution written by `neuromass.Solution.save` (`.npz` or
         `.nc`).
 
-        **Returns:** a [`neuromass.Solution`][] (arrays on the default JAX device)
+        **Returns:** a `neuromass.Solution` (arrays on the default JAX device)
         whose `attrs` property holds the saved attributes (`variables`, `units`,
         `model`, `parameters`, `stats`, `time_units` and yours).
         """
@@ -254,7 +254,7 @@ class Solution(eqx.Module):
         `final_<variable>` (`("region",)`); each periodic monitor is `<monitor>`
         (or `<monitor>__<key>` for a dict output) with its own time dimension
         `<monitor>_time` (streaming monitors are kept by the `.npz` format only).
-        The attributes are those of [`neuromass.Solution.save`][] (JSON strings, so
+        The attributes are those of `neuromass.Solution.save` (JSON strings, so
         that the dataset can be written to netCDF as is); a variable's unit is also
         its `units` attribute.
 

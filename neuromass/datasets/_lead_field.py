@@ -31,8 +31,8 @@ class LeadField(eqx.Module):
     - `kind`: `"eeg"` or `"meg"`.
     - `source`: where the data come from.
 
-    Give it to [`neuromass.monitors.EEG`][], [`neuromass.monitors.MEG`][] or
-    [`neuromass.monitors.Projection`][] in place of a gain matrix.
+    Give it to `neuromass.monitors.EEG`, `neuromass.monitors.MEG` or
+    `neuromass.monitors.Projection` in place of a gain matrix.
     """
 
     gain: Float[Array, "sensors nodes"]
@@ -83,7 +83,7 @@ def load_lead_field(kind: str = "eeg", n_regions: int = 76) -> LeadField:
     (`nm.datasets.load_connectome("tvb76")` for 76).
 
     The surface projection (16k vertices) is summed over the vertices of each region
-    (see [`neuromass.datasets.region_gain`][]); EEG sensors whose projection is not
+    (see `neuromass.datasets.region_gain`); EEG sensors whose projection is not
     finite in tvb-data are dropped: the EEG keeps 63 of 65 sensors, the MEG 248 of
     276 (the others are reference and trigger channels).
 
@@ -92,7 +92,7 @@ def load_lead_field(kind: str = "eeg", n_regions: int = 76) -> LeadField:
     - `kind`: `"eeg"` or `"meg"`.
     - `n_regions`: 76 or 192.
 
-    **Returns:** a [`neuromass.datasets.LeadField`][].
+    **Returns:** a `neuromass.datasets.LeadField`.
 
     !!! example
 

@@ -136,7 +136,7 @@ def nuts(
     dense_mass: bool = False,
     progress: bool = True,
 ) -> PosteriorSamples:
-    r"""Sample a [`neuromass.inference.Posterior`][] with the No-U-Turn sampler.
+    r"""Sample a `neuromass.inference.Posterior` with the No-U-Turn sampler.
 
     NUTS (Hoffman & Gelman 2014) from NumPyro runs on the unconstrained coordinates
     $u$ with the gradient of `posterior.log_density` (reverse-mode AD through the
@@ -163,7 +163,7 @@ def nuts(
 
     **Returns:**
 
-    A [`neuromass.inference.PosteriorSamples`][].
+    A `neuromass.inference.PosteriorSamples`.
 
     !!! example
 

@@ -66,7 +66,7 @@ def simulate_table(
     `nm.DistributionAxis` per parameter, in a zip
     `nm.Space`), sets them in the model and calls
     `simulator(model, key=key_l)` for its features (e.g.
-    [`neuromass.inference.summary_features`][] of a noisy simulation). The points
+    `neuromass.inference.summary_features` of a noisy simulation). The points
     run through `nm.sweep`: vmapped chunks compiled once, over devices
     or a Dask cluster (`executor=`), and resumable from `store=` after an
     interruption.
@@ -76,13 +76,13 @@ def simulate_table(
     - `simulator`: `simulator(model, key=...) -> dict` of feature arrays; traceable
         by JAX (it is vmapped).
     - `model`: the model whose parameters the priors name (paths as in a sweep).
-    - `priors`: `{path: distribution}` as for [`neuromass.inference.Posterior`][]
+    - `priors`: `{path: distribution}` as for `neuromass.inference.Posterior`
         (NumPyro distributions or sweep axes).
     - `n`: the number of simulations.
     - `key`: draws the parameters (`fold_in(key, 0)`) and the simulations' keys.
     - `constraints`: overrides of the constraints that follow each prior's support;
         they are kept in `table.attrs` for
-        [`neuromass.inference.train_posterior`][].
+        `neuromass.inference.train_posterior`.
     - `batch_size`, `store`, `executor`, `progress`: as for `nm.sweep`.
 
     **Returns:**
@@ -173,7 +173,7 @@ class AmortisedPosterior(eqx.Module):
     Once trained, a posterior for a new observation costs one pass of the flow:
     no simulation, no Markov chain, and independent draws.
 
-    Build it with [`neuromass.inference.train_posterior`][].
+    Build it with `neuromass.inference.train_posterior`.
 
     **Attributes:**
 
@@ -290,7 +290,7 @@ def train_posterior(
 
     **Arguments:**
 
-    - `table`: from [`neuromass.inference.simulate_table`][] (or any DataFrame
+    - `table`: from `neuromass.inference.simulate_table` (or any DataFrame
         with parameter and feature columns).
     - `features`: the feature names to condition on (`"fc"` selects `fc[0]`,
         `fc[1]`, ...).
@@ -306,7 +306,7 @@ def train_posterior(
 
     **Returns:**
 
-    An [`neuromass.inference.AmortisedPosterior`][].
+    An `neuromass.inference.AmortisedPosterior`.
 
     !!! example
 

@@ -32,7 +32,7 @@ Category = Literal["phenomenological", "physiological"]
 
 
 class ModelInfo(NamedTuple):
-    """One entry of the model catalogue (see [`neuromass.models.list_models`][])."""
+    """One entry of the model catalogue (see `neuromass.models.list_models`)."""
 
     name: str
     """Class name, e.g. `"Hopf"` (also the attribute of `neuromass.models`)."""
@@ -64,8 +64,8 @@ _COLUMNS = (
 
 
 class ModelCatalogue(list):
-    """The list of [`neuromass.models.ModelInfo`][] records returned by
-    [`neuromass.models.list_models`][], with a text rendering."""
+    """The list of `neuromass.models.ModelInfo` records returned by
+    `neuromass.models.list_models`, with a text rendering."""
 
     def names(self) -> list[str]:
         """The model names, in catalogue order."""
@@ -293,8 +293,8 @@ def list_models(category: str | None = None) -> ModelCatalogue:
     - `category`: only the models of this category, `"phenomenological"` or
       `"physiological"` (default: all).
 
-    **Returns:** a [`neuromass.models.ModelCatalogue`][], a list of
-    [`neuromass.models.ModelInfo`][] records (`name`, `cls`, `category`,
+    **Returns:** a `neuromass.models.ModelCatalogue`, a list of
+    `neuromass.models.ModelInfo` records (`name`, `cls`, `category`,
     `n_states`, `state_names`, `coupled_vars`, `typical_use`, `reference`) with a
     `to_table()` method for a readable text table.
 

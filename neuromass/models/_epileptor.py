@@ -58,7 +58,7 @@ class Epileptor(AbstractNode):
     $z = 4.1$. Below $x_0 \approx -2.06$ the node stays interictal. The usual
     observable is $x_2 - x_1$ (local field potential).
 
-    The coupling is usually [`neuromass.coupling.Diffusive`][] on `x1` (the
+    The coupling is usually `neuromass.coupling.Diffusive` on `x1` (the
     permittivity coupling through $K_s$, Proix et al. 2014) with `Ks` negative.
 
     **Arguments:**
@@ -195,7 +195,7 @@ class Epileptor2D(AbstractNode):
     with $G = a x_1^2 + (d - b) x_1$ for $x_1 < 0$ and
     $G = -\text{slope} - 0.6 (z - 4)^2 + d x_1$ otherwise (so that, with the
     defaults, $\dot x_1 = -x_1^3 - 2 x_1^2 + 1 - z + I_{ext}$ on the interictal
-    branch), and the same $z$ target $h$ as [`neuromass.models.Epileptor`][]
+    branch), and the same $z$ target $h$ as `neuromass.models.Epileptor`
     (linear with slope 4, or sigmoidal with `modification=True`). With the defaults
     ($x_0 = -1.6$) the node relaxes slowly along the interictal branch, jumps to the
     ictal (seizure) branch, and back: a slow relaxation oscillation of $z$ with fast

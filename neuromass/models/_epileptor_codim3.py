@@ -162,7 +162,7 @@ class EpileptorCodim3(AbstractNode):
 class EpileptorCodim3SlowMod(AbstractNode):
     r"""Epileptor codimension-3 burster with slow modulation of its path (Saggio et
     al. 2017), as in The Virtual Brain (`EpileptorCodim3SlowMod`): the arc on which
-    [`neuromass.models.EpileptorCodim3`][] bursts itself drifts, its two ends moving
+    `neuromass.models.EpileptorCodim3` bursts itself drifts, its two ends moving
     on great circles driven by two ultra-slow variables $u_A$, $u_B$.
 
     $$
@@ -175,7 +175,7 @@ class EpileptorCodim3SlowMod(AbstractNode):
 
     with $(G, H)$ the arc from `*_Ain` towards `*_Aend` and $(L, M)$ the arc from
     `*_Bin` towards `*_Bend`; $x$, $y$, $z$ then follow the equations of
-    [`neuromass.models.EpileptorCodim3`][] on the arc $(E, F)$.
+    `neuromass.models.EpileptorCodim3` on the arc $(E, F)$.
 
     **Arguments:**
 

@@ -31,7 +31,7 @@ class FitzHughNagumo(AbstractNode):
     The model is written in FitzHugh's dimensionless time; in a network one unit is
     one millisecond (scale `tau` and the inputs to change the time scale).
     The Virtual Brain has no separate FitzHugh-Nagumo class: this system is its
-    [`neuromass.models.Generic2dOscillator`][] with `d = 1/sqrt(tau)`,
+    `neuromass.models.Generic2dOscillator` with `d = 1/sqrt(tau)`,
     `tau_g2d = sqrt(tau)`, `alpha = -1`, `f = 1/3`, `e = 0`, `g = 1`, `gamma = 1`,
     `b_g2d = 1`, `c = 0`, `beta = b` and `a_g2d = a`.
 

@@ -28,7 +28,7 @@ class Hopfield(AbstractNode):
 
     TVB's static mode returns $\dot\theta = \dot x$ (kept for parity). The
     threshold enters through the coupling: use it with
-    [`neuromass.coupling.PreSigmoidal`][] (`dynamic=True` needs the network to
+    `neuromass.coupling.PreSigmoidal` (`dynamic=True` needs the network to
     couple both variables, `nm.Network(..., coupled_vars=("x", "theta"))`, as TVB
     does when `dynamic` is set).
 

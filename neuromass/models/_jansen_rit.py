@@ -27,7 +27,7 @@ class JansenRit(AbstractNode):
 
     $y_1 - y_2$ (mV) is the pyramidal membrane potential, the usual observable (EEG
     proxy). $c_i$ is the afferent coupling delivered on the first coupled variable
-    (with [`neuromass.coupling.SigmoidalJansenRit`][] it is the weighted sum of the
+    (with `neuromass.coupling.SigmoidalJansenRit` it is the weighted sum of the
     sigmoid-transformed potentials $S(y_{1,j} - y_{2,j})$ of the source regions).
     $u_i$ is the external input `inputs["p"]` (1/ms), added to the mean input $\mu$.
 

@@ -17,7 +17,7 @@ class Kuramoto(AbstractNode):
 
     $$\dot\theta_i = \omega_i + C_i + u_i$$
 
-    With [`neuromass.coupling.Kuramoto`][] the coupling is
+    With `neuromass.coupling.Kuramoto` the coupling is
     $C_i = a \sum_j w_{ij} \sin(\theta_j(t - \tau_{ij}) - \theta_i(t))$, the classic
     Kuramoto network (with all-to-all unit weights and $a = K/N$: Kuramoto's
     mean-field model, which synchronises above the critical coupling

@@ -24,7 +24,7 @@ class LarterBreakspear(AbstractNode):
     Q_Z = \tfrac12 Q_{Z}^{max}\big(1 + \tanh\tfrac{Z - Z_T}{\delta_Z}\big)$$
 
     and the afferent coupling $\langle Q_V\rangle_i$ (on `V`; with
-    [`neuromass.coupling.Tanh`][]`(a=0.5*QV_max, midpoint=VT, sigma=d_V)` it is the
+    `neuromass.coupling.Tanh``(a=0.5*QV_max, midpoint=VT, sigma=d_V)` it is the
     weighted sum of the other regions' rates $Q_V$):
 
     $$

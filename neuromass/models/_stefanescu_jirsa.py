@@ -214,7 +214,7 @@ class ReducedSetHindmarshRose(AbstractNode):
     `s`, `xo` as in TVB, with its correction of $d_i$, $p_i$ (`corrected_d_p=True`,
     TVB's default).
 
-    **Modes:** as for [`neuromass.models.ReducedSetFitzHughNagumo`][]: one state
+    **Modes:** as for `neuromass.models.ReducedSetFitzHughNagumo`: one state
     variable per (variable, mode), `xi_0, xi_1, xi_2, eta_0, ..., gamma_2` (18 in
     all, TVB's order).
 

@@ -136,7 +136,7 @@ class ReducedWongWangExcInh(AbstractNode):
     1/1000 to give derivatives per ms). Both gating variables are kept in [0, 1] by
     `state_bounds`. `G` is TVB's global coupling scale of this model: the coupling
     reaching the node is $G$ times the network's (so the effective global coupling
-    is `G * k` for a [`neuromass.Network`][] with strength `k`); $\lambda$ routes a
+    is `G * k` for a `neuromass.Network` with strength `k`); $\lambda$ routes a
     fraction of it onto the inhibitory population (feed-forward inhibition).
 
     With the defaults an isolated node sits in a low-activity state
@@ -240,7 +240,7 @@ class ReducedWongWangExcInh(AbstractNode):
 class DecoBalancedExcInh(AbstractNode):
     r"""Reduced Wong-Wang E-I model with a regional effective gain $M_i$ (Deco et
     al. 2021), as in The Virtual Brain (`DecoBalancedExcInh`); with
-    [`neuromass.models.feedback_inhibition_control`][] the inhibitory weight $J_i$
+    `neuromass.models.feedback_inhibition_control` the inhibitory weight $J_i$
     of every region is set so that its excitatory rate sits at a target (feedback
     inhibition control, FIC, Deco et al. 2014).
 
@@ -258,10 +258,10 @@ class DecoBalancedExcInh(AbstractNode):
     \end{aligned}
     $$
 
-    With `M_i = 1` this is [`neuromass.models.ReducedWongWangExcInh`][]. Both gating
+    With `M_i = 1` this is `neuromass.models.ReducedWongWangExcInh`. Both gating
     variables are kept in [0, 1] by `state_bounds`.
 
-    **Arguments:** those of [`neuromass.models.ReducedWongWangExcInh`][] (same
+    **Arguments:** those of `neuromass.models.ReducedWongWangExcInh` (same
     names, defaults and units: `a_e`, `b_e`, `d_e`, `gamma_e`, `tau_e`, `w_p`, `J_N`,
     `W_e`, `a_i`, `b_i`, `d_i`, `gamma_i`, `tau_i`, `J_i`, `W_i`, `I_o`, `I_ext`,
     `G`, `lamda`), plus
@@ -380,12 +380,12 @@ def feedback_inhibition_control(
 
     **Arguments:**
 
-    - `node`: a [`neuromass.models.ReducedWongWangExcInh`][] or
-      [`neuromass.models.DecoBalancedExcInh`][] (per-region parameters allowed).
+    - `node`: a `neuromass.models.ReducedWongWangExcInh` or
+      `neuromass.models.DecoBalancedExcInh` (per-region parameters allowed).
     - `weights`: the connectome `(N, N)`, `[to, from]`, as given to
-      [`neuromass.Network`][].
+      `neuromass.Network`.
     - `k`: the strength of the network's linear coupling
-      ([`neuromass.coupling.Linear`][] `a`).
+      (`neuromass.coupling.Linear` `a`).
     - `target_rate`: the excitatory rate to reach, Hz (3 Hz in Deco et al. 2014).
 
     **Returns:** `node` with `J_i` replaced by the `(N,)` FIC values.

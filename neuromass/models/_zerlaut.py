@@ -270,7 +270,7 @@ class ZerlautAdaptationSecondOrder(AbstractNode):
     2009), as in The Virtual Brain (`ZerlautAdaptationSecondOrder`).
 
     With $F_p$ the transfer functions of
-    [`neuromass.models.ZerlautAdaptationFirstOrder`][], $\partial_\mu$ their
+    `neuromass.models.ZerlautAdaptationFirstOrder`, $\partial_\mu$ their
     derivatives with respect to the rates (per Hz), $N_e = N_{tot}(1-g)$,
     $N_i = N_{tot}\,g$:
 
@@ -294,7 +294,7 @@ class ZerlautAdaptationSecondOrder(AbstractNode):
     differences' round-off (about 1e-6 relative on the second derivatives in
     float64) rather than to machine precision.
 
-    **Arguments:** those of [`neuromass.models.ZerlautAdaptationFirstOrder`][]
+    **Arguments:** those of `neuromass.models.ZerlautAdaptationFirstOrder`
     (same names, defaults and units), of which:
 
     | parameter | default | unit | meaning |

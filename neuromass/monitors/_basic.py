@@ -219,7 +219,7 @@ class Projection(AbstractMonitor):
     **Arguments:**
 
     - `gain`: `(M, N)` gain matrix (sensor `m` sees `gain[m, i] * o_i`), or a
-      [`neuromass.datasets.LeadField`][] (its `gain`).
+      `neuromass.datasets.LeadField` (its `gain`).
     - `variable`: the observable (default `"x"`): a name, an expression, a
       `{variable: weight}` dict or a callable.
     - `every`: sampling period in ms (default 1 ms, i.e. 1 kHz).
@@ -349,10 +349,10 @@ def EEG(
     key=None,
     name: str = "eeg",
 ) -> Projection:
-    """An EEG monitor: a [`neuromass.monitors.Projection`][] named `"eeg"` with the
+    """An EEG monitor: a `neuromass.monitors.Projection` named `"eeg"` with the
     average reference by default (as TVB's `EEG(reference="average")`).
 
-    `gain` is an `(M, N)` matrix or a [`neuromass.datasets.LeadField`][] (e.g.
+    `gain` is an `(M, N)` matrix or a `neuromass.datasets.LeadField` (e.g.
     `nm.datasets.load_lead_field("eeg")`); the other arguments are those of
     `Projection`.
     """
@@ -367,7 +367,7 @@ def MEG(
     key=None,
     name: str = "meg",
 ) -> Projection:
-    """A MEG monitor: a reference-free [`neuromass.monitors.Projection`][] named
-    `"meg"`; `gain` is an `(M, N)` matrix or a [`neuromass.datasets.LeadField`][]
+    """A MEG monitor: a reference-free `neuromass.monitors.Projection` named
+    `"meg"`; `gain` is an `(M, N)` matrix or a `neuromass.datasets.LeadField`
     (e.g. `nm.datasets.load_lead_field("meg")`)."""
     return Projection(gain, variable, every, name, None, noise, key)

@@ -42,7 +42,7 @@ def _write_npz_atomic(path: str, arrays: dict[str, np.ndarray]) -> None:
 
 
 class SweepResult(eqx.Module):
-    """The outcome of [`neuromass.sweep.sweep`][], one row per point.
+    """The outcome of `neuromass.sweep.sweep`, one row per point.
 
     - `index`: each point's flat index in the unsliced space (for a product space,
       its position in the C-ordered grid);
@@ -239,7 +239,7 @@ class SweepResult(eqx.Module):
 
         Arrays are stored as NumPy arrays and the names and layout as a JSON
         string inside the same file; nothing is pickled. Read it back with
-        [`neuromass.sweep.SweepResult.load`][].
+        `neuromass.sweep.SweepResult.load`.
         """
         arrays: dict[str, np.ndarray] = {
             "index": self.index,
@@ -340,7 +340,7 @@ class SweepError(RuntimeError):
 
     **Attributes:**
 
-    - `partial`: a [`neuromass.sweep.SweepResult`][] with every point finished
+    - `partial`: a `neuromass.sweep.SweepResult` with every point finished
       before the failure (and those loaded from the store). With a `store`, those
       chunks are also on disk and a re-run resumes from them.
     - `chunk`: the number of the failing chunk.

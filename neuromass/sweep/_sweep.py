@@ -136,7 +136,7 @@ def sweep(
     """Evaluate `fn` at every point of `space`.
 
     The points are split into chunks of `batch_size`; the executor evaluates each
-    chunk (by default [`neuromass.sweep.ParallelExecution`][], sharded over the
+    chunk (by default `neuromass.sweep.ParallelExecution`, sharded over the
     devices). Only one chunk's inputs and outputs are in device memory at a time.
 
     **Bit-identical results.** Every executor evaluates points through one
@@ -170,7 +170,7 @@ def sweep(
     **Failures.** A point whose outputs contain NaN or inf gets status
     `"nonfinite"` and is kept like the others. If a chunk raises:
 
-    - `on_error="raise"` (default): a [`neuromass.sweep.SweepError`][] is raised
+    - `on_error="raise"` (default): a `neuromass.sweep.SweepError` is raised
       naming the chunk and its parameter values, with the original exception as
       its cause and `.partial` holding every finished point. Other chunks still in
       flight are cancelled.
@@ -199,15 +199,15 @@ def sweep(
     **Arguments:**
 
     - `fn`: `fn(point)` or `fn(point, key=...)` returning arrays/numbers.
-    - `space`: a [`neuromass.sweep.Space`][], or a tree of axes (then
+    - `space`: a `neuromass.sweep.Space`, or a tree of axes (then
         `Space(space)`, product mode).
     - `batch_size`: points per chunk: the unit of the store, of progress and of
         error reports (default: the executor's, else 64 rounded up to a multiple
         of `lanes` × devices, at most `len(space)`). It does not change results.
         A chunk smaller than `lanes` still costs a whole call.
-    - `executor`: [`neuromass.sweep.ParallelExecution`][] (default),
-        [`neuromass.sweep.SequentialExecution`][] or
-        [`neuromass.sweep.DaskExecution`][].
+    - `executor`: `neuromass.sweep.ParallelExecution` (default),
+        `neuromass.sweep.SequentialExecution` or
+        `neuromass.sweep.DaskExecution`.
     - `store`: a directory for finished chunks, to make the sweep resumable.
     - `progress`: show a tqdm progress bar (points/s, ETA). It reads
         "sweep (compiling…)" until the first chunk is done: that chunk compiles
@@ -228,7 +228,7 @@ def sweep(
 
     **Returns:**
 
-    A [`neuromass.sweep.SweepResult`][] with one row per point, in space order.
+    A `neuromass.sweep.SweepResult` with one row per point, in space order.
 
     !!! example
 
