@@ -118,6 +118,11 @@ class Network(eqx.Module):
       model=net)` widens them itself from its axis values). Gradients with respect
       to `weights` under tracing cover the edges of `edge_mask`: to differentiate
       with respect to absent edges, pass `edge_mask=np.ones((N, N), bool)`.
+    - `labels`: optional region labels, one per region (e.g. a connectome's
+      `labels`; `Network.from_connectome` passes them). Monitors that project
+      through a lead field check them against the lead field's parcellation.
+
+    `net.summary()` prints the model, parameters and values as a table.
 
     !!! example
 
@@ -129,6 +134,8 @@ class Network(eqx.Module):
                          lengths=conn.lengths, speed=10.0,
                          coupling=nm.coupling.Diffusive(), k=0.5)
         sol = nm.simulate(net, t1=100.0, dt=0.1, save_every=1.0)
+        net = nm.Network.from_connectome(nm.models.Hopf(), conn, speed=10.0, k=0.5)
+        net.labels[:3]   # ('L01', 'L02', 'L03')
         ```
     """
 
@@ -146,6 +153,7 @@ class Network(eqx.Module):
     max_delay: float = eqx.field(static=True)
     min_delay: float = eqx.field(static=True)
     edge_mask: EdgeMask = eqx.field(static=True)
+    labels: tuple[str, ...] | None = eqx.field(static=True)
 
     def __init__(
         self,
@@ -164,6 +172,7 @@ class Network(eqx.Module):
         max_delay: float | None = None,
         min_delay: float | None = None,
         edge_mask: ArrayLike | None = None,
+        labels: tuple[str, ...] | None = None,
     ):
         if not isinstance(node, AbstractNode):
             raise TypeError(
@@ -234,6 +243,7 @@ class Network(eqx.Module):
             min_delay,
         )
         self.edge_mask = _edge_mask(weights, edge_mask, self.self_connection)
+        self.labels = _region_labels(labels, n)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -284,6 +294,7 @@ class Network(eqx.Module):
             self_connection=self.self_connection,
             noise=self.noise,
             inputs=self.inputs,
+            labels=self.labels,
         )
         if self.explicit_delays is not None:
             args["delays"] = self.explicit_delays
@@ -315,6 +326,73 @@ class Network(eqx.Module):
             _as_matrix("delays", self.explicit_delays, n)
         _check_k(self.k, n)
         _check_node_params(self.node, n)
+
+    # ------------------------------------ labels, construction from a Connectome
+    @classmethod
+    def from_connectome(
+        cls,
+        node: AbstractNode,
+        connectome,
+        *,
+        speed: float | None = None,
+        **kwargs,
+    ) -> "Network":
+        """A network on a `neuromass.datasets.Connectome`: its `weights`, its tract
+        `lengths` with `speed` (mm/ms) when `speed` is given (otherwise the coupling
+        is instantaneous), and its region `labels`.
+
+        **Arguments:**
+
+        - `node`: the node model.
+        - `connectome`: a `neuromass.datasets.Connectome`, e.g.
+          `nm.datasets.load_connectome("tvb76")`.
+        - `speed`: conduction speed in mm/ms (= m/s); delays are `lengths / speed`.
+        - `**kwargs`: any other argument of `Network` (`coupling`, `k`, `noise`...).
+
+        !!! example
+
+            ```python
+            import neuromass as nm
+
+            conn = nm.datasets.load_connectome()
+            net = nm.Network.from_connectome(
+                nm.models.Hopf(a=0.1), conn.normalised("max"), speed=10.0, k=0.3
+            )
+            net.labels[:2], net.has_delays   # ('L01', 'L02'), True
+            ```
+        """
+        for name in ("weights", "lengths", "delays", "labels"):
+            if name in kwargs:
+                raise TypeError(
+                    f"`Network.from_connectome` takes `{name}` from the connectome; "
+                    f"build `Network(node, weights, ...)` to give `{name}` yourself."
+                )
+        from .datasets import Connectome
+
+        if not isinstance(connectome, Connectome):
+            raise TypeError(
+                "`connectome` must be a `nm.datasets.Connectome` (e.g. "
+                "`nm.datasets.load_connectome()`); got "
+                f"{type(connectome).__name__}."
+            )
+        if speed is not None:
+            kwargs.update(lengths=connectome.lengths, speed=speed)
+        return cls(node, connectome.weights, labels=connectome.labels, **kwargs)
+
+    def summary(self) -> str:
+        """A readable table of the network: the node model and its parameters with
+        their values (a per-region parameter as its range), the coupling, `k`,
+        delays, noise and labels, as TVB's `summary_info`. `print(net.summary())`.
+        """
+        from ._summary import network_summary
+
+        return network_summary(self)
+
+    def __pdoc__(self, **kwargs):
+        # `repr` shows the values of scalar parameters (`k=0.5`), not `f32[]`.
+        from ._summary import pdoc_with_values
+
+        return pdoc_with_values(self, **kwargs)
 
     # ---------------------------------------------------------------- vector field
     def edge_weights(
@@ -397,6 +475,23 @@ class Network(eqx.Module):
         return self.local_vector_field(
             t, state, self.afferent(x_j, xc, self.edge_weights(pattern))
         )
+
+
+def _region_labels(labels, n: int) -> tuple[str, ...] | None:
+    if labels is None:
+        return None
+    if isinstance(labels, str):
+        raise ValueError(
+            f"`labels` must be a sequence of {n} region names; got the single string "
+            f"{labels!r}."
+        )
+    labels = tuple(str(x) for x in labels)
+    if len(labels) != n:
+        raise ValueError(
+            f"`labels` names {len(labels)} regions but `weights` has {n}; give one "
+            "label per region."
+        )
+    return labels
 
 
 def _check_speed(speed):

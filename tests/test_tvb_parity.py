@@ -542,3 +542,40 @@ def test_zerlaut_second_order_matches_tvb_dfun(x64):
             np.asarray(ours[v]), theirs[i], rtol=1e-5,
             atol=1e-6 * np.abs(theirs[i]).max() + 1e-15, err_msg=v,
         )  # fmt: skip
+
+
+# neuromass's observable differs from TVB's first variable of interest on purpose:
+# TVB's Jansen-Rit lists y0..y3 as its variables of interest, while the EEG signal of
+# the model (Jansen & Rit 1995; TVB's JansenRit docstring and demos) is the
+# pyramidal membrane potential y1 - y2.
+OBSERVABLE_EXCEPTIONS = {"JansenRit": "y1 - y2"}
+
+
+@pytest.mark.parametrize("name", sorted(ALL_TVB_NAMES))
+def test_observable_is_tvb_variable_of_interest(name, x64):
+    """A model's `observable` (what EEG/MEG/sEEG monitors project by default) is
+    TVB's first default variable of interest, summed over modes as TVB's projection
+    monitors do (`state[voi].sum(axis=-1)`): computed by TVB's own observer."""
+    cls = getattr(nm.models, name)
+    if name in OBSERVABLE_EXCEPTIONS:
+        assert cls.observable == OBSERVABLE_EXCEPTIONS[name]
+        return
+    rng = np.random.default_rng(sum(map(ord, name)))
+    node = cls()
+    ref = getattr(tvb_models, ALL_TVB_NAMES[name])()
+    ref.configure()
+    base = tuple(ref.state_variables)
+    modes = ref.number_of_modes
+    n = 4
+    x = np.stack(
+        [rng.uniform(*ref.state_variable_range[v], size=(n, modes)) for v in base]
+    )
+    if modes == 1:
+        state = {v: x[i, :, 0] for i, v in enumerate(base)}
+    else:
+        state = {
+            f"{v}_{m}": x[i, :, m] for i, v in enumerate(base) for m in range(modes)
+        }
+    assert set(state) == set(cls.state_names)
+    theirs = ref.observe(x)[0].sum(axis=-1)
+    np.testing.assert_allclose(np.asarray(node.observe(state)), theirs, rtol=1e-12)

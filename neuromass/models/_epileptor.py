@@ -133,6 +133,7 @@ class Epileptor(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x1", "y1", "z", "x2", "y2", "g")
     coupled_vars: ClassVar[tuple[str, ...]] = ("x1", "x2")
+    observable: ClassVar[str] = "x2 - x1"
     default_state: ClassVar[dict[str, float]] = {
         "x1": -1.5,
         "y1": -10.0,
@@ -256,6 +257,7 @@ class Epileptor2D(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x1", "z")
     coupled_vars: ClassVar[tuple[str, ...]] = ("x1",)
+    observable: ClassVar[str] = "x1"
     default_state: ClassVar[dict[str, float]] = {"x1": -1.5, "z": 3.0}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "x1": (-2.0, 1.0),
@@ -379,6 +381,7 @@ class EpileptorRestingState(AbstractNode):
         "x1", "y1", "z", "x2", "y2", "g", "x_rs", "y_rs",
     )  # fmt: skip
     coupled_vars: ClassVar[tuple[str, ...]] = ("x1", "x2", "x_rs")
+    observable: ClassVar[str] = "x2 - x1"
     default_state: ClassVar[dict[str, float]] = {
         "x1": -1.6, "y1": -12.0, "z": 3.8, "x2": -1.0,
         "y2": 0.005, "g": 0.0, "x_rs": 1.0, "y_rs": 0.0,

@@ -138,6 +138,7 @@ class EpileptorCodim3(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x", "y", "z")
     coupled_vars: ClassVar[tuple[str, ...]] = ("x",)
+    observable: ClassVar[str] = "x"
     default_state: ClassVar[dict[str, float]] = {"x": 0.5, "y": 0.0, "z": 0.05}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "x": (0.4, 0.6),
@@ -232,6 +233,7 @@ class EpileptorCodim3SlowMod(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x", "y", "z", "uA", "uB")
     coupled_vars: ClassVar[tuple[str, ...]] = ("x",)
+    observable: ClassVar[str] = "x"
     default_state: ClassVar[dict[str, float]] = {
         "x": 0.5, "y": 0.0, "z": 0.05, "uA": 0.0, "uB": 0.0,
     }  # fmt: skip

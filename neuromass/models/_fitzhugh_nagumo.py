@@ -74,6 +74,7 @@ class FitzHughNagumo(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "W")
     coupled_vars: ClassVar[tuple[str, ...]] = ("V",)
+    observable: ClassVar[str] = "V"
     default_state: ClassVar[dict[str, float]] = {"V": -1.199, "W": -0.624}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "V": (-2.5, 2.5),

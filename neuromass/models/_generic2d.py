@@ -84,6 +84,7 @@ class Generic2dOscillator(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "W")
     coupled_vars: ClassVar[tuple[str, ...]] = ("V",)
+    observable: ClassVar[str] = "V"
     default_state: ClassVar[dict[str, float]] = {"V": 0.0, "W": 0.0}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "V": (-2.0, 4.0),

@@ -60,6 +60,7 @@ class Hopf(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x", "y")
     coupled_vars: ClassVar[tuple[str, ...]] = ("x", "y")
+    observable: ClassVar[str] = "x"
     default_state: ClassVar[dict[str, float]] = {"x": 0.1, "y": 0.1}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "x": (-1.0, 1.0),

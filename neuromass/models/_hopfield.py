@@ -67,6 +67,7 @@ class Hopfield(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x", "theta")
     coupled_vars: ClassVar[tuple[str, ...]] = ("x",)
+    observable: ClassVar[str] = "x"
     default_state: ClassVar[dict[str, float]] = {"x": 0.5, "theta": 0.5}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "x": (-1.0, 2.0),

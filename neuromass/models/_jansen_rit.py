@@ -93,6 +93,7 @@ class JansenRit(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("y0", "y1", "y2", "y3", "y4", "y5")
     coupled_vars: ClassVar[tuple[str, ...]] = ("y1", "y2")
+    observable: ClassVar[str] = "y1 - y2"
     default_state: ClassVar[dict[str, float]] = {
         "y0": 0.0,
         "y1": 15.0,
@@ -222,6 +223,7 @@ class ZetterbergJansen(AbstractNode):
         "v1", "y1", "v2", "y2", "v3", "y3", "v4", "y4", "v5", "y5", "v6", "v7",
     )  # fmt: skip
     coupled_vars: ClassVar[tuple[str, ...]] = ("v6",)
+    observable: ClassVar[str] = "v6"
     default_state: ClassVar[dict[str, float]] = {
         "v1": 0.0, "y1": 0.0, "v2": 10.0, "y2": 0.0, "v3": 5.0, "y3": 0.0,
         "v4": 0.0, "y4": 0.0, "v5": 0.0, "y5": 0.0, "v6": 5.0, "v7": 0.0,

@@ -65,6 +65,7 @@ class Kuramoto(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("theta",)
     coupled_vars: ClassVar[tuple[str, ...]] = ("theta",)
+    observable: ClassVar[str] = "theta"
     default_state: ClassVar[dict[str, float]] = {"theta": 0.0}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "theta": (0.0, 2.0 * math.pi)

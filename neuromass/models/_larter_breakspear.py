@@ -147,6 +147,7 @@ class LarterBreakspear(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "W", "Z")
     coupled_vars: ClassVar[tuple[str, ...]] = ("V",)
+    observable: ClassVar[str] = "V"
     default_state: ClassVar[dict[str, float]] = {"V": -0.1, "W": 0.2, "Z": 0.1}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "V": (-1.5, 1.5),

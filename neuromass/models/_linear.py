@@ -56,6 +56,7 @@ class Linear(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x",)
     coupled_vars: ClassVar[tuple[str, ...]] = ("x",)
+    observable: ClassVar[str] = "x"
     default_state: ClassVar[dict[str, float]] = {"x": 0.0}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {"x": (-1.0, 1.0)}
     input_names: ClassVar[tuple[str, ...]] = ("x",)

@@ -146,6 +146,7 @@ class ReducedSetFitzHughNagumo(AbstractNode):
     number_of_modes: ClassVar[int] = _N_MODES
     state_names: ClassVar[tuple[str, ...]] = _names(("xi", "eta", "alpha", "beta"))
     coupled_vars: ClassVar[tuple[str, ...]] = _names(("xi",))
+    observable: ClassVar[str] = "xi_0 + xi_1 + xi_2"
     default_state: ClassVar[dict[str, float]] = _expand(
         {"xi": 0.0, "eta": 0.0, "alpha": 0.0, "beta": 0.0}
     )
@@ -269,6 +270,7 @@ class ReducedSetHindmarshRose(AbstractNode):
         ("xi", "eta", "tau", "alpha", "beta", "gamma")
     )
     coupled_vars: ClassVar[tuple[str, ...]] = _names(("xi",))
+    observable: ClassVar[str] = "xi_0 + xi_1 + xi_2"
     default_state: ClassVar[dict[str, float]] = _expand(
         {"xi": 0.0, "eta": 0.0, "tau": 5.0, "alpha": 0.0, "beta": 0.0, "gamma": 5.0}
     )

@@ -123,6 +123,7 @@ class WilsonCowan(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("E", "I")
     coupled_vars: ClassVar[tuple[str, ...]] = ("E",)
+    observable: ClassVar[str] = "E"
     default_state: ClassVar[dict[str, float]] = {"E": 0.1, "I": 0.05}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "E": (0.0, 1.0),

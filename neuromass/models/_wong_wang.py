@@ -98,6 +98,7 @@ class ReducedWongWang(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("S",)
     coupled_vars: ClassVar[tuple[str, ...]] = ("S",)
+    observable: ClassVar[str] = "S"
     default_state: ClassVar[dict[str, float]] = {"S": 0.1}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {"S": (0.0, 1.0)}
     state_bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
@@ -210,6 +211,7 @@ class ReducedWongWangExcInh(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("S_e", "S_i")
     coupled_vars: ClassVar[tuple[str, ...]] = ("S_e",)
+    observable: ClassVar[str] = "S_e"
     default_state: ClassVar[dict[str, float]] = {"S_e": 0.1, "S_i": 0.05}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "S_e": (0.0, 1.0),
@@ -317,6 +319,7 @@ class DecoBalancedExcInh(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("S_e", "S_i")
     coupled_vars: ClassVar[tuple[str, ...]] = ("S_e",)
+    observable: ClassVar[str] = "S_e"
     default_state: ClassVar[dict[str, float]] = {"S_e": 0.1, "S_i": 0.05}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "S_e": (0.0, 1.0),

@@ -187,6 +187,7 @@ class ZerlautAdaptationFirstOrder(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("E", "I", "W_e", "W_i", "ou_drift")
     coupled_vars: ClassVar[tuple[str, ...]] = ("E",)
+    observable: ClassVar[str] = "E"
     default_state: ClassVar[dict[str, float]] = {
         "E": 0.01, "I": 0.01, "W_e": 0.0, "W_i": 0.0, "ou_drift": 0.0,
     }  # fmt: skip
@@ -362,6 +363,7 @@ class ZerlautAdaptationSecondOrder(AbstractNode):
         "E", "I", "C_ee", "C_ei", "C_ii", "W_e", "W_i", "ou_drift",
     )  # fmt: skip
     coupled_vars: ClassVar[tuple[str, ...]] = ("E",)
+    observable: ClassVar[str] = "E"
     default_state: ClassVar[dict[str, float]] = {
         "E": 0.01, "I": 0.01, "C_ee": 0.0, "C_ei": 0.0, "C_ii": 0.0,
         "W_e": 0.0, "W_i": 0.0, "ou_drift": 0.0,

@@ -1,5 +1,5 @@
 """Monitors: observation models stepped inside the simulation loop (raw and
-subsampled states, temporal and spatial averages, EEG/MEG projections, BOLD, and
+subsampled states, temporal and spatial averages, EEG/MEG/sEEG projections, BOLD, and
 streaming statistics such as an online FC)."""
 
 from ._base import AbstractMonitor as AbstractMonitor, MonitorOutput as MonitorOutput
@@ -10,6 +10,7 @@ from ._basic import (
     Raw as Raw,
     Subsample as Subsample,
     TemporalAverage as TemporalAverage,
+    iEEG as iEEG,
 )
 from ._bold import Bold as Bold
 from ._spatial import GlobalAverage as GlobalAverage, SpatialAverage as SpatialAverage
