@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ._common import (
     _announce_compile,
+    _blame,
     _check_traceable,
     _describe_network,
     _error,
@@ -14,12 +15,45 @@ from ._common import (
 )
 
 
-def _simulate(args) -> int:
+def _prepare(path, overrides):
+    """Read and validate the spec, build the network and the run function, and
+    trace it (`SpecError` on any problem)."""
+    import diffrax
+
+    import neuromass as nm
+
     from ._spec import SpecError, load_spec
 
+    spec = load_spec(path, overrides, command="simulate")
+    net = spec.build_network()
+    spec.check_delays(net)
+    key = spec.key() if net.noise is not None else None
+    variables = spec.simulation.variables
+    for v in variables or ():
+        if v not in net.node.state_names:
+            raise SpecError(
+                f"`simulation.variables`: {v!r} is not a state variable of "
+                f"{spec.model.name}; its variables are {net.node.state_names}."
+            )
+    solver = getattr(diffrax, spec.simulation.solver)()
+
+    def run(net, key=None):
+        return nm.simulate(
+            net,
+            solver=solver,
+            variables=variables,
+            key=key,
+            **spec.simulate_settings(),
+        )
+
+    _check_traceable(spec, run, net, key)
+    return spec, net, key, run
+
+
+def _simulate(args) -> int:
+    from ._spec import SpecError
+
     try:
-        spec = load_spec(args.spec, args.set, command="simulate")
-        import diffrax
         import matplotlib
 
         matplotlib.use("Agg")
@@ -27,30 +61,10 @@ def _simulate(args) -> int:
 
         import neuromass as nm
 
-        net = spec.build_network()
-        spec.check_delays(net)
-        key = spec.key() if net.noise is not None else None
-        variables = spec.simulation.variables
-        for v in variables or ():
-            if v not in net.node.state_names:
-                raise SpecError(
-                    f"`simulation.variables`: {v!r} is not a state variable of "
-                    f"{spec.model.name}; its variables are {net.node.state_names}."
-                )
-        solver = getattr(diffrax, spec.simulation.solver)()
-
-        def run(net, key=None):
-            return nm.simulate(
-                net,
-                solver=solver,
-                variables=variables,
-                key=key,
-                **spec.simulate_settings(),
-            )
-
-        _check_traceable(spec, run, net, key)
+        spec, net, key, run = _prepare(args.spec, args.set or ())
     except SpecError as e:
-        return _error("simulate", f"{Path(args.spec).name}: {e}", 2)
+        where = _blame(e, lambda o: _prepare(args.spec, o), args.spec, args.set)
+        return _error("simulate", f"{where}: {e}", 2)
 
     print(f"neuromass simulate {Path(args.spec).name}: {_describe_network(spec, net)}")
     _warn_in_strength("simulate", net, spec.model.name)

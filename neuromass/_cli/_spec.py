@@ -27,7 +27,22 @@ import numpy as np
 
 
 class SpecError(ValueError):
-    """A problem in a spec: the message names the key at fault and how to fix it."""
+    """A problem in a spec: the message names the key at fault and how to fix it;
+    `origin` says where the faulty value comes from (the spec file's name, or the
+    `--set KEY=VALUE` override that brought it), when known."""
+
+    def __init__(self, message: str, origin: str | None = None):
+        super().__init__(message)
+        self.origin = origin
+
+    def where(self, source: str, overrides: Sequence[str] = ()) -> str:
+        """Where to report the error: its `origin`, else the spec file `source`
+        (with the overrides, which may be part of the problem)."""
+        if self.origin is not None:
+            return self.origin
+        if overrides:
+            return f"{source} with " + " ".join(f"--set {o}" for o in overrides)
+        return source
 
 
 #: The keys of every table of a spec, in documentation order. `[model]` also takes
@@ -817,8 +832,9 @@ def parse_override(text: str) -> dict:
     key, value = key.strip(), value.strip()
     if not sep or not key:
         raise SpecError(
-            f"`--set {text}`: expected KEY=VALUE, e.g. --set simulation.t1=500 or "
-            "--set 'axes.k.grid=[0, 1, 8]'."
+            "expected KEY=VALUE, e.g. --set simulation.t1=500 or "
+            "--set 'axes.k.grid=[0, 1, 8]'.",
+            origin=f"--set {text}",
         )
     try:
         return tomllib.loads(f"{key} = {value}")
@@ -828,26 +844,30 @@ def parse_override(text: str) -> dict:
         return tomllib.loads(f"{key} = {json.dumps(value)}")
     except tomllib.TOMLDecodeError:
         raise SpecError(
-            f"`--set {text}`: {key!r} is not a valid key path; write it as in the "
-            "spec file, dotted, with quoted parts for names containing dots, e.g. "
-            "'axes.\"node.a\".grid=[0, 1, 4]'."
+            f"{key!r} is not a valid key path; write it as in the spec file, dotted, "
+            "with quoted parts for names containing dots, e.g. "
+            "'axes.\"node.a\".grid=[0, 1, 4]'.",
+            origin=f"--set {text}",
         ) from None
 
 
 def read_spec(path: str | os.PathLike, overrides: Sequence[str] = ()) -> dict:
-    """Read a TOML spec and apply `--set` overrides (raw tables, not validated)."""
+    """Read a TOML spec and apply `--set` overrides (raw tables, not validated).
+    Errors of the file have the file's name as their `origin`."""
     path = Path(path)
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        raise SpecError(f"No spec file at {str(path)!r}.") from None
+        raise SpecError(f"No spec file at {str(path)!r}.", path.name) from None
     except IsADirectoryError:
-        raise SpecError(f"{str(path)!r} is a directory, not a spec file.") from None
+        raise SpecError(
+            f"{str(path)!r} is a directory, not a spec file.", path.name
+        ) from None
     except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"not valid TOML: {e}.") from None
+        raise SpecError(f"not valid TOML: {e}.", path.name) from None
     except UnicodeDecodeError:
-        raise SpecError("not a UTF-8 text (TOML) file.") from None
+        raise SpecError("not a UTF-8 text (TOML) file.", path.name) from None
     for text in overrides:
         data = _merge(data, parse_override(text))
     return data
@@ -856,9 +876,29 @@ def read_spec(path: str | os.PathLike, overrides: Sequence[str] = ()) -> dict:
 def load_spec(
     path: str | os.PathLike, overrides: Sequence[str] = (), *, command: str = "sweep"
 ) -> Spec:
-    """Read, override and validate a spec file; `SpecError` on any problem."""
-    data = read_spec(path, overrides)
-    return parse_spec(data, source=Path(path).name, command=command)
+    """Read, override and validate a spec file; `SpecError` on any problem, whose
+    `origin` is the `--set` override that brought the faulty value (the first one
+    after which the error appears) or else the spec file."""
+    source = Path(path).name
+    stages = [read_spec(path)]
+    changes = [(text, parse_override(text)) for text in overrides]
+    for _, change in changes:
+        stages.append(_merge(stages[-1], change))
+    try:
+        return parse_spec(stages[-1], source=source, command=command)
+    except SpecError as e:
+        first = 0
+        for k, data in enumerate(stages[:-1]):
+            try:
+                parse_spec(data, source=source, command=command)
+            except SpecError as earlier:
+                if str(earlier) == str(e):
+                    first = k
+                    break
+        else:
+            first = len(stages) - 1
+        e.origin = source if first == 0 else f"--set {changes[first - 1][0]}"
+        raise
 
 
 # --------------------------------------------------------------------- parsing

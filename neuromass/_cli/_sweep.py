@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from ._common import (
+    _blame,
     _check_traceable,
     _describe_network,
     _error,
@@ -14,11 +15,27 @@ from ._common import (
 from ._output import _format_head, _plot_sweep, _write_csv
 
 
+def _prepare(path, overrides):
+    """Read and validate the spec, build the network, the space and the point
+    function, and trace one point (`SpecError` on any problem)."""
+    import neuromass as nm
+
+    from ._spec import load_spec
+
+    spec = load_spec(path, overrides, command="sweep")
+    net = spec.build_sweep_network()
+    space = spec.build_space()
+    fn = spec.point_summary(net)
+    key = spec.key() if net.noise is not None else None
+    point = nm.apply_point(net, space[0])
+    _check_traceable(spec, fn, point, *([] if key is None else [key]))
+    return spec, net, space, fn, key
+
+
 def _sweep(args) -> int:
-    from ._spec import SpecError, load_spec
+    from ._spec import SpecError
 
     try:
-        spec = load_spec(args.spec, args.set, command="sweep")
         import matplotlib
 
         matplotlib.use("Agg")
@@ -26,14 +43,10 @@ def _sweep(args) -> int:
 
         import neuromass as nm
 
-        net = spec.build_sweep_network()
-        space = spec.build_space()
-        fn = spec.point_summary(net)
-        key = spec.key() if net.noise is not None else None
-        point = nm.apply_point(net, space[0])
-        _check_traceable(spec, fn, point, *([] if key is None else [key]))
+        spec, net, space, fn, key = _prepare(args.spec, args.set or ())
     except SpecError as e:
-        return _error("sweep", f"{Path(args.spec).name}: {e}", 2)
+        where = _blame(e, lambda o: _prepare(args.spec, o), args.spec, args.set)
+        return _error("sweep", f"{where}: {e}", 2)
 
     folder = Path(args.out or spec.folder)
     if spec.sweep.store is None:
