@@ -105,7 +105,20 @@ def test_models_lists_the_catalogue(capsys):
         assert name in out
 
 
-def test_simulate_example(workdir, capsys):
+def test_simulate_example(workdir, capsys, monkeypatch):
+    import matplotlib.figure
+
+    drawn = {}  # file name -> (image shape, axis labels, colorbar label)
+    save = matplotlib.figure.Figure.savefig
+
+    def record(fig, path, *args, **kwargs):
+        ax, bar = fig.axes[0], fig.axes[-1]
+        image = ax.images[0].get_array().shape if ax.images else None
+        labels = (ax.get_xlabel(), ax.get_ylabel(), bar.get_ylabel())
+        drawn[Path(path).name] = (image, labels)
+        return save(fig, path, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
     code, out, err = _run(
         capsys,
         "simulate",
@@ -131,6 +144,9 @@ def test_simulate_example(workdir, capsys):
     assert spec["network"]["coupling"] == "sigmoidal_jansen_rit"
     assert (folder / "timeseries.png").stat().st_size > 0
     assert (folder / "fc.png").stat().st_size > 0
+    # a carpet plot of regions x time (not overlaid traces) and a labelled FC
+    assert drawn["timeseries.png"] == ((6, 21), ("time (ms)", "region", "y1"))
+    assert drawn["fc.png"] == ((6, 6), ("region", "region", "Pearson FC"))
     assert "compiling the simulation" in out and "warning" not in err
 
 

@@ -118,16 +118,29 @@ def _simulate(args) -> int:
         import matplotlib.pyplot as plt
 
         first = next(iter(ys))
-        ax = nm.viz.plot_timeseries(
-            ts, ys[first], labels=labels, ylabel=first, lw=0.8, legend=False
+        ax = nm.viz.plot_carpet(
+            ts,
+            ys[first],
+            labels=labels,
+            title=f"{spec.model.name}: {first} of {net.n_regions} regions",
+            colorbar_label=first,
         )
-        ax.set_title(f"{spec.model.name}: {first}")
         written.append(folder / "timeseries.png")
         ax.figure.savefig(written[-1], dpi=110, bbox_inches="tight")
         plt.close(ax.figure)
         if net.n_regions >= 3 and len(ts) >= 3:
             fc = nm.metrics.fc(ys[first])
-            ax = nm.viz.plot_matrix(fc, title=f"FC of {first}")
+            ax = nm.viz.plot_matrix(
+                fc,
+                labels=labels if net.n_regions <= 40 else None,
+                title=f"FC of {first} (Pearson correlation)",
+                cmap="RdBu_r",
+                vmin=-1.0,
+                vmax=1.0,
+                colorbar_label="Pearson FC",
+                xlabel="region",
+                ylabel="region",
+            )
             written.append(folder / "fc.png")
             ax.figure.savefig(written[-1], dpi=110, bbox_inches="tight")
             plt.close(ax.figure)

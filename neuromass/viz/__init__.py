@@ -15,5 +15,9 @@ the given `ax` (or a new figure), returns the matplotlib Axes, and works headles
     ```
 """
 
-from ._plots import plot_matrix as plot_matrix, plot_timeseries as plot_timeseries
+from ._plots import (
+    plot_carpet as plot_carpet,
+    plot_matrix as plot_matrix,
+    plot_timeseries as plot_timeseries,
+)
 from ._sweep_plots import heatmap as heatmap, line as line
