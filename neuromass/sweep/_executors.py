@@ -33,9 +33,10 @@ class AbstractExecution(eqx.Module):
 
     batch_size: eqx.AbstractVar[int | None]
 
-    def chunk_multiple(self) -> int:
-        """Chunk sizes are rounded up to a multiple of this (e.g. the device count)."""
-        return 1
+    def points_per_call(self, lanes: int) -> int:
+        """Points one compiled call evaluates (`lanes` rows per device): chunk sizes
+        are rounded up to a multiple of this, so that no call runs partly empty."""
+        return lanes
 
     @abc.abstractmethod
     def run(
@@ -101,6 +102,9 @@ class SequentialExecution(AbstractExecution):
     def __check_init__(self):
         _check_batch_size("SequentialExecution", self.batch_size)
 
+    def points_per_call(self, lanes: int) -> int:
+        return 1  # one point per call, whatever the chunk
+
     def run(self, job, values_at, chunks, lanes, tick):
         for c, flat in enumerate(chunks):
             try:
@@ -143,8 +147,12 @@ class ParallelExecution(AbstractExecution):
     point indices, dispatched together. The program is compiled once. With several
     devices (`devices=None` uses `jax.devices()`), each call is sharded over a
     one-dimensional mesh with `jax.shard_map`: every device vmaps over its `lanes`
-    points. `batch_size` is rounded up to a multiple of the device count. This is
-    the default executor of `sweep`.
+    points. `batch_size` is rounded up to a multiple of `lanes * n_devices`, so
+    that every call but the last fills all its lanes (a chunk of 16 points on 2
+    devices of 16 lanes would otherwise fill 16 of 32 rows per call, and the next
+    chunk would run the same call again for the other 16). Rounding changes no
+    result: a point always runs in the same lane. This is the default executor of
+    `sweep`.
 
     On a multi-core CPU, XLA sees one device; to use all cores, start Python with
     `XLA_FLAGS=--xla_force_host_platform_device_count=<cores>` (set before `jax` is
@@ -176,8 +184,8 @@ class ParallelExecution(AbstractExecution):
     def _devices(self) -> tuple[Any, ...]:
         return self.devices if self.devices is not None else tuple(jax.devices())
 
-    def chunk_multiple(self) -> int:
-        return len(self._devices())
+    def points_per_call(self, lanes: int) -> int:
+        return lanes * len(self._devices())
 
     def run(self, job, values_at, chunks, lanes, tick):
         devices = self._devices()
@@ -201,8 +209,8 @@ class ParallelExecution(AbstractExecution):
 
 ParallelExecution.__init__.__doc__ = """**Arguments:**
 
-- `batch_size`: points per chunk (store and error granularity; choose a multiple
-    of `lanes` × devices to waste no lanes); default: `sweep`'s.
+- `batch_size`: points per chunk (store and error granularity), rounded up to a
+    multiple of `lanes` × devices; default: `sweep`'s.
 - `devices`: the devices to shard each chunk over; default all of `jax.devices()`.
 """
 
@@ -331,6 +339,7 @@ class DaskExecution(AbstractExecution):
 DaskExecution.__init__.__doc__ = """**Arguments:**
 
 - `client`: a `distributed.Client` connected to the cluster.
-- `batch_size`: points per task; default: `sweep`'s.
+- `batch_size`: points per task, rounded up to a multiple of `lanes` (the points
+    of one compiled call); default: `sweep`'s.
 - `max_pending`: chunks queued at once; default twice the cluster's threads.
 """

@@ -202,9 +202,10 @@ def sweep(
     - `space`: a `neuromass.sweep.Space`, or a tree of axes (then
         `Space(space)`, product mode).
     - `batch_size`: points per chunk: the unit of the store, of progress and of
-        error reports (default: the executor's, else 64 rounded up to a multiple
-        of `lanes` × devices, at most `len(space)`). It does not change results.
-        A chunk smaller than `lanes` still costs a whole call.
+        error reports (default: the executor's, else 64, at most `len(space)`),
+        rounded up to a multiple of the points of one compiled call (`lanes` ×
+        devices with `neuromass.sweep.ParallelExecution`), so that no call runs
+        partly empty. It does not change results.
     - `executor`: `neuromass.sweep.ParallelExecution` (default),
         `neuromass.sweep.SequentialExecution` or
         `neuromass.sweep.DaskExecution`.
@@ -273,12 +274,14 @@ def sweep(
             f"and device) or None for the default; got {lanes!r}."
         )
     lanes = int(lanes)
-    multiple = executor.chunk_multiple()
-    size = batch_size or executor.batch_size
-    if size is None:
-        width = lanes * multiple
-        size = max(1, min(len(space), -(-_DEFAULT_BATCH // width) * width))
-    size = -(-int(size) // multiple) * multiple  # e.g. a multiple of the device count
+    # A chunk is a whole number of compiled calls (lanes x devices points each), so
+    # that no call runs partly empty; a point's lane, hence its result, does not
+    # depend on the chunking.
+    width = executor.points_per_call(lanes)
+    size = batch_size or executor.batch_size or _DEFAULT_BATCH
+    size = -(-int(size) // width) * width
+    if batch_size is None and executor.batch_size is None:
+        size = max(1, min(len(space), size))
 
     takes_key, needs_key = _accepts_key(fn)
     if needs_key and key is None:
