@@ -35,6 +35,7 @@ from ._fit import (
     fit as fit,
 )
 from ._network import Network as Network
+from ._rk4 import RK4 as RK4
 from ._simulate import (
     AbstractLoop as AbstractLoop,
     AbstractStepper as AbstractStepper,
