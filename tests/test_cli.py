@@ -399,3 +399,18 @@ def test_store_in_use_is_a_one_line_error(workdir, capsys):
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "is in use by another process (pid " in err
     assert "Wait for it to finish" in err and "delete it" not in err
+
+
+def test_model_names_are_the_catalogue(workdir, capsys):
+    """Errors list the 29 models of the catalogue (`neuromass models`), not the
+    alias `KIonExchange`, which a spec may still use."""
+    spec = workdir / "spec.toml"
+    spec.write_text(BASE)
+    code, _, err = _run(capsys, "sweep", spec, "--set", "model.name=Hopff", "--check")
+    assert code == 2 and "'KIonEx'" in err and "KIonExchange" not in err
+    listed = re.findall(r"'(\w+)'", err.split("Valid models are:")[1])
+    assert listed == sorted(nm.models.list_models().names()) and len(listed) == 29
+    code, out, err = _run(
+        capsys, "sweep", spec, "--set", "model.name=KIonExchange", "--check"
+    )
+    assert code == 0, err

@@ -397,8 +397,17 @@ def _parameter(key: str, value: Any) -> float | tuple[float, ...]:
 
 
 # ------------------------------------------------------------------- registries
+def model_names() -> list[str]:
+    """The names of the model catalogue (`neuromass models`), sorted, without
+    aliases."""
+    import neuromass as nm
+
+    return sorted(nm.models.list_models().names())
+
+
 def model_classes() -> dict[str, type]:
-    """The node models of `neuromass.models`, by class name."""
+    """The node models of `neuromass.models`, by class name (aliases such as
+    `KIonExchange` included, so that a spec may use them)."""
     import neuromass as nm
 
     out = {}
@@ -958,18 +967,19 @@ def _parse_model(data: Any) -> ModelSpec:
         )
     _Table(data, "model")  # a table, not a value
     classes = model_classes()
+    names = model_names()
     if "name" not in data:
         raise SpecError(
-            f"Missing `model.name`: one of {_choices(list(classes))}. Run "
+            f"Missing `model.name`: one of {_choices(names)}. Run "
             "`neuromass models` for the catalogue."
         )
     name = data["name"]
     if not isinstance(name, str) or name not in classes:
         shown = name if isinstance(name, str) else _fmt(name)
-        hint = _suggest(shown, list(classes)) if isinstance(name, str) else ""
+        hint = _suggest(shown, names) if isinstance(name, str) else ""
         raise SpecError(
             f"Unknown model `model.name = {_fmt(name)}`.{hint} Valid models are: "
-            f"{_choices(list(classes))} (see `neuromass models`)."
+            f"{_choices(names)} (see `neuromass models`)."
         )
     valid = _fields(classes[name])
     for key in data:
