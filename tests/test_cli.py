@@ -44,6 +44,8 @@ TINY_SWEEP = TINY + [
     'axes."node.a".grid=[-0.1, 0.1, 2]',
     "--set",
     "sweep.batch_size=4",
+    "--set",
+    "sweep.lanes=2",  # chunks are whole calls: 4 points are 2 calls of 2 lanes
     "--quiet",
 ]
 

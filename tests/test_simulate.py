@@ -329,7 +329,7 @@ def test_ensemble_of_keys_and_initial_states():
     b = 3
     keys = jax.random.split(jax.random.key(0), b)
     y0 = {
-        "x": jnp.linspace(-0.5, 0.5, b)[:, None] * jnp.ones(4),
+        "x": jnp.linspace(-0.5, 0.5, b)[:, None] * jnp.ones((1, 4)),
         "y": jnp.zeros((b, 4)),
     }
     sols = eqx.filter_vmap(

@@ -71,7 +71,7 @@ SPEC_KEYS: dict[str, tuple[str, ...]] = {
         "seed",
         "variables",
     ),
-    "sweep": ("outputs", "variable", "mode", "batch_size", "store"),
+    "sweep": ("outputs", "variable", "mode", "batch_size", "lanes", "store"),
     "axes": ("grid", "log", "uniform", "values"),
     "output": ("folder", "plot"),
 }
@@ -489,6 +489,7 @@ class SweepSpec:
     mode: str
     batch_size: int
     store: str | None
+    lanes: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1152,6 +1153,7 @@ def _parse_sweep(data: Any) -> SweepSpec:
     variable = t.string("variable", None)
     mode = t.string("mode", "product", _MODES)
     batch_size = t.integer("batch_size", 16, minimum=1)
+    lanes = t.integer("lanes", None, minimum=1)
     store = t.get("store", True)
     if store is True:
         store = ""  # the default: <folder>/store
@@ -1168,6 +1170,7 @@ def _parse_sweep(data: Any) -> SweepSpec:
         mode=mode,
         batch_size=batch_size,
         store=store,
+        lanes=lanes,
     )
 
 

@@ -76,6 +76,7 @@ def _sweep(args) -> int:
             space,
             model=net,
             batch_size=spec.sweep.batch_size,
+            lanes=spec.sweep.lanes,
             store=store,
             progress=not args.quiet,
             key=key,

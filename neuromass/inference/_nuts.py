@@ -210,7 +210,7 @@ def nuts(
         centre = posterior.unconstrain(values)
         keys = jax.random.split(k_init, len(posterior.names))
         u0 = {
-            n: centre[n]
+            n: centre[n][None]  # one row per chain
             + init_scale * jax.random.normal(kk, (num_chains,) + centre[n].shape)
             for kk, n in zip(keys, posterior.names)
         }

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 from ._base import AbstractNode
 from ._epileptor import _flag
-from ._params import param
+from ._params import leading, param
 
 
 def _unit(v):
@@ -257,8 +257,11 @@ class EpileptorCodim3SlowMod(AbstractNode):
             _point(self.mu1_Bin, self.mu2_Bin, self.nu_Bin),
             _point(self.mu1_Bend, self.mu2_Bend, self.nu_Bend),
         )
-        ua, ub = state["uA"][..., None], state["uB"][..., None]
-        R = jnp.asarray(self.R)[..., None]
+        ua, ub = state["uA"][..., None], state["uB"][..., None]  # (N, 1)
+        # the points g, h, l, m ((3,) or per region (N, 3)) and R (scalar or (N,))
+        # against each region's angle, with explicit leading axes: (N, 3)
+        g, h, l_, m_ = (leading(v, ua.ndim) for v in (g, h, l_, m_))
+        R = leading(jnp.asarray(self.R)[..., None], ua.ndim)
         a = R * (g * jnp.cos(ua) + h * jnp.sin(ua))
         b = R * (l_ * jnp.cos(ub) + m_ * jnp.sin(ub))
         e, f = _arc(a, b)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import AbstractNode
-from ._params import param
+from ._params import leading, param
 
 
 _N_MODES = 3
@@ -34,11 +34,12 @@ def _mode_integrals(mu, sigma):
     distribution N(mu, sigma) of the parameter; each entry has shape `(..., 3)`
     (`mu`, `sigma` scalars or per-region `(N,)`)."""
     mu, sigma = jnp.asarray(mu)[..., None], jnp.asarray(sigma)[..., None]
-    z0 = jnp.asarray(_Z0, dtype=mu.dtype)
+    z0 = leading(jnp.asarray(_Z0, dtype=mu.dtype), mu.ndim)  # (..., samples)
     z = (mu + sigma * z0)[..., None, :]  # (..., 1, samples)
-    modes = jnp.asarray(_MODES, dtype=mu.dtype)  # (3, samples)
+    modes = leading(jnp.asarray(_MODES, dtype=mu.dtype), z.ndim)  # (..., 3, samples)
 
     def trapz(y):
+        y = jnp.broadcast_to(y, jnp.broadcast_shapes(y.shape, z.shape))
         return jnp.trapezoid(y, z, axis=-1)
 
     v = modes / jnp.sqrt(trapz(modes * modes))[..., None]
