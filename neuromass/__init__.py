@@ -8,10 +8,12 @@ import importlib.metadata
 from . import (
     coupling as coupling,
     datasets as datasets,
+    equations as equations,
     metrics as metrics,
     models as models,
     monitors as monitors,
     noise as noise,
+    stimuli as stimuli,
     typing as typing,
     utils as utils,
     viz as viz,
@@ -34,7 +36,12 @@ from ._fit import (
     Positive as Positive,
     fit as fit,
 )
-from ._network import Network as Network
+from ._inputs import (
+    AbstractInput as AbstractInput,
+    Contribution as Contribution,
+    Stage as Stage,
+)
+from ._network import AbstractNetwork as AbstractNetwork, Network as Network
 from ._rk4 import RK4 as RK4
 from ._simulate import (
     AbstractLoop as AbstractLoop,
@@ -43,10 +50,12 @@ from ._simulate import (
     RandomHistory as RandomHistory,
     SolverStepper as SolverStepper,
     StepByStepLoop as StepByStepLoop,
+    SymmetricStartWarning as SymmetricStartWarning,
     TableauStepper as TableauStepper,
     simulate as simulate,
 )
 from ._solution import Solution as Solution
+from ._surface import SurfaceNetwork as SurfaceNetwork
 from .sweep import (
     AbstractExecution as AbstractExecution,
     DaskExecution as DaskExecution,

@@ -1,5 +1,7 @@
 """`Network`: a node model coupled through a connectome, with conduction delays."""
 
+import abc
+import copy
 import math
 from collections.abc import Callable
 
@@ -9,16 +11,22 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._custom_types import CouplingInput, State
+from ._custom_types import State
+from ._delay._plan import check_no_delays, check_weights
 from ._delay._structure import (
+    DelayStructure,
     EdgeMask,
-    EdgePattern,
     allowed_edges,
     concrete,
     concrete_delays,
     edge_pattern,
 )
+from ._inputs._base import Stage
+from ._inputs._coupling import LongRangeCoupling
+from ._inputs._external import CallableInput
+from ._inputs._system import System
 from .coupling import AbstractCoupling, get_coupling
+from .coupling._base import AbstractLinearCoupling
 from .models import AbstractNode
 from .noise import AbstractNoise
 
@@ -29,8 +37,24 @@ def _concrete(x) -> np.ndarray | None:
 
 
 def _as_matrix(name: str, x, n: int | None) -> Float[Array, "nodes nodes"]:
+    if x is None:
+        raise TypeError(
+            f"`{name}` must be an (N, N) array of numbers [to, from]; got None."
+        )
     if not isinstance(x, jax.Array) or not jnp.issubdtype(x.dtype, jnp.floating):
-        x = jnp.asarray(x, dtype=jnp.result_type(float))
+        try:
+            a = np.asarray(x)
+        except Exception as e:  # ragged lists and the like
+            raise TypeError(
+                f"`{name}` must be an (N, N) array of numbers [to, from]; got "
+                f"{type(x).__name__} ({e})."
+            ) from None
+        if a.dtype.kind not in "biuf":
+            raise TypeError(
+                f"`{name}` must be an (N, N) array of numbers [to, from]; got an "
+                f"array of dtype {a.dtype} ({type(x).__name__})."
+            )
+        x = jnp.asarray(a, dtype=jnp.result_type(float))
     if x.ndim == 1 and n is None and round(math.isqrt(x.shape[0])) ** 2 == x.shape[0]:
         m = math.isqrt(x.shape[0])  # a flattened (N * N,) matrix, row-major
         x = x.reshape(m, m)
@@ -40,6 +64,10 @@ def _as_matrix(name: str, x, n: int | None) -> Float[Array, "nodes nodes"]:
         raise ValueError(
             f"`{name}` must be a square (N, N) matrix [to, from] (or its (N * N,) "
             f"flattening, row-major); got shape {x.shape}."
+        )
+    if x.shape[0] == 0:
+        raise ValueError(
+            f"`{name}` has no regions (shape {x.shape}); a network needs at least one."
         )
     if n is not None and x.shape[0] != n:
         raise ValueError(
@@ -60,7 +88,119 @@ def _as_matrix(name: str, x, n: int | None) -> Float[Array, "nodes nodes"]:
     return x
 
 
-class Network(eqx.Module):
+class AbstractNetwork(eqx.Module):
+    """Base class of networks: node models coupled through a connectome of regions
+    (`weights[to, from]`, conduction delays), with optional noise and external
+    inputs. `neuromass.Network` puts one node on every region;
+    `neuromass.SurfaceNetwork` one on every vertex of a cortical surface, the
+    long-range coupling staying at region level.
+
+    A network is pure data: it defines the simulated system (`system`), which
+    `neuromass.simulate` integrates.
+    """
+
+    node: eqx.AbstractVar[AbstractNode]
+    weights: eqx.AbstractVar[Float[Array, "regions regions"]]
+    lengths: eqx.AbstractVar[Float[Array, "regions regions"] | None]
+    speed: eqx.AbstractVar[Float[Array, ""] | None]
+    explicit_delays: eqx.AbstractVar[Float[Array, "regions regions"] | None]
+    coupling: eqx.AbstractVar[AbstractCoupling]
+    k: eqx.AbstractVar[Float[Array, "..."]]
+    noise: eqx.AbstractVar[AbstractNoise | None]
+    inputs: eqx.AbstractVar[Callable | None]
+    coupled_vars: eqx.AbstractVar[tuple[str, ...]]
+    self_connection: eqx.AbstractVar[bool]
+    max_delay: eqx.AbstractVar[float]
+    min_delay: eqx.AbstractVar[float]
+    edge_mask: eqx.AbstractVar[EdgeMask]
+
+    @property
+    @abc.abstractmethod
+    def n_nodes(self) -> int:
+        """The number of nodes (the length of every state variable)."""
+
+    @abc.abstractmethod
+    def system(self, structure: DelayStructure | None = None, inputs=(), nodes=None):
+        """The simulated system: the node with its inputs (see
+        `neuromass.AbstractInput`); `structure`: the static structure of the delay
+        history; `nodes`: the static `NodeMap` of a surface network."""
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Validate the current values, as the constructor does."""
+
+    @property
+    def n_regions(self) -> int:
+        """Number of regions N (of the connectome)."""
+        return self.weights.shape[0]
+
+    @property
+    def delays(self) -> Float[Array, "nodes nodes"] | None:
+        """Conduction delays in ms: explicit `delays`, or `lengths / speed`, or None."""
+        if self.explicit_delays is not None:
+            return self.explicit_delays
+        if self.lengths is not None:
+            return self.lengths / self.speed
+        return None
+
+    @property
+    def has_delays(self) -> bool:
+        """Whether any edge has a non-zero conduction delay (from the values when
+        they are concrete, else from the `max_delay` bound)."""
+        d = self.delays
+        if d is None:
+            return False
+        pattern, _ = edge_pattern(self)
+        dc = concrete_delays(self)
+        if dc is None:
+            return self.max_delay > 0
+        return bool(np.any(pattern.gather(dc)[pattern.valid] > 0))
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges simulated (non-zero weights, or the `edge_mask` bound when
+        the weights are traced)."""
+        return edge_pattern(self)[0].n_edges
+
+    @property
+    def coupling_is_linear(self) -> bool:
+        """Whether the coupling is linear in the delayed value."""
+        return isinstance(self.coupling, AbstractLinearCoupling)
+
+    def canonical(self, structure: DelayStructure) -> "Network":
+        """This network with the bounds that `structure` does not use (the delay
+        bounds when the delays are concrete, the edge mask when the weights are)
+        set to fixed values, so that networks that differ only there share one
+        compiled program."""
+        changes = {}
+        if structure.bounds is None and (self.max_delay, self.min_delay) != (0.0, 0.0):
+            changes.update(max_delay=0.0, min_delay=0.0)
+        if not structure.check_edges and self.edge_mask != _NO_MASK:
+            changes["edge_mask"] = _NO_MASK
+        if not changes:
+            return self
+        new = copy.copy(self)
+        for name, value in changes.items():
+            object.__setattr__(new, name, value)
+        return new
+
+    def edge_weights(self) -> Float[Array, "edges nodes"]:
+        """Weights of the afferent edges in the padded layout `(K, N)` of this
+        network's edge pattern: entry `[e, i]` is the weight of the e-th afferent
+        edge of region i (padding: 0)."""
+        return self.system().coupling.edge_weights()
+
+    def edge_delays(self) -> Float[Array, "edges nodes"] | None:
+        """Delays (ms) of the afferent edges in the padded layout `(K, N)`, or None."""
+        return self.system().coupling.edge_delays()
+
+    def vector_field(self, t, state: State, args=None) -> State:
+        """The drift with instantaneous coupling (delays ignored), with Diffrax's
+        `ODETerm` signature `(t, y, args)` (`args` unused)."""
+        return self.system().drift(t, state, Stage.free(t))
+
+
+class Network(AbstractNetwork):
     r"""A network of identical node models coupled through a connectome.
 
     For region $i$ with state $\mathbf{s}_i$ and coupled variables $x_i$:
@@ -179,106 +319,32 @@ class Network(eqx.Module):
                 "`node` must be a node model (an `nm.models.AbstractNode`), e.g. "
                 f"`nm.models.Hopf()`; got {type(node).__name__}."
             )
-        weights = _as_matrix("weights", weights, None)
-        n = weights.shape[0]
-        if not self_connection:
-            weights = weights * (1.0 - jnp.eye(n, dtype=weights.dtype))
-        if delays is not None and (lengths is not None or speed is not None):
-            raise ValueError(
-                "Give either `delays` (ms) or `lengths` (mm) with `speed` (mm/ms), "
-                "not both."
-            )
-        if (lengths is None) != (speed is None):
-            raise ValueError(
-                "`lengths` (mm) and `speed` (mm/ms) must be given together; got only "
-                + ("`lengths`." if lengths is not None else "`speed`.")
-            )
-        if lengths is not None:
-            lengths = _as_matrix("lengths", lengths, n)
-            speed = jnp.asarray(speed, dtype=weights.dtype)
-            _check_speed(speed)
-        if delays is not None:
-            delays = _as_matrix("delays", delays, n)
-
-        if coupled_vars is None:
-            coupled_vars = node.coupled_vars
-        if isinstance(coupled_vars, str):
-            coupled_vars = (coupled_vars,)
-        coupled_vars = tuple(coupled_vars)
-        unknown = [v for v in coupled_vars if v not in node.state_names]
-        if not coupled_vars or unknown:
-            raise ValueError(
-                f"Unknown coupled variable(s) {unknown or coupled_vars} for "
-                f"{type(node).__name__}; its state variables are {node.state_names}."
-            )
-        _check_node_params(node, n)
-        k = jnp.asarray(k, dtype=weights.dtype)
-        _check_k(k, n)
-        if noise is not None:
-            if not isinstance(noise, AbstractNoise):
-                raise TypeError(
-                    "`noise` must be an `nm.noise.AbstractNoise`, e.g. "
-                    f"`nm.noise.Additive(0.01)`; got {type(noise).__name__}."
-                )
-            _check_noise_vars(noise, node)
-        if inputs is not None and not callable(inputs):
-            raise TypeError("`inputs` must be a callable `inputs(t) -> dict`.")
-
-        self.node = node
-        self.weights = weights
-        self.lengths = lengths
-        self.speed = speed
-        self.explicit_delays = delays
-        self.coupling = get_coupling(coupling)
-        self.k = k
-        self.noise = noise
-        self.inputs = inputs
-        self.coupled_vars = coupled_vars
-        self.self_connection = bool(self_connection)
-        self.max_delay, self.min_delay = _delay_bounds(
-            self.delays is not None,
-            concrete_delays(self),
+        fields = long_range_fields(
+            node,
             weights,
-            max_delay,
-            min_delay,
+            delays=delays,
+            lengths=lengths,
+            speed=speed,
+            coupling=coupling,
+            k=k,
+            coupled_vars=coupled_vars,
+            self_connection=self_connection,
+            noise=noise,
+            inputs=inputs,
+            max_delay=max_delay,
+            min_delay=min_delay,
+            edge_mask=edge_mask,
         )
-        self.edge_mask = _edge_mask(weights, edge_mask, self.self_connection)
-        self.labels = _region_labels(labels, n)
+        _check_node_params(node, fields["weights"].shape[0])
+        self.node = node
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.labels = _region_labels(labels, fields["weights"].shape[0])
 
-    # ------------------------------------------------------------------ properties
     @property
-    def n_regions(self) -> int:
-        """Number of regions N."""
+    def n_nodes(self) -> int:
+        """Number of nodes: one per region."""
         return self.weights.shape[0]
-
-    @property
-    def delays(self) -> Float[Array, "nodes nodes"] | None:
-        """Conduction delays in ms: explicit `delays`, or `lengths / speed`, or None."""
-        if self.explicit_delays is not None:
-            return self.explicit_delays
-        if self.lengths is not None:
-            return self.lengths / self.speed
-        return None
-
-    @property
-    def has_delays(self) -> bool:
-        """Whether any edge has a non-zero conduction delay (from the values when
-        they are concrete, else from the `max_delay` bound)."""
-        d = self.delays
-        if d is None:
-            return False
-        pattern, _ = edge_pattern(self)
-        dc = concrete_delays(self)
-        if dc is None:
-            return self.max_delay > 0
-        rows = np.arange(self.n_regions)[None, :]
-        return bool(np.any(dc[rows, pattern.idx][pattern.valid] > 0))
-
-    @property
-    def n_edges(self) -> int:
-        """Number of edges simulated (non-zero weights, or the `edge_mask` bound when
-        the weights are traced)."""
-        return edge_pattern(self)[0].n_edges
 
     def replace(self, **changes) -> "Network":
         """A new network with some constructor arguments changed (re-validated), e.g.
@@ -394,87 +460,125 @@ class Network(eqx.Module):
 
         return pdoc_with_values(self, **kwargs)
 
-    # ---------------------------------------------------------------- vector field
-    def edge_weights(
-        self, pattern: EdgePattern | None = None
-    ) -> Float[Array, "edges nodes"]:
-        """Weights of the afferent edges in the padded layout `(K, N)` of `pattern`
-        (default: this network's, see `Network`): entry `[e, i]` is the weight of the
-        e-th afferent edge of region i."""
-        pattern = edge_pattern(self)[0] if pattern is None else pattern
-        rows = np.arange(self.n_regions)[None, :]
-        return jnp.asarray(self.weights)[rows, pattern.idx] * pattern.valid
-
-    def edge_delays(
-        self, pattern: EdgePattern | None = None
-    ) -> Float[Array, "edges nodes"] | None:
-        """Delays (ms) of the afferent edges in the padded layout `(K, N)`, or None."""
-        d = self.delays
-        if d is None:
-            return None
-        pattern = edge_pattern(self)[0] if pattern is None else pattern
-        rows = np.arange(self.n_regions)[None, :]
-        return jnp.where(pattern.valid, d[rows, pattern.idx], 0.0)
-
-    def afferent(
-        self,
-        x_j: Float[Array, "edges nodes cvars"],
-        x_i: Float[Array, "nodes cvars"],
-        w_edges: Float[Array, "edges nodes"],
-    ) -> CouplingInput:
-        """The coupling input of every region, from the source values on each edge."""
-        return self._deliver(self.coupling(x_j, x_i[None], w_edges))
-
-    def afferent_from_sums(
-        self,
-        sums: Float[Array, "nodes cvars"],
-        x_i: Float[Array, "nodes cvars"],
-        row_sums: Float[Array, "nodes 1"],
-    ) -> CouplingInput:
-        """The coupling input for an `AbstractLinearCoupling`, from the weighted sums
-        of the delayed source values `sum_j w_ij x_j(t - tau_ij)`."""
-        local = self.coupling.local
-        c = sums - local * x_i * row_sums if local else sums
-        return self._deliver(self.coupling.post(c))
-
-    def _deliver(self, c) -> CouplingInput:
-        k = jnp.asarray(self.k)
-        k = k if k.ndim == 0 else k.reshape(-1, 1)
-        c = k * c
-        if c.shape[-1] > len(self.coupled_vars):
-            raise ValueError(
-                f"The coupling returned {c.shape[-1]} outputs for "
-                f"{len(self.coupled_vars)} coupled variables."
-            )
-        return {
-            name: c[:, m] for m, name in enumerate(self.coupled_vars[: c.shape[-1]])
-        }
-
-    def local_vector_field(self, t, state: State, coupling: CouplingInput) -> State:
-        """The node's vector field with this network's external inputs applied (and
-        the node's `state_bounds` applied to the state it sees)."""
-        state = self.node.apply_bounds(state)
-        inputs = None
-        if self.inputs is not None:
-            inputs = self.inputs(t)
-            unknown = set(inputs) - set(self.node.input_names)
-            if unknown:
-                raise ValueError(
-                    f"`inputs(t)` returned unknown key(s) {sorted(unknown)}; "
-                    f"{type(self.node).__name__} accepts {self.node.input_names}."
-                )
-        return self.node.vector_field(t, state, coupling, inputs)
-
-    def vector_field(self, t, state: State, args=None) -> State:
-        """The drift with instantaneous coupling (delays ignored): Diffrax's
-        `ODETerm` signature `(t, y, args)`; `args` may give the `EdgePattern` to
-        read (default: this network's)."""
-        pattern = args if isinstance(args, EdgePattern) else edge_pattern(self)[0]
-        xc = jnp.stack([state[v] for v in self.coupled_vars], axis=-1)
-        x_j = xc[pattern.idx]
-        return self.local_vector_field(
-            t, state, self.afferent(x_j, xc, self.edge_weights(pattern))
+    # ------------------------------------------------------- the simulated system
+    def system(self, structure: DelayStructure | None = None, inputs=(), nodes=None):
+        """The simulated system of this network (see `neuromass.AbstractInput`):
+        the node with its inputs, the long-range coupling through the edges of
+        `structure` (default: derived from the values, without delays), the
+        external `inputs` callable, then `inputs`."""
+        if structure is None:
+            structure = DelayStructure(edge_pattern(self)[0], False, 0, 0)
+        coupling = LongRangeCoupling(
+            coupling=self.coupling,
+            k=self.k,
+            weights=self.weights,
+            delays=self.delays,
+            coupled_vars=self.coupled_vars,
+            pattern=structure.pattern,
         )
+        coupling = check_weights(coupling, structure, self.self_connection)
+        if not structure.has_delays:
+            coupling = check_no_delays(coupling, structure)
+        own = [coupling]
+        if self.inputs is not None:
+            own.append(CallableInput(self.inputs, self.node.input_names))
+        return System(self.node, tuple(own) + tuple(inputs))
+
+
+def long_range_fields(
+    node,
+    weights,
+    *,
+    delays,
+    lengths,
+    speed,
+    coupling,
+    k,
+    coupled_vars,
+    self_connection,
+    noise,
+    inputs,
+    max_delay,
+    min_delay,
+    edge_mask,
+) -> dict:
+    """The validated fields of a network's long-range part (everything but the
+    node), as the constructors of `Network` and `SurfaceNetwork` store them."""
+    weights = _as_matrix("weights", weights, None)
+    n = weights.shape[0]
+    if not self_connection:
+        weights = weights * (1.0 - jnp.eye(n, dtype=weights.dtype))
+    if delays is not None and (lengths is not None or speed is not None):
+        raise ValueError(
+            "Give either `delays` (ms) or `lengths` (mm) with `speed` (mm/ms), "
+            "not both."
+        )
+    if (lengths is None) != (speed is None):
+        raise ValueError(
+            "`lengths` (mm) and `speed` (mm/ms) must be given together; got only "
+            + ("`lengths`." if lengths is not None else "`speed`.")
+        )
+    if lengths is not None:
+        lengths = _as_matrix("lengths", lengths, n)
+        speed = jnp.asarray(speed, dtype=weights.dtype)
+        _check_speed(speed)
+    if delays is not None:
+        delays = _as_matrix("delays", delays, n)
+
+    if coupled_vars is None:
+        coupled_vars = node.coupled_vars
+    if isinstance(coupled_vars, str):
+        coupled_vars = (coupled_vars,)
+    coupled_vars = tuple(coupled_vars)
+    unknown = [v for v in coupled_vars if v not in node.state_names]
+    if not coupled_vars or unknown:
+        raise ValueError(
+            f"`coupled_vars` names unknown variable(s) {unknown or coupled_vars} for "
+            f"{type(node).__name__}; its state variables are {node.state_names}: "
+            "pass some of them (or None for the node's default coupled variables)."
+        )
+    k = jnp.asarray(k, dtype=weights.dtype)
+    _check_k(k, n)
+    if noise is not None:
+        if not isinstance(noise, AbstractNoise):
+            raise TypeError(
+                "`noise` must be an `nm.noise.AbstractNoise`, e.g. "
+                f"`nm.noise.Additive(0.01)`; got {type(noise).__name__}."
+            )
+        _check_noise_vars(noise, node)
+    if inputs is not None and not callable(inputs):
+        raise TypeError("`inputs` must be a callable `inputs(t) -> dict`.")
+
+    self_connection = bool(self_connection)
+    explicit = delays
+    concrete_d = None
+    if explicit is not None:
+        concrete_d = concrete(explicit)
+    elif lengths is not None:
+        cl, cs = concrete(lengths), concrete(speed)
+        concrete_d = None if cl is None or cs is None else cl / cs
+    max_delay, min_delay = _delay_bounds(
+        explicit is not None or lengths is not None,
+        concrete_d,
+        weights,
+        max_delay,
+        min_delay,
+    )
+    return dict(
+        weights=weights,
+        lengths=lengths,
+        speed=speed,
+        explicit_delays=explicit,
+        coupling=get_coupling(coupling),
+        k=k,
+        noise=noise,
+        inputs=inputs,
+        coupled_vars=coupled_vars,
+        self_connection=self_connection,
+        max_delay=max_delay,
+        min_delay=min_delay,
+        edge_mask=_edge_mask(weights, edge_mask, self_connection),
+    )
 
 
 def _region_labels(labels, n: int) -> tuple[str, ...] | None:
@@ -518,15 +622,30 @@ def _check_k(k, n: int):
         raise ValueError("`k` contains NaN or inf.")
 
 
-def _check_node_params(node: AbstractNode, n: int):
+def _check_node_params(node: AbstractNode, n: int, nodes: int | None = None):
+    """Parameters numbers or arrays that broadcast to `n` regions (or, on a
+    surface, one per node: `nodes`), finite where concrete."""
     for name, value in node.parameters().items():
+        if isinstance(value, str) or (
+            not eqx.is_array(value)
+            and not isinstance(value, int | float | bool | np.number | np.bool_)
+            and value is not None
+            and not callable(value)
+            and not isinstance(value, eqx.Module)
+        ):
+            raise TypeError(
+                f"Parameter `{name}` of {type(node).__name__} must be a number or an "
+                f"array of numbers (one per region); got {value!r}."
+            )
         if not eqx.is_array(value):
             continue
-        if value.shape not in ((), (1,), (n,)):
+        allowed = ((), (1,), (n,)) + (() if nodes is None else ((nodes,),))
+        if value.shape not in allowed:
+            per_node = "" if nodes is None else f" or one per node ({nodes},)"
             raise ValueError(
                 f"Parameter `{name}` of {type(node).__name__} has shape {value.shape}, "
-                f"which does not broadcast to {n} regions: use a scalar or an ({n},) "
-                "array."
+                f"which does not broadcast to {n} regions: use a scalar, an ({n},) "
+                f"array{per_node}."
             )
         c = _concrete(value)
         if c is not None and not np.all(np.isfinite(c)):
@@ -618,3 +737,8 @@ def _edge_mask(weights, edge_mask, self_connection: bool) -> EdgeMask:
             "mask must include every non-zero weight."
         )
     return EdgeMask(m & allowed)
+
+
+# The edge mask of a network whose weights are concrete (unused: the edges are
+# those of the values): one value, so that it does not split the compile cache.
+_NO_MASK = EdgeMask(np.zeros((0, 0), bool))

@@ -2,13 +2,9 @@ import jax
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def _rank_promotion_raises():
-    """Every test runs with implicit rank promotion refused (as Diffrax's suite
-    does): `x + y` of shapes (3,) and (2, 3) must be written with an explicit
-    broadcast, so a shape mistake cannot pass silently."""
-    with jax.numpy_rank_promotion("raise"):
-        yield
+# Implicit rank promotion hides shape bugs (an (N,) array added to an (N, 1) one
+# broadcasts to (N, N)): the suite runs with it refused, as Diffrax's does.
+jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
 @pytest.fixture

@@ -114,15 +114,14 @@ def test_pulled_adjoint_history_horizon_checkpoint(x64):
         )
         return jnp.sum(sol["x"] ** 2) + jnp.sum(sol["y"][-1])
 
-    past = 0.3 * jnp.cos(jnp.linspace(0.0, 3.0, n_past))[:, None] * jnp.ones((1, N))
+    past = 0.3 * jnp.cos(jnp.linspace(0.0, 3.0, n_past))[:, None] * jnp.ones(N)
     g = _grads(loss, (jnp.asarray(0.5), past))
     _close(g["pulled"][1], g["autodiff"][1])
     assert float(jnp.max(jnp.abs(g["pulled"][1][1]))) > 0.0  # the history matters
 
 
 def test_forward_mode_needs_autodiff(x64):
-    """`jax.jvp` works with `delay_adjoint="autodiff"` and gives the derivative of
-    reverse mode and of a central finite difference; the pulled adjoint defines
+    """`jax.jvp` works with `delay_adjoint="autodiff"`; the pulled adjoint defines
     reverse mode only."""
     net = _network()
 
@@ -132,13 +131,13 @@ def test_forward_mode_needs_autodiff(x64):
         return sol["x"][-1]
 
     _, tangent = jax.jvp(lambda k: run(k, "autodiff"), (0.4,), (1.0,))
-    assert bool(jnp.all(jnp.isfinite(tangent)))
+    # the tangent is the derivative: reverse mode and central differences agree
     reverse = jax.jacrev(lambda k: run(k, "pulled"))(0.4)
-    h = 1e-5
-    fd = (run(0.4 + h, "autodiff") - run(0.4 - h, "autodiff")) / (2 * h)
     np.testing.assert_allclose(tangent, reverse, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(tangent, fd, rtol=1e-5, atol=1e-9)
-    assert float(jnp.max(jnp.abs(tangent))) > 1e-6  # k matters
+    h = 1e-5
+    central = (run(0.4 + h, "autodiff") - run(0.4 - h, "autodiff")) / (2 * h)
+    np.testing.assert_allclose(tangent, central, rtol=1e-6, atol=1e-9)
+    assert float(jnp.max(jnp.abs(tangent))) > 1e-3  # k matters
     with pytest.raises(TypeError, match="custom_vjp"):
         jax.jvp(lambda k: run(k, "pulled"), (0.4,), (1.0,))
     with pytest.raises(ValueError, match="delay_adjoint"):

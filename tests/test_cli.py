@@ -416,3 +416,91 @@ def test_model_names_are_the_catalogue(workdir, capsys):
         capsys, "sweep", spec, "--set", "model.name=KIonExchange", "--check"
     )
     assert code == 0, err
+
+
+def test_store_that_is_a_file_is_a_one_line_error(workdir, capsys):
+    (workdir / "results.csv").write_text("a,b\n")
+    for extra in ([], ["--check"]):
+        code, out, err = _run(
+            capsys,
+            "sweep",
+            SWEEP_SPEC,
+            *TINY_SWEEP,
+            "--set",
+            "sweep.store='results.csv'",
+            *extra,
+        )
+        assert code == 2, err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert "`sweep.store` = 'results.csv' is a file, not a directory" in err
+    assert (workdir / "results.csv").read_text() == "a,b\n"
+
+
+@pytest.mark.parametrize(
+    "network, axis, message",
+    [
+        (
+            "network.noise=0.01",
+            "axes.'noise.sigma'.values=[-0.01, 0.01]",
+            '`axes."noise.sigma"` must only hold noise intensities >= 0; got -0.01',
+        ),
+        (
+            "network.speed=5.0",
+            "axes.speed.values=[0.0, 5.0]",
+            "`axes.speed` must only hold positive speeds (mm/ms); got 0",
+        ),
+        (
+            "network.speed=5.0",
+            "axes.speed.grid=[-2.0, 5.0, 3]",
+            "`axes.speed` must only hold positive speeds (mm/ms); got -2",
+        ),
+    ],
+)
+def test_swept_values_are_refused_as_the_network_key_is(
+    workdir, capsys, network, axis, message
+):
+    """`network.noise = -0.01` is refused, so is a negative value of its axis."""
+    spec = workdir / "spec.toml"
+    spec.write_text(BASE)
+    code, out, err = _run(
+        capsys, "sweep", spec, "--set", network, "--set", axis, "--check"
+    )
+    assert code == 2, err
+    assert message in err and "Traceback" not in err and out == ""
+    assert "max_delay" not in err and "min_delay" not in err
+
+
+def test_swept_speed_bounds_are_the_library_rule(workdir):
+    """The CLI widens the bounds for a swept speed with `neuromass.sweep`'s rule
+    (one owner), so a sweep's network is the one `nm.sweep(model=...)` runs."""
+    from neuromass._cli._spec import (
+        build_network,
+        build_space,
+        build_sweep_network,
+        parse_spec,
+        read_spec,
+    )
+    from neuromass.sweep._bounds import widen_bounds
+
+    spec_file = workdir / "spec.toml"
+    spec_file.write_text(BASE)
+    data = read_spec(
+        spec_file,
+        ["network.speed=5.0", "axes.speed.values=[2.0, 8.0]", "simulation.dt=0.05"],
+    )
+    spec = parse_spec(data, source="spec.toml")
+    net = build_sweep_network(spec)
+    expected = widen_bounds(build_network(spec), build_space(spec))
+    assert net.max_delay == expected.max_delay and net.min_delay == expected.min_delay
+    assert net.edge_mask == expected.edge_mask
+    edges = np.asarray(net.weights) != 0
+    lengths = np.asarray(net.lengths)[edges]
+    assert net.max_delay == pytest.approx(lengths.max() / 2.0)
+    assert net.min_delay == pytest.approx(lengths[lengths > 0].min() / 8.0)
+
+
+def test_interpolations_come_from_the_library():
+    from neuromass._cli._registry import INTERPOLATIONS
+    from neuromass._delay.interpolation import INTERPOLATIONS as LIBRARY
+
+    assert INTERPOLATIONS == tuple(LIBRARY)

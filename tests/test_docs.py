@@ -205,6 +205,8 @@ _API_NAMESPACES = (
     "neuromass.models",
     "neuromass.coupling",
     "neuromass.noise",
+    "neuromass.equations",
+    "neuromass.stimuli",
     "neuromass.monitors",
     "neuromass.metrics",
     "neuromass.sweep",

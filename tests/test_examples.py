@@ -186,6 +186,32 @@ def _check_speed_sweep(out: str) -> None:
 
 
 # script, arguments ({out}: the output folder), files written, check of the output
+
+
+def _check_stimulus_shapes(out: str) -> None:
+    g, theory = _numbers(rf"midpoint: {_FLOAT} \(exp\(-1/2\) = {_FLOAT}\)", out)
+    assert abs(g - theory) < 1e-6
+    values = _numbers(rf"250 ms: {_FLOAT} {_FLOAT} {_FLOAT} \(by hand", out)
+    np.testing.assert_allclose(values, [0.5, 0.6, 0.0], atol=1e-6)
+
+
+def _check_spread(out: str) -> None:
+    # TVB's precomputed local connectivity averages mesh neighbours: repeated
+    # averaging reaches more vertices at every frame.
+    match = re.search(r"vertices above 1e-3 per frame: ([\d ]+)", out)
+    assert match, out
+    reached = [int(r) for r in match.group(1).split()]
+    assert len(reached) >= 4 and all(b > a for a, b in zip(reached, reached[1:]))
+
+
+def _check_surface_activity(printed):
+    """The patch is excited by the pulse and the activity spreads."""
+    match = re.search(r"above rest per frame: ([\d ]+)", printed)
+    active = [int(a) for a in match.group(1).split()]
+    assert active[0] == 0 and active[1] > 10
+    assert active[-1] > active[1]
+
+
 CASES = [
     ("connectome_tour.py", [], [], _check_connectome_tour),
     ("custom_model.py", [], [], _check_custom_model),
@@ -209,6 +235,19 @@ CASES = [
     ("model_gallery.py", ["{out}"], ["model_gallery.png"], _check_gallery),
     ("monitors_bold.py", ["{out}"], ["monitors_bold.png"], _check_bold),
     ("ou_noise_ensemble.py", ["{out}"], ["ou_ensemble.png"], _check_ou),
+    ("stimulus_shapes.py", ["{out}"], ["stimulus_shapes.png"], _check_stimulus_shapes),
+    (
+        "surface_data.py",
+        ["{out}"],
+        ["surface_regions.png", "surface_spread.png"],
+        _check_spread,
+    ),
+    (
+        "surface_simulation.py",
+        ["{out}"],
+        ["surface_activity.png"],
+        _check_surface_activity,
+    ),
     ("sweep_toy.py", ["{out}"], ["sweep_toy.png"], _check_toy),
     ("sweeps/coupling_vs_mean_fc.py", ["{out}"], ["k_mean_fc.png"], _check_k_sweep),
     (

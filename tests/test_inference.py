@@ -257,3 +257,20 @@ def test_summary_features_against_numpy():
     fcd = np.corrcoef(np.array(wins))[np.triu_indices(9, 1)]
     np.testing.assert_allclose(f["fcd_mean"], fcd.mean(), rtol=1e-3)
     np.testing.assert_allclose(f["fcd_std"], fcd.std(), rtol=1e-3)
+
+
+def test_flattened_names_have_one_owner():
+    """NUTS summaries and simulation tables name array elements the same way."""
+    import pandas as pd
+
+    from neuromass.inference import _names, _nuts, _sbi
+
+    assert _names.flat_names("w", ()) == ["w"]
+    assert _names.flat_names("w", (2, 2)) == ["w[0,0]", "w[0,1]", "w[1,0]", "w[1,1]"]
+    col = np.arange(12.0).reshape(3, 2, 2)
+    cols = _names.flat_columns("w", col)
+    assert list(cols) == _names.flat_names("w", (2, 2))
+    np.testing.assert_array_equal(cols["w[1,0]"], col[:, 1, 0])
+    table = pd.DataFrame({**cols, "wx": np.zeros(3)})
+    assert nmi.table_columns(table, "w") == list(cols)
+    assert not hasattr(_nuts, "_flat_names") and not hasattr(_sbi, "_flatten")

@@ -425,3 +425,24 @@ def test_linear_coupling_fast_path_matches_general_path(x64, solver, interp):
     np.testing.assert_allclose(
         nm.simulate(net, **kw)["x"], nm.simulate(generic, **kw)["x"], atol=1e-12
     )
+
+
+def test_symmetric_start_warns():
+    """A deterministic network whose regions all start in the default state and
+    whose coupling cannot tell them apart warns (every region would follow the
+    same trajectory); anything that breaks the symmetry silences it."""
+    conn = nm.datasets.load_connectome()
+    quiet = nm.Network(nm.models.Hopf(), conn.weights, k=0.0)
+    with pytest.warns(nm.SymmetricStartWarning, match="same trajectory"):
+        nm.simulate(quiet, t1=1.0, dt=0.1)
+    diffusive = nm.Network(nm.models.Hopf(), conn.weights, k=0.3, coupling="diffusive")
+    with pytest.warns(nm.SymmetricStartWarning):
+        nm.simulate(diffusive, t1=1.0, dt=0.1)
+    # symmetry broken: differing states, noise, delays, unequal in-strengths
+    key = jax.random.key(0)
+    y0 = quiet.node.initial_state(quiet.n_regions, key=key)
+    nm.simulate(quiet, t1=1.0, dt=0.1, y0=y0)
+    nm.simulate(quiet.replace(noise=nm.noise.Additive(0.01)), t1=1.0, dt=0.1, key=key)
+    delayed = diffusive.replace(lengths=conn.lengths, speed=10.0)
+    nm.simulate(delayed, t1=1.0, dt=0.1)
+    nm.simulate(diffusive.replace(coupling="linear"), t1=1.0, dt=0.1)

@@ -64,7 +64,7 @@ def test_store_writes_chunks_and_reuses_them(tmp_path):
     )
     with open(os.path.join(store, "manifest.json")) as f:
         manifest = json.load(f)
-    assert manifest["version"] == 2
+    assert manifest["version"] == 3
     assert manifest["identity"]["space"]["n_points"] == 20
     assert manifest["identity"]["function"].endswith("test_sweep_store.toy")
     assert (
@@ -499,3 +499,206 @@ def test_second_writer_is_refused_while_the_first_runs(tmp_path):
         lanes=4,
     )
     assert_same(again, sweep(toy, space, batch_size=1, progress=False, lanes=4))
+
+
+# ------------------------------------------------------- a store knows its model
+def _net(**changes):
+    import neuromass as nm
+
+    rng = np.random.default_rng(0)
+    w = rng.uniform(0.0, 1.0, (3, 3))
+    kw = dict(
+        coupling=nm.coupling.Diffusive(),
+        k=0.3,
+        coupled_vars=("x",),
+        noise=nm.noise.Additive(0.02),
+    )
+    kw.update(changes)
+    return nm.Network(nm.models.Hopf(a=-0.05, omega=0.3), w, **kw)
+
+
+def _mean_x(net, key):
+    import neuromass as nm
+
+    return {"m": nm.simulate(net, t1=5.0, dt=0.5, key=key)["x"].mean()}
+
+
+def _model_sweep(store, net, fn=_mean_x, **kw):
+    space = Space({"k": GridAxis(0.0, 0.5, 4)})
+    return sweep(
+        fn,
+        space,
+        model=net,
+        store=store,
+        key=jax.random.key(0),
+        progress=False,
+        lanes=2,
+        batch_size=2,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda nm: {"noise": nm.noise.Multiplicative(0.02)},
+            r"the model's `noise` class differs: stored Additive, now Multiplicative",
+        ),
+        (
+            lambda nm: {"coupled_vars": ("x", "y")},
+            r"the model's `coupled_vars` differs: stored \('x',\), now \('x', 'y'\)",
+        ),
+        (
+            lambda nm: {"coupling": nm.coupling.Linear()},
+            r"the model's `coupling` class differs: stored Diffusive, now Linear",
+        ),
+        (
+            lambda nm: {"self_connection": True},
+            r"the model's `self_connection` differs: stored False, now True",
+        ),
+    ],
+)
+def test_store_refuses_another_model_structure(tmp_path, change, message):
+    """Classes and static fields are part of the store's identity, not only the
+    array values: a resume with another model is refused, saying what differs."""
+    import neuromass as nm
+
+    store = str(tmp_path / "s")
+    _model_sweep(store, _net())
+    files = chunk_files(store)
+    with pytest.raises(ValueError, match="different sweep: .*" + message):
+        _model_sweep(store, _net(**change(nm)))
+    assert chunk_files(store) == files  # nothing mixed in
+
+
+def _double(p):
+    return {"y": 2.0 * p["x"]}
+
+
+def _triple(p):
+    return {"y": 3.0 * p["x"]}
+
+
+def _scaled(c):
+    def fn(p):
+        return {"y": c * p["x"]}
+
+    return fn
+
+
+def test_store_refuses_another_function_code(tmp_path):
+    """The function's code (bytecode, constants, closure) is part of the identity;
+    a `fingerprint=` vouches for the function instead."""
+    space = Space({"x": GridAxis(0.0, 1.0, 4)})
+    store = str(tmp_path / "s")
+    sweep(_double, space, store=store, progress=False)
+    impostor = _triple
+    impostor.__qualname__ = _double.__qualname__  # same name, other code
+    try:
+        with pytest.raises(ValueError, match=r"the function's code differs"):
+            sweep(impostor, space, store=store, progress=False)
+    finally:
+        impostor.__qualname__ = "_triple"
+    closure = str(tmp_path / "c")
+    sweep(_scaled(2.0), space, store=closure, progress=False)
+    with pytest.raises(ValueError, match=r"the function's code differs"):
+        sweep(_scaled(3.0), space, store=closure, progress=False)
+    again = sweep(_scaled(2.0), space, store=closure, progress=False)  # same closure
+    np.testing.assert_array_equal(again.outputs["y"], 2.0 * space.coords["x"])
+    named = str(tmp_path / "n")
+    sweep(_double, space, store=named, progress=False, fingerprint="double")
+    with pytest.raises(ValueError, match=r"the function differs: stored 'double'"):
+        sweep(_double, space, store=named, progress=False, fingerprint="twice")
+
+
+RESUME_SCRIPT = """
+import sys
+import jax
+import numpy as np
+import neuromass as nm
+sys.path.insert(0, {tests!r})
+import test_sweep_store as t
+
+res = t._model_sweep(sys.argv[1], t._net(inputs=t._drive))
+np.save(sys.argv[2], res.outputs["m"])
+"""
+
+
+def _drive(t):
+    return {"x": 0.01 * np.ones(3)}
+
+
+@pytest.mark.slow
+def test_identical_resume_in_another_process_is_byte_identical(tmp_path):
+    """The identity is the same in every process (no addresses, no hash seeds):
+    a store written by another process, with a model holding a function, is
+    resumed without recomputing, to the same bytes."""
+    store, out = str(tmp_path / "s"), str(tmp_path / "m.npy")
+    script = tmp_path / "first.py"
+    script.write_text(
+        RESUME_SCRIPT.format(tests=str(pathlib.Path(__file__).resolve().parent))
+    )
+    root = str(pathlib.Path(neuromass.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    env["PYTHONHASHSEED"] = "12345"  # another hash seed than this process's
+    proc = subprocess.run(
+        [sys.executable, str(script), store, out],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    stamps = {p: os.stat(p).st_mtime_ns for p in chunk_files(store)}
+    assert len(stamps) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resumed = _model_sweep(store, _net(inputs=_drive))
+    assert {p: os.stat(p).st_mtime_ns for p in chunk_files(store)} == stamps
+    first = np.load(out)
+    assert resumed.outputs["m"].tobytes() == first.tobytes()
+    fresh = _model_sweep(None, _net(inputs=_drive))
+    assert fresh.outputs["m"].tobytes() == first.tobytes()
+
+
+@pytest.mark.parametrize("renamed_to", ["manifest.json.bak", None])
+def test_store_without_its_manifest(tmp_path, renamed_to):
+    """A store whose manifest was renamed or deleted but whose chunks are valid:
+    resumed by the same sweep (the chunks carry its fingerprint), with a warning
+    saying so; another sweep is told how to recover, and nothing is changed."""
+    store = str(tmp_path / "s")
+    ref = sweep(toy, toy_space(), batch_size=8, store=store, progress=False)
+    manifest = os.path.join(store, "manifest.json")
+    if renamed_to:
+        os.rename(manifest, os.path.join(store, renamed_to))
+    else:
+        os.remove(manifest)
+    before = sorted(os.listdir(store))
+    with pytest.raises(
+        ValueError,
+        match=r"manifest.json.* is missing.*holds 3 valid chunk\(s\) of a different "
+        r"sweep.*If you renamed or moved 'manifest.json'.*put it back",
+    ) as info:
+        sweep(toy, toy_space(12), store=store, progress=False)
+    assert ("manifest.json.bak" in str(info.value)) == bool(renamed_to)
+    assert "not a neuromass sweep store" not in str(info.value)
+    assert sorted(os.listdir(store)) == before
+    with pytest.warns(UserWarning, match=r"is missing.*3 valid chunk.*rewritten"):
+        again = sweep(
+            never_called,
+            toy_space(),
+            store=store,
+            progress=False,
+            fingerprint="test_sweep_store.toy",
+        )
+    assert_same(ref, again)
+
+
+def test_store_that_is_a_file_is_refused(tmp_path):
+    path = tmp_path / "results.csv"
+    path.write_text("a,b\n")
+    with pytest.raises(ValueError, match=r"results\.csv'` is a file, not a directory"):
+        sweep(toy, toy_space(), store=str(path), progress=False)
+    assert path.read_text() == "a,b\n"

@@ -289,9 +289,39 @@ def test_compiled_once(caplog):
     assert loops == [], [r.getMessage() for r in loops]
     with jax.log_compiles(True), caplog.at_level(logging.WARNING, logger="jax"):
         caplog.clear()
+        y0 = {"x": 0.5, "y": 0.1}
+        nm.simulate(base, y0=y0, **{**kw, "t1": 5.04})  # the same grid: 50 steps
+        same = [r for r in caplog.records if "Compiling jit(_solve)" in r.getMessage()]
         nm.simulate(base, **{**kw, "t1": 6.0})
         again = [r for r in caplog.records if "Compiling jit(_solve)" in r.getMessage()]
+    assert same == []
     assert len(again) == 1
+
+
+def _compiles(caplog, fn):
+    with jax.log_compiles(True), caplog.at_level(logging.WARNING, logger="jax"):
+        caplog.clear()
+        fn()
+        return [r for r in caplog.records if "Compiling jit(_solve)" in r.getMessage()]
+
+
+def test_built_networks_share_one_program(caplog):
+    """Networks *built* (constructor or `replace`) with new speeds of the same
+    history length run one compiled program: the bounds derived from the values
+    (`max_delay`, `min_delay`, `edge_mask`) do not enter its key when the values
+    are concrete."""
+    kw = dict(t1=3.0, dt=0.1, save_every=0.5, interpolation="linear")
+    nm.simulate(build(speed=5.0), **kw)  # warm
+    speeds = np.linspace(5.0, 5.01, 20)  # the same history length and shortest lag
+    built = _compiles(
+        caplog, lambda: [nm.simulate(build(speed=v), **kw) for v in speeds]
+    )
+    assert built == []
+    base = build(speed=5.0)
+    replaced = _compiles(
+        caplog, lambda: [nm.simulate(base.replace(speed=v), **kw) for v in speeds]
+    )
+    assert replaced == []
 
 
 @pytest.mark.parametrize("case", ["nearest-blocked", "linear-stepwise"])
@@ -307,3 +337,20 @@ def test_eager_equals_jitted_bit_for_bit(case):
     )
     np.testing.assert_array_equal(np.asarray(eager), np.asarray(traced_net))
     np.testing.assert_array_equal(np.asarray(eager), np.asarray(traced_k))
+
+
+def test_compiled_programs_are_bounded(monkeypatch):
+    """Each new structure compiles a program of its own; only the latest
+    `MAX_PROGRAMS` are kept (least recently used evicted), so a session that runs
+    many structures does not grow without bound."""
+    from neuromass._simulate import _solve
+
+    monkeypatch.setattr(_solve, "MAX_PROGRAMS", 3)
+    net = nm.Network(nm.models.Hopf(), np.ones((2, 2)), k=0.1)
+    for i in range(6):  # six grids, six structures
+        nm.simulate(net, t1=1.0 + 0.1 * i, dt=0.1)
+        assert len(_solve._PROGRAMS) <= 3
+    first = nm.simulate(net, t1=1.5, dt=0.1)["x"]  # the latest is kept, and reused
+    assert len(_solve._PROGRAMS) <= 3
+    again = nm.simulate(net, t1=1.5, dt=0.1)["x"]
+    np.testing.assert_array_equal(np.asarray(first), np.asarray(again))

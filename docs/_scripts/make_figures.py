@@ -35,6 +35,10 @@ FIGURES = {
     "hopf_a_omega.png": (["examples/sweeps/hopf_a_omega_heatmap.py", "{out}"], None),
     "fit_bold_fc.png": (["examples/fit_bold_fc.py", "{out}"], None),
     "monitors_bold.png": (["examples/monitors_bold.py", "{out}"], None),
+    "stimulus_shapes.png": (["examples/stimulus_shapes.py", "{out}"], None),
+    "surface_regions.png": (["examples/surface_data.py", "{out}"], None),
+    "surface_spread.png": (["examples/surface_data.py", "{out}"], None),
+    "surface_activity.png": (["examples/surface_simulation.py", "{out}"], None),
 }
 MAX_BYTES = 150_000
 

@@ -20,12 +20,16 @@ def _csv_cells(column) -> list[str]:
 
 def _write_csv(table: dict, path: Path) -> None:
     import csv
+    import io
+
+    from .._io import atomic_write
 
     names = list(table)
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(names)
-        writer.writerows(zip(*(_csv_cells(table[n]) for n in names)))
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(names)
+    writer.writerows(zip(*(_csv_cells(table[n]) for n in names)))
+    atomic_write(path, text.getvalue().encode("utf-8"))
 
 
 def _unit(node_cls: type, name: str) -> str | None:

@@ -22,11 +22,11 @@ def _prepare(path, overrides):
 
     import neuromass as nm
 
-    from ._spec import SpecError, load_spec
+    from ._spec import SpecError, build_network, check_delays, load_spec
 
     spec = load_spec(path, overrides, command="simulate")
-    net = spec.build_network()
-    spec.check_delays(net)
+    net = build_network(spec)
+    check_delays(spec, net)
     key = spec.key() if net.noise is not None else None
     variables = spec.simulation.variables
     for v in variables or ():
@@ -51,7 +51,8 @@ def _prepare(path, overrides):
 
 
 def _simulate(args) -> int:
-    from ._spec import SpecError
+    from .._io._npz import write_npz
+    from ._spec import SpecError, region_labels
 
     try:
         import matplotlib
@@ -104,15 +105,15 @@ def _simulate(args) -> int:
                 "smaller `simulation.dt`).",
                 file=sys.stderr,
             )
-    labels = spec.region_labels(net.n_regions)
+    labels = region_labels(spec, net.n_regions)
     path = folder / "simulation.npz"
-    np.savez(
-        path,
-        ts=ts,
-        labels=np.asarray(labels, dtype=np.str_),
-        spec=np.asarray(json.dumps(spec.as_dict())),
-        **ys,
-    )
+    arrays = {
+        "ts": np.asarray(ts),
+        "labels": np.asarray(labels, dtype=np.str_),
+        "spec": np.asarray(json.dumps(spec.as_dict())),
+        **{name: np.asarray(y) for name, y in ys.items()},
+    }
+    write_npz(path, arrays, compress=False)  # atomic, with its SHA-256 as comment
     written = [path]
     if spec.plot:
         import matplotlib.pyplot as plt

@@ -4,6 +4,7 @@ import json
 import time
 from pathlib import Path
 
+from .._io import atomic_write
 from ._common import (
     _blame,
     _check_traceable,
@@ -20,12 +21,12 @@ def _prepare(path, overrides):
     function, and trace one point (`SpecError` on any problem)."""
     import neuromass as nm
 
-    from ._spec import load_spec
+    from ._spec import build_space, build_sweep_network, load_spec, point_summary
 
     spec = load_spec(path, overrides, command="sweep")
-    net = spec.build_sweep_network()
-    space = spec.build_space()
-    fn = spec.point_summary(net)
+    net = build_sweep_network(spec)
+    space = build_space(spec)
+    fn = point_summary(spec, net)
     key = spec.key() if net.noise is not None else None
     point = nm.apply_point(net, space[0])
     _check_traceable(spec, fn, point, *([] if key is None else [key]))
@@ -53,6 +54,15 @@ def _sweep(args) -> int:
         store = None
     else:
         store = Path(spec.sweep.store) if spec.sweep.store else folder / "store"
+    if store is not None and store.exists() and not store.is_dir():
+        where = "`sweep.store`" if spec.sweep.store else "the store (<folder>/store)"
+        return _error(
+            "sweep",
+            f"{Path(args.spec).name}: {where} = {str(store)!r} is a file, not a "
+            "directory; give a directory (new, or the store of an earlier run of this "
+            "sweep to resume it), or `sweep.store = false`.",
+            2,
+        )
     shape = " x ".join(
         f"{path} ({axis.size} {axis.kind})" for path, axis in spec.axes.items()
     )
@@ -114,7 +124,8 @@ def _sweep(args) -> int:
     csv_path = folder / "results.csv"
     _write_csv(res.table, csv_path)
     res.save(folder / "results.npz")
-    (folder / "spec.json").write_text(json.dumps(spec.as_dict(), indent=2) + "\n")
+    text = json.dumps(spec.as_dict(), indent=2) + "\n"
+    atomic_write(folder / "spec.json", text.encode("utf-8"))
     written = [csv_path, folder / "results.npz"]
     if spec.plot:
         written += _plot_sweep(res, spec, net, folder)

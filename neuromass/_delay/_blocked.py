@@ -105,11 +105,24 @@ class BlockPlan(eqx.Module):
     taps: int = eqx.field(static=True)  # T
 
 
-def _tap_weights(plan: DelayPlan, w_edges) -> Float[Array, "edges nodes taps"]:
-    """The weights `a_et` of the grid taps of each edge (`w_edges` `(K, N)`)."""
-    taps = plan.interpolation.tap_weights(plan)
-    w = jnp.asarray(w_edges)
+def _tap_weights(w, taps) -> Float[Array, "edges nodes taps"]:
+    """The weights `a_et = w_e * tap_t` of the grid taps of each edge."""
+    w = jnp.asarray(w)
     return jnp.stack([w * jnp.asarray(a, w.dtype) for a in taps], axis=-1)
+
+
+def _banded(start, a, degree: np.ndarray):
+    """Per band of regions of similar degree (`degree_bands`): the window starts
+    `start[:k, band].T` and tap weights `a[:k, band]` of its regions' `k` edges
+    (`k` the band's largest degree), and the order of the bands' regions."""
+    starts, weights = [], []
+    bands = degree_bands(degree, BANDS)
+    for band in bands:
+        k = max(int(degree[band].max()), 1)
+        starts.append(jnp.asarray(start[:k, band].T, jnp.int32))
+        weights.append(jnp.swapaxes(a[:k, band], 0, 1))
+    order = tuple(int(i) for i in np.argsort(np.concatenate(bands)))
+    return tuple(starts), tuple(weights), order
 
 
 def _reduce(w, win, taps: int, steps: int, swept: bool):
@@ -145,34 +158,23 @@ def make_block_plan(plan: DelayPlan, valid, w_edges, steps: int) -> BlockPlan:
     # (D = m + T - 1, the oldest tap), whose slots begin at (n0 - D) mod H = p - D + H
     # in the doubled ring (p = n0 mod H)
     start = jnp.asarray(plan.idx * (2 * h) + h - m - (taps - 1), jnp.int32)
-    a = _tap_weights(plan, w_edges)
-    valid = np.asarray(valid)
-    degree = valid.sum(axis=0)
-    bands = degree_bands(degree, BANDS)
-    starts, weights = [], []
-    for band in bands:
-        k = max(int(degree[band].max()), 1)
-        starts.append(start[:k, band].T)
-        weights.append(jnp.swapaxes(a[:k, band], 0, 1))
+    a = _tap_weights(w_edges, plan.interpolation.tap_weights(plan.f))
+    starts, weights, order = _banded(start, a, np.asarray(valid).sum(axis=0))
     return BlockPlan(
-        starts=tuple(starts),
-        weights=tuple(weights),
-        order=tuple(int(i) for i in np.argsort(np.concatenate(bands))),
+        starts=starts,
+        weights=weights,
+        order=order,
         length=h,
         steps=steps,
         taps=taps,
     )
 
 
-def init(bp: BlockPlan, past: Float[Array, "L nodes cvars *sweep"]):
-    """The ring `(N, 2, H, V, *sweep)` at step 0 from the coupled states at steps
+def _ring(h: int, past):
+    """The ring `(N, 2, H, V, *sweep)` at step 0 from the source values at steps
     `-(L-1) ... 0` (earlier steps repeat the first one). A sweep run as one loop
     (`simulate` under `vmap`) keeps the sweep as the trailing axes of the ring, so
     that the window of an edge is one contiguous slice for all its points."""
-    return _ring(bp.length, past)
-
-
-def _ring(h: int, past):
     if past.shape[0] < h:
         pad = jnp.broadcast_to(past[:1], (h - past.shape[0],) + past.shape[1:])
         past = jnp.concatenate([pad, past], axis=0)
@@ -224,19 +226,61 @@ def _store(ring, slot, values):
     return jax.lax.dynamic_update_slice(ring, new, index)
 
 
-def exchange(bp: BlockPlan, ring, n0, pending, swept_weights=None, out=None):
+def exchange(bp: BlockPlan, ops, ring, n0, pending, swept_weights=None):
     """Store the coupled states `pending` `(S, N, V, *sweep)` of steps
     `n0 - S + 1 ... n0` (both copies, one in-place update), then read the sums of
-    the next block. Writing first lets the update happen in place.
+    the next block (`ops`: the ring operations of the delay adjoint, `BlockRing` or
+    `PulledBlockRing`). Writing first lets the update happen in place."""
+    ring = ops.write(ring, n0, pending)
+    c = sums(bp, ops.source(ring), n0, swept_weights)
+    return ops.route(ring, n0 + 1, c)
 
-    With the out-edges `out` (`make_out_plan`), reverse mode uses the blocked
-    pulled adjoint: the write and the read are `write` and `route`."""
-    if out is None:
-        ring = _store(ring, jnp.mod(n0 - bp.steps, bp.length), pending)
-        return ring, sums(bp, ring, n0, swept_weights)
-    ring = write(out, ring, n0, pending)
-    c = sums(bp, jax.lax.stop_gradient(ring), n0, swept_weights)
-    return route(bp.length, ring, n0 + 1, c)
+
+def first_sums(bp: BlockPlan, ops, ring, swept_weights=None):
+    """The sums of virtual time 0 (the read of step 0's first stage), `(1, N, V,
+    *sweep)`."""
+    first = sums(bp, ops.source(ring), -1, swept_weights)[:1]
+    return ops.route(ring, 0, first)
+
+
+class BlockRing(eqx.Module):
+    """The operations on the node-major ring of plain autodiff
+    (`AutodiffDelayAdjoint`)."""
+
+    length: int = eqx.field(static=True)  # H
+    steps: int = eqx.field(static=True)  # S
+
+    def init(self, past):
+        return _ring(self.length, past)
+
+    def write(self, ring, n0, pending):
+        return _store(ring, jnp.mod(n0 - self.steps, self.length), pending)
+
+    def route(self, ring, q0, c):
+        return ring, c
+
+    def source(self, x):
+        return x
+
+
+class PulledBlockRing(eqx.Module):
+    """The operations on the node-major ring of the blocked pulled adjoint (see the
+    module docstring): reads see the ring through `stop_gradient` and store their
+    cotangents (`route`); a block's write pulls its states' cotangents (`write`)."""
+
+    out: "OutPlan"
+
+    def init(self, past):
+        return init_pulled(self.out, past)
+
+    def write(self, ring, n0, pending):
+        return write(self.out, ring, n0, pending)
+
+    def route(self, ring, q0, c):
+        return route(self.out.length, ring, q0, c)
+
+    def source(self, x):
+        return jax.lax.stop_gradient(x)
 
 
 # The blocked pulled adjoint (see the module docstring).
@@ -269,30 +313,17 @@ def make_out_plan(plan: DelayPlan, idx, valid, w_edges, steps: int) -> OutPlan:
     # begin at p + m_e, with p = (n0 - S) mod H (at most H - S: the window never
     # leaves the doubled ring)
     start = edges.target * (2 * h) + edges.lag
-    a = jnp.stack([edges.weight * t for t in _out_taps(edges)], axis=-1)
-    starts, weights = [], []
-    bands = degree_bands(degree, BANDS)
-    for band in bands:
-        k = max(int(degree[band].max()), 1)
-        starts.append(jnp.asarray(start[:k, band].T, jnp.int32))
-        weights.append(jnp.swapaxes(a[:k, band], 0, 1))
+    a = _tap_weights(edges.weight, edges.taps)
+    starts, weights, order = _banded(start, a, degree)
     return OutPlan(
-        starts=tuple(starts),
-        weights=tuple(weights),
+        starts=starts,
+        weights=weights,
         edges=edges,
-        order=tuple(int(i) for i in np.argsort(np.concatenate(bands))),
+        order=order,
         length=h,
         steps=steps,
         taps=plan.interpolation.grid_taps,
     )
-
-
-def _out_taps(edges: OutEdges) -> tuple:
-    """The tap fractions of the out-edges: `(1,)` for whole steps, else
-    `(1 - f, f)` (see `AbstractInterpolation.tap_weights`)."""
-    if edges.frac is None:
-        return (jnp.ones_like(edges.weight),)
-    return (1.0 - edges.frac, edges.frac)
 
 
 def _windows(g, start, steps):
@@ -340,7 +371,7 @@ def _pull_step(op: OutPlan, g, n):
     _, _, h, v = g.shape
     flat = g.reshape(-1, v)
     total = 0.0
-    for t, a in enumerate(_out_taps(e)):
+    for t, a in enumerate(e.taps):
         q = n + e.lag + t
         vals = flat.at[e.target * (2 * h) + jnp.mod(q - 1, h)].get(
             mode="promise_in_bounds"

@@ -1,4 +1,4 @@
-"""The per-edge read plan of a delayed network at a step `dt`, computed inside the
+"""The per-edge read plan of a delayed coupling at a step `dt`, computed inside the
 compiled loop from the (traced) delays and the static `DelayStructure`."""
 
 import equinox as eqx
@@ -32,49 +32,29 @@ class DelayPlan(eqx.Module):
 
 
 def make_plan(
-    net, structure: DelayStructure, dt: float, interpolation: AbstractInterpolation
+    coupling, structure: DelayStructure, dt: float, interpolation: AbstractInterpolation
 ) -> DelayPlan:
-    """The read plan. Where the delays were traced (`structure.bounds`), checks at
-    run time that they stay within the network's `max_delay`/`min_delay`."""
+    """The read plan of `coupling` (a `LongRangeCoupling`). It does not depend on the
+    weights, so that a batch of networks that differ only in their weights shares
+    it; the checks of traced delays go through the weights (`check_delays`)."""
     pattern = structure.pattern
     valid = pattern.valid
-    d = net.edge_delays(pattern)
-    d = jnp.zeros(pattern.idx.shape, net.weights.dtype) if d is None else d / dt
-    if structure.bounds is not None:  # checked before rounding to whole steps
+    d = coupling.edge_delays()
+    dtype = coupling.weights.dtype
+    d = jnp.zeros(pattern.idx.shape, dtype) if d is None else d / dt
+    if structure.bounds is not None:
+        # Traced delays are clamped into the bounds that sized the history, so that
+        # every read stays within it; `check_delays` makes a live edge outside them
+        # (or NaN) an error.
         hi, lo = structure.bounds
-        # Edges of the pattern whose weight is zero (e.g. a sweep point without an
-        # edge that others have) do not count: their delays are clamped into the
-        # bounds, so that their reads stay within the history.
-        live = valid & (net.edge_weights(pattern) != 0)
-        dead = valid & ~live
-        d = jnp.where(dead, jnp.clip(d, lo / dt if lo > 0 else 0.0, hi / dt), d)
-        d = eqx.error_if(
-            d,
-            live & (d > hi / dt + SNAP),
-            f"A conduction delay is longer than the network's `max_delay` ({hi:g} "
-            "ms), which sizes the history when the delays are traced (jit, vmap, "
-            "grad): build the network with `Network(..., max_delay=...)` at least "
-            "the longest delay (e.g. `lengths.max() / slowest_speed`).",
-        )
-        if lo > 0:
-            d = eqx.error_if(
-                d,
-                live & (d < lo / dt - SNAP),
-                f"A conduction delay is shorter than the network's `min_delay` "
-                f"({lo:g} ms), the bound used when the delays are traced (jit, vmap, "
-                "grad): build the network with `Network(..., min_delay=...)` at "
-                "most the shortest delay (e.g. `lengths[lengths > 0].min() / "
-                "fastest_speed`), or 0 to allow zero delays.",
-            )
+        d = jnp.where(jnp.isnan(d), hi / dt, d)
+        d = jnp.clip(d, lo / dt if lo > 0 else 0.0, hi / dt)
     d = jnp.round(d) if interpolation.whole_steps else snap_steps(d)
-    d = eqx.error_if(
-        d,
-        valid & (d > 0) & (d < 1),
-        "A conduction delay is shorter than `dt` but not zero; use a smaller `dt`.",
-    )
     zero = (d == 0) & valid if structure.has_zero else None
-    # Zero-delay edges read the stage's own state; give them a harmless lag of 1.
-    d = jnp.where(valid & (d > 0), d, 1.0)
+    # Zero-delay edges read the stage's own state: give them a harmless lag of 1 (and
+    # as much to the delays in (0, 1) steps, which `check_delays` refuses on live
+    # edges).
+    d = jnp.where(valid & (d >= 1), d, 1.0)
     m = jnp.floor(d).astype(jnp.int32)
     f = (d - m).astype(d.dtype)
     return DelayPlan(
@@ -83,43 +63,93 @@ def make_plan(
         f=f,
         zero=zero,
         length=structure.length,
-        n_regions=net.n_regions,
+        n_regions=pattern.mask.shape[0],
         interpolation=interpolation,
     )
 
 
-def check_weights(net, structure: DelayStructure):
-    """`net` whose weights are checked at run time (traced weights) to be zero
-    outside the structure's edge pattern."""
-    if not structure.check_edges:
-        return net
-    outside = ~structure.pattern.mask
-    if not net.self_connection:
-        outside &= ~np.eye(net.n_regions, dtype=bool)
+def check_delays(coupling, structure: DelayStructure, dt: float, interpolation, w):
+    """The edge weights `w` `(K, N)`, with run-time checks (`eqx.error_if`) that the
+    traced delays of the live edges (non-zero weight) are finite, non-negative,
+    within the bounds that sized the history and not in (0, dt)."""
+    if structure.bounds is None:  # concrete delays, checked by `derive`
+        return w
+    hi, lo = structure.bounds
+    d = coupling.edge_delays() / dt
+    live = jnp.asarray(structure.pattern.valid) & (w != 0)
     w = eqx.error_if(
-        net.weights,
-        jnp.any((net.weights != 0) & outside),
+        w,
+        live & ~jnp.isfinite(d),
+        "A conduction delay is NaN or infinite (check the traced `speed` (mm/ms, "
+        "> 0), `lengths` (mm) or `delays` (ms)).",
+    )
+    w = eqx.error_if(
+        w,
+        live & (d < 0),
+        "A conduction delay is negative (check the traced `speed` (mm/ms, > 0), "
+        "`lengths` (mm, >= 0) or `delays` (ms, >= 0)).",
+    )
+    w = eqx.error_if(
+        w,
+        live & (d > hi / dt + SNAP),
+        f"A conduction delay is longer than the network's `max_delay` ({hi:g} ms), "
+        "which sizes the history when the delays are traced (jit, vmap, grad): "
+        "build the network with `Network(..., max_delay=...)` at least the longest "
+        "delay (e.g. `lengths.max() / slowest_speed`).",
+    )
+    if lo > 0:
+        w = eqx.error_if(
+            w,
+            live & (d < lo / dt - SNAP),
+            f"A conduction delay is shorter than the network's `min_delay` ({lo:g} "
+            "ms), the bound used when the delays are traced (jit, vmap, grad): build "
+            "the network with `Network(..., min_delay=...)` at most the shortest "
+            "delay (e.g. `lengths[lengths > 0].min() / fastest_speed`), or 0 to "
+            "allow zero delays.",
+        )
+    r = jnp.round(d) if interpolation.whole_steps else snap_steps(d)
+    return eqx.error_if(
+        w,
+        live & (r > 0) & (r < 1),
+        "A conduction delay is shorter than `dt` but not zero; use a smaller `dt`.",
+    )
+
+
+def check_weights(coupling, structure: DelayStructure, self_connection: bool):
+    """`coupling` whose traced weights are checked at run time to be zero outside
+    the structure's edge pattern."""
+    if not structure.check_edges:
+        return coupling
+    outside = ~structure.pattern.mask
+    n = outside.shape[0]
+    if not self_connection:
+        outside &= ~np.eye(n, dtype=bool)
+    w = eqx.error_if(
+        coupling.weights,
+        jnp.any((coupling.weights != 0) & outside),
         "A weight outside the network's `edge_mask` is non-zero. When the weights "
         "are traced (jit, vmap, grad) only the edges of `edge_mask` (by default the "
         "non-zero weights the network was built with) are simulated: build the "
         "network with `Network(..., edge_mask=...)` covering every edge that may "
         "be non-zero.",
     )
-    return eqx.tree_at(lambda n: n.weights, net, w)
+    return eqx.tree_at(lambda c: c.weights, coupling, w)
 
 
-def check_no_delays(net, structure: DelayStructure):
-    """`net` whose traced delays are checked to be zero (the structure has none)."""
-    if structure.bounds is None or net.delays is None:
-        return net
+def check_no_delays(coupling, structure: DelayStructure):
+    """`coupling` whose traced delays are checked to be zero (the structure has
+    none)."""
+    if structure.bounds is None or coupling.delays is None:
+        return coupling
+    d = coupling.delays
     w = eqx.error_if(
-        net.weights,
-        jnp.any((net.delays > 0) & structure.pattern.mask),
-        "A conduction delay is non-zero but the network was built without delays "
-        "(`max_delay` 0), the bound used when the delays are traced: build it with "
-        "`Network(..., max_delay=...)`.",
+        coupling.weights,
+        jnp.any(~(d <= 0) & structure.pattern.mask),
+        "A conduction delay is non-zero (or NaN) but the network was built without "
+        "delays (`max_delay` 0), the bound used when the delays are traced: build it "
+        "with `Network(..., max_delay=...)`.",
     )
-    return eqx.tree_at(lambda n: n.weights, net, w)
+    return eqx.tree_at(lambda c: c.weights, coupling, w)
 
 
 def init_window(plan: DelayPlan, buf):

@@ -55,7 +55,9 @@ class OutEdges(eqx.Module):
     target: Int[Array, "out nodes"]
     weight: Float[Array, "out nodes"]
     lag: Int[Array, "out nodes"]
-    frac: Float[Array, "out nodes"] | None
+    taps: tuple[
+        Float[Array, "out nodes"], ...
+    ]  # grid taps t = 0, 1, ... (`tap_weights`)
     length: int = eqx.field(static=True)
 
 
@@ -76,14 +78,12 @@ def out_edges(plan: DelayPlan, idx: np.ndarray, valid: np.ndarray, w_edges) -> O
     def regroup(a):
         return jax.lax.stop_gradient(a).reshape(-1)[flat]
 
-    f = None
-    if not plan.interpolation.whole_steps:
-        f = jnp.where(ok, regroup(plan.f), 0.0)
+    f = jnp.where(ok, regroup(plan.f), 0.0)
     return OutEdges(
         target=jnp.asarray(flat % n),
         weight=jnp.where(ok, regroup(w_edges), 0.0),
         lag=jnp.where(ok, regroup(plan.m), 0),
-        frac=f,
+        taps=tuple(plan.interpolation.tap_weights(f)),
         length=plan.length,
     )
 
@@ -102,9 +102,9 @@ def _pull(out: OutEdges, g, n, first=None):
         return vals if first is None else jnp.where((q >= first)[..., None], vals, 0.0)
 
     p = at(row, n + out.lag)
-    if out.frac is not None:
-        f = out.frac[..., None]
-        p = (1.0 - f) * p + f * at(row + 1, n + out.lag + 1)
+    if len(out.taps) > 1:  # (1 - f, f): the read of q weighs X[q - m] and X[q - m - 1]
+        a0, a1 = (a[..., None] for a in out.taps)
+        p = a0 * p + a1 * at(row + 1, n + out.lag + 1)
     return sum_edges(out.weight[..., None] * p)
 
 
@@ -163,3 +163,23 @@ def _init_bwd(res, g):
 
 
 init.defvjp(_init_fwd, _init_bwd)
+
+
+class PulledTimeRing(eqx.Module):
+    """The operations on the time-major ring of the pulled adjoint: reads see the
+    ring through `stop_gradient` and store their cotangents at their time (`route`);
+    a write pulls its state's cotangent through the out-edges (`write`)."""
+
+    out: OutEdges
+
+    def init(self, past):
+        return init(self.out, past)
+
+    def write(self, buf, n, x):
+        return write(self.out, buf, n, x)
+
+    def route(self, buf, q, c):
+        return route(self.out.length, buf, q, c)
+
+    def source(self, x):
+        return jax.lax.stop_gradient(x)

@@ -9,6 +9,7 @@ The state of step `k` sits in slot `k mod L` of both copies.
 values an edge contributes to a block are one contiguous slice: `_blocked`.)
 """
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Float, Int
@@ -37,3 +38,23 @@ def gather(plan, buf, n, rel: Int[jax.Array, "edges nodes"]):
     flat = (base + rel) * plan.n_regions + plan.idx
     rows = buf.reshape(-1, buf.shape[-1])
     return rows.at[flat].get(mode="promise_in_bounds")
+
+
+class TimeRing(eqx.Module):
+    """The operations on the time-major ring of plain autodiff: reads see the ring
+    itself and their cotangents go back through the gathers (`AutodiffDelayAdjoint`;
+    `_pulled.PulledTimeRing` is the pulled adjoint's)."""
+
+    length: int = eqx.field(static=True)
+
+    def init(self, past):
+        return init(past)
+
+    def write(self, buf, n, x):
+        return write(self.length, buf, n, x)
+
+    def route(self, buf, q, c):
+        return buf, c
+
+    def source(self, x):
+        return x

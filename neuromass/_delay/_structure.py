@@ -97,6 +97,13 @@ class EdgePattern(EdgeMask):
     def n_edges(self) -> int:
         return int(self.valid.sum())
 
+    def gather(self, matrix):
+        """The entries `matrix[i, j]` `[to, from]` of the afferent edges in the padded
+        layout `(K, N)` (a numpy or a JAX array): entry `[e, i]` belongs to the e-th
+        afferent edge of region i (padding slots read `matrix[i, i]`)."""
+        rows = np.arange(self.mask.shape[0])[None, :]
+        return matrix[rows, self.idx]
+
 
 def allowed_edges(n: int, self_connection: bool) -> np.ndarray:
     """The `(N, N)` mask of edges a network may have (no diagonal unless
@@ -190,8 +197,7 @@ def derive(net, dt: float, whole_steps: bool) -> DelayStructure:
             f"min {np.nanmin(dc):g}, max {np.nanmax(dc):g} ms. Check `lengths` (mm) "
             "and `speed` (mm/ms, > 0), or `delays` (ms)."
         )
-    rows = np.arange(net.n_regions)[None, :]
-    steps = dc[rows, pattern.idx][pattern.valid] / np.asarray(dt, dc.dtype)
+    steps = pattern.gather(dc)[pattern.valid] / np.asarray(dt, dc.dtype)
     steps = np.rint(steps) if whole_steps else snap_steps(steps, np)
     bad = (steps > 0) & (steps < 1)
     if np.any(bad):

@@ -52,7 +52,7 @@ class RandomHistory(eqx.Module):
 def history_states(net, history, t0, dt, length, check_state) -> State:
     """History as `{variable: (M, N)}` on the grid ending at t0."""
     names = net.node.state_names
-    n = net.n_regions
+    n = net.n_nodes
     if isinstance(history, RandomHistory):
         return history.draw(net.node, n, length, net.weights.dtype)
     if callable(history):
@@ -60,6 +60,12 @@ def history_states(net, history, t0, dt, length, check_state) -> State:
         out = jax.vmap(history)(times)
         if not isinstance(out, dict):
             raise TypeError("`history(t)` must return a dict {variable: (N,) array}.")
+        for v, x in out.items():
+            if jnp.shape(x)[1:] not in ((), (1,), (n,)):
+                raise ValueError(
+                    f"`history(t)[{v!r}]` has shape {jnp.shape(x)[1:]} at a time t; "
+                    f"expected a scalar or ({n},) (one value per node)."
+                )
         out = {v: jnp.broadcast_to(jnp.asarray(x), (length, n)) for v, x in out.items()}
         check_state("history(t)", {v: x[-1] for v, x in out.items()}, net)
         return out

@@ -8,10 +8,17 @@ the program's static key, and every array (parameters, weights, delays, initial
 state, key) is an argument. So a second call with new parameter values, a new `k`,
 new weights with the same non-zero pattern or a new `speed` with the same history
 length runs the compiled program again without tracing.
+
+The data path of one call: `simulate` checks the arguments, derives the
+`DelayStructure` and the static `LoopConfig`; `_solve` (compiled) builds the
+`System` (the node and its inputs: the long-range coupling, external inputs,
+noise), the initial state and the history, then runs either `diffrax.diffeqsolve`
+(no delay history: `_ode.py`) or the loop strategy (`_loop/`), which steps the
+stepper (`_stepper/`) over the driver's time grid (`_driver.py`) and reads and
+writes the delay history through the delay adjoint's operations (`_delay/`).
 """
 
-import dataclasses
-import math
+import warnings
 from collections.abc import Callable
 
 import diffrax
@@ -19,91 +26,43 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.custom_batching import custom_vmap
-from jax.custom_derivatives import SymbolicZero
 
 from .._custom_types import Key, State
 from .._delay._adjoint import AbstractDelayAdjoint, get_delay_adjoint
-from .._delay._plan import check_no_delays, check_weights
-from .._delay._structure import DelayStructure, concrete, derive, history_length
+from .._delay._structure import concrete, derive
 from .._delay.interpolation import AbstractInterpolation, get_interpolation
-from .._network import Network
+from .._inputs._stimulus import StimulusInput
+from .._inputs._system import extra_names
+from .._network import AbstractNetwork, Network
 from .._solution import Solution
+from .._surface import SurfaceNetwork
 from ..coupling._base import AbstractLinearCoupling
 from ..models import AbstractNode
 from ..monitors import AbstractMonitor
-from ..noise import AbstractNoise, OrnsteinUhlenbeck
-from ._blocked_loop import blocked_sweep
+from ..noise import AbstractNoise
+from ..stimuli import AbstractStimulus
 from ._driver import loop_period, monitor_strides
 from ._grid import TimeGrid, steps_of
 from ._history import history_states
-from ._loop import delayed_loop
-from ._ode import solve_ode
+from ._loop import AbstractLoop, StepByStepLoop, get_loop
+from ._solve import Static, solve
+from ._state import LoopConfig
 from ._stepper import AbstractStepper, TableauStepper
-from ._strategy import AbstractLoop, get_loop
 
 
-@dataclasses.dataclass(frozen=True)
-class LoopConfig:
-    """The static configuration of the fixed-step loop (hashable: part of the key of
-    the compiled program)."""
-
-    solver: diffrax.AbstractSolver
-    grid: TimeGrid
-    interpolation: AbstractInterpolation
-    coupling_evaluation: str
-    adjoint: AbstractDelayAdjoint
-    stepper: AbstractStepper
-    structure: DelayStructure
-    horizon: int | None  # gradient horizon in steps
-
-
-@dataclasses.dataclass(frozen=True)
-class _Static:
-    """Everything static about one call (with the `LoopConfig`)."""
-
-    cfg: LoopConfig
-    ode: bool  # plain diffrax path (no delays, no loop-only features)
-    block: int  # steps read per block (0: step by step)
-    batch_block: int  # the same for a batch under vmap run as one loop
-    variables: tuple[str, ...]
-    default_y0: bool
-    t1: float
-    max_steps: int | None
-
-
-def _as_network(model) -> Network:
-    if isinstance(model, Network):
+def _as_network(model) -> AbstractNetwork:
+    if isinstance(model, AbstractNetwork):
         return model
     if isinstance(model, AbstractNode):
         return Network(model, jnp.zeros((1, 1)))
     raise TypeError(
-        "`model` must be an `nm.Network` or a node model such as "
+        "`model` must be an `nm.Network`, an `nm.SurfaceNetwork` or a node model "
+        "such as "
         f"`nm.models.Hopf()`; got {type(model).__name__}."
     )
 
 
-def _arrays(tree, dtype):
-    """Python floats and weakly typed float arrays in `tree` as arrays of `dtype`
-    (the network's), so that they are traced arguments of the compiled program
-    rather than part of its key, and a value set with `eqx.tree_at` (`0.3`) runs the
-    program compiled for the value it replaced (`jnp.asarray(0.2, float32)`)."""
-
-    def strong(x):
-        if isinstance(x, float):
-            return jnp.asarray(x, dtype)
-        if (
-            isinstance(x, jax.Array)
-            and x.weak_type
-            and jnp.issubdtype(x.dtype, jnp.floating)
-        ):
-            return x.astype(dtype)
-        return x
-
-    return jax.tree.map(strong, tree, is_leaf=lambda x: isinstance(x, float))
-
-
-def _check_state(name: str, y, net: Network) -> State:
+def _check_state(name: str, y, net: AbstractNetwork) -> State:
     """`y` validated (variables, shapes, finite values); its leaves as arrays."""
     if not isinstance(y, dict):
         raise TypeError(
@@ -118,7 +77,7 @@ def _check_state(name: str, y, net: Network) -> State:
             f"`{name}` has unknown variable(s) {unknown} and lacks {missing}; "
             f"{type(net.node).__name__} has state variables {names}."
         )
-    n = net.n_regions
+    n = net.n_nodes
     out = {}
     for v in names:
         x = y[v]
@@ -134,8 +93,24 @@ def _check_state(name: str, y, net: Network) -> State:
     return out
 
 
+def _check_key(key):
+    if key is None:
+        return None
+    if not (
+        isinstance(key, jax.Array)
+        and (
+            jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+            or (key.dtype == jnp.uint32 and key.shape[-1:] == (2,))
+        )
+    ):
+        raise TypeError(
+            f"`key` must be a JAX random key such as `jax.random.key(0)`; got {key!r}."
+        )
+    return key
+
+
 def simulate(
-    model: Network | AbstractNode,
+    model: AbstractNetwork | AbstractNode,
     *,
     t1: float,
     dt: float,
@@ -158,6 +133,8 @@ def simulate(
     delay_adjoint: str | AbstractDelayAdjoint = "pulled",
     loop: AbstractLoop | None = None,
     stepper: AbstractStepper | None = None,
+    stimulus: AbstractStimulus | None = None,
+    stimulus_evaluation: str = "stage",
 ) -> Solution:
     r"""Integrate a network (or a single node) from `t0` to `t1`.
 
@@ -230,6 +207,12 @@ def simulate(
       [`neuromass.StepByStepLoop`][].
     - `stepper`: [`neuromass.TableauStepper`][] (default) or
       [`neuromass.SolverStepper`][].
+    - `stimulus`: a stimulus of `neuromass.stimuli` (e.g.
+      [`neuromass.stimuli.RegionStimulus`][]), added to the derivatives of the
+      variables it stimulates (by default the coupled variables, TVB's `stvar`).
+    - `stimulus_evaluation`: `"stage"` (default) evaluates the stimulus at every
+      stage time; `"step"` evaluates it at the start of each step and holds it over
+      the step, as tvb-library's integrators add `dt * S` (the TVB-parity form).
 
     Monitors, `checkpoint` and `gradient_horizon` use the fixed-step loop (also for
     networks without delays), so they need a fixed step.
@@ -269,13 +252,35 @@ def simulate(
             "`stepper` must be `nm.TableauStepper()` or `nm.SolverStepper()`; got "
             f"{stepper!r}."
         )
+    stepper = stepper.for_solver(solver)
     grid = TimeGrid.make(t0, t1, dt, save_every, transient)
     net.check()
-    names = net.node.state_names
     noise = net.noise if noise is None else noise
-    savable = names
-    if isinstance(noise, OrnsteinUhlenbeck):
-        savable = names + tuple(f"ou_{v}" for v in noise.names(net.node))
+    if noise is not None and not isinstance(noise, AbstractNoise):
+        raise TypeError(f"`noise` must be an `nm.noise.AbstractNoise`; got {noise!r}.")
+    extra_inputs = () if noise is None else (noise,)
+    if stimulus_evaluation not in ("stage", "step"):
+        raise ValueError(
+            "`stimulus_evaluation` must be 'stage' or 'step'; got "
+            f"{stimulus_evaluation!r}."
+        )
+    if stimulus is not None:
+        if not isinstance(stimulus, AbstractStimulus):
+            raise TypeError(
+                "`stimulus` must be a stimulus of `nm.stimuli`, e.g. "
+                "`nm.stimuli.RegionStimulus(weights, nm.equations.PulseTrain())`; got "
+                f"{type(stimulus).__name__}."
+            )
+        stimulus.check_covers(t0, t1)
+        extra_inputs += (
+            StimulusInput(
+                stimulus, net.coupled_vars, held=stimulus_evaluation == "step"
+            ),
+        )
+    for inp in extra_inputs:
+        inp.check(net.node, net.n_nodes)
+    names = net.node.state_names
+    savable = names + extra_names(net.node, extra_inputs)
     if variables is None:
         variables = names
     variables = (variables,) if isinstance(variables, str) else tuple(variables)
@@ -284,23 +289,24 @@ def simulate(
         raise ValueError(
             f"Cannot save unknown variable(s) {unknown}; state variables are {savable}."
         )
-    if noise is not None:
-        if not isinstance(noise, AbstractNoise):
-            raise TypeError(
-                f"`noise` must be an `nm.noise.AbstractNoise`; got {noise!r}."
-            )
-        if key is None:
-            raise ValueError(
-                "This simulation has noise, so it needs a random key: pass "
-                "`key=jax.random.key(0)` (the same key gives the same trajectory)."
-            )
+    key = _check_key(key)
+    if noise is not None and key is None:
+        raise ValueError(
+            "This simulation has noise, so it needs a random key: pass "
+            "`key=jax.random.key(0)` (the same key gives the same trajectory)."
+        )
+    if noise is None:
+        key = None  # nothing random: the key does not enter the program
     structure = derive(net, dt, interp.whole_steps)
+    if y0 is None and history is None and not extra_inputs:
+        _warn_if_symmetric(net, structure)
     monitors = _check_monitors(monitors, net, savable)
-    horizon = None
     if adjoint.gradient_horizon is not None:
-        horizon = steps_of("`gradient_horizon`", adjoint.gradient_horizon, dt)
-    loop_only = bool(monitors) or adjoint.checkpoint or horizon is not None
-    ode = not structure.has_delays and coupling_evaluation == "stage" and not loop_only
+        steps_of("`gradient_horizon`", adjoint.gradient_horizon, dt)
+    loop_only = bool(monitors) or adjoint.checkpoint or adjoint.gradient_horizon
+    hold = coupling_evaluation == "step"
+    held = hold or (stimulus is not None and stimulus_evaluation == "step")
+    ode = not structure.has_delays and not held and not loop_only
     past = None
     if history is not None:
         if not structure.has_delays:
@@ -308,14 +314,6 @@ def simulate(
         past = history_states(net, history, t0, dt, structure.length, _check_state)
     if y0 is not None:
         y0 = _check_state("y0", y0, net)
-    if isinstance(noise, OrnsteinUhlenbeck):  # its processes as extra variables
-        if y0 is None:
-            y0 = (
-                {v: past[v][-1] for v in names}
-                if past is not None
-                else net.node.initial_state(net.n_regions)
-            )
-        net, noise, y0 = noise.augment(net, y0, key)
     if not ode:
         if stepsize_controller is not None and not isinstance(
             stepsize_controller, diffrax.ConstantStepSize
@@ -330,48 +328,37 @@ def simulate(
                 f"{type(solver).__name__} is implicit; delayed networks need an "
                 "explicit solver (Euler, Heun, Midpoint, Ralston, Bosh3, Tsit5, ...)."
             )
-    if not structure.has_delays and not ode:
-        # the loop still needs a (one-slot) history: a zero-length delay plan
-        structure = dataclasses.replace(structure, length=history_length(0.0))
-    cfg = LoopConfig(
+    g = loop_period(grid.stride, monitor_strides(monitors, dt))
+    config = LoopConfig(
         solver=solver,
-        grid=grid,
-        interpolation=interp,
-        coupling_evaluation=coupling_evaluation,
-        adjoint=adjoint,
         stepper=stepper,
+        loop=StepByStepLoop() if ode or not structure.has_delays else loop,
+        adjoint=adjoint,
+        grid=grid,
+        period=int(np.gcd(g, grid.n_trans)),
+        interpolation=interp,
         structure=structure,
-        horizon=horizon,
+        hold=hold,
+        linear=net.coupling_is_linear,
+        n_nodes=net.n_nodes,
+        nodes=net.node_map() if isinstance(net, SurfaceNetwork) else None,
+        dtype=np.dtype(net.weights.dtype),
     )
-    block = batch_block = 0
-    if not ode:
-        tableau = stepper.tableau(solver)
-        why = _blocked_not_applicable(
-            net, structure, interp, coupling_evaluation, tableau
-        )
-        g = loop_period(grid.stride, monitor_strides(monitors, dt))
-        period = math.gcd(g, grid.n_trans)
-        block = loop.block(structure.min_lag, period, why)
-        batch_block = loop.batch_block(structure.min_lag, period, why)
-    static = _Static(
-        cfg=cfg,
+    block, batch_block = (0, 0) if ode else config.loop.sizes(config)
+    static = Static(
+        config=config,
         ode=ode,
-        block=block,
-        batch_block=batch_block,
         variables=variables,
         default_y0=y0 is None,
-        t1=float(t1),
         max_steps=max_steps,
     )
-    dtype = net.weights.dtype
-    ts, ys, y_final, num_steps, monitor_out = _solve(
-        _arrays(net, dtype),
-        _arrays(y0, dtype),
+    ts, ys, y_final, num_steps, monitor_out = solve(
+        net.canonical(structure),
+        y0,
         past,
-        _arrays(noise, dtype),
+        extra_inputs,
         key,
         monitors,
-        solver,
         stepsize_controller,
         static,
     )
@@ -395,157 +382,51 @@ def simulate(
     )
 
 
-@eqx.filter_jit
-def _solve(net, y0, past, noise, key, monitors, solver, controller, static: _Static):
-    """The compiled program of one structure (see the module docstring)."""
-    cfg = static.cfg
-    structure = cfg.structure
-    n = net.n_regions
-    dtype = net.weights.dtype
-    net = check_weights(net, structure)
-    if static.default_y0:
-        y0 = (
-            {v: past[v][-1] for v in net.node.state_names}
-            if past is not None
-            else net.node.initial_state(n)
+class SymmetricStartWarning(UserWarning):
+    """Every region of a deterministic network starts in the same state and nothing
+    breaks the symmetry: they all follow the same trajectory."""
+
+
+def _warn_if_symmetric(net, structure) -> None:
+    """Warn when every region starts in the node's default state (the same for all)
+    and nothing can make their trajectories differ: no noise or stimulus, every node
+    parameter a scalar, and a coupling that gives every region the same input while
+    the states are equal (k = 0 or no edges; or, without delays, a difference
+    coupling, or equal in-strengths). The Virtual Brain starts from a random
+    history, so its users expect differing regions (an exploration at k = 0 gave
+    FC = 1 everywhere)."""
+    if not isinstance(net, Network) or net.n_regions < 2:
+        return
+    params = list(net.node.parameters().values()) + [net.k]
+    if any(np.ndim(p) > 0 and np.size(p) > 1 for p in params if eqx.is_array(p)):
+        c = [concrete(p) for p in params if eqx.is_array(p) and np.size(p) > 1]
+        if any(x is None or np.ptp(x) > 0 for x in c):
+            return
+    k, w = concrete(net.k), concrete(net.weights)
+    if k is None or w is None:
+        return
+    mask = structure.pattern.mask
+    silent = not np.any(k) or not mask.any()
+    if not silent:
+        if structure.has_delays:
+            return
+        rows = (w * mask).sum(axis=1)
+        local = getattr(net.coupling, "local", None)
+        silent = (
+            isinstance(net.coupling, AbstractLinearCoupling) and local == 1.0
+        ) or np.ptp(rows) == 0
+    if silent:
+        warnings.warn(
+            "Every region starts in the same state (the node's default) and nothing "
+            "breaks the symmetry (no noise or stimulus, equal parameters, a "
+            "coupling that gives every region the same input): every region will "
+            "follow the same trajectory (FC = 1). Start from differing states, e.g. "
+            "`y0=net.node.initial_state(net.n_regions, key=jax.random.key(0))` or "
+            "`history=nm.RandomHistory(key)` (as TVB's random initial history), or "
+            "add noise.",
+            SymmetricStartWarning,
+            stacklevel=3,
         )
-    y0 = {v: jnp.broadcast_to(jnp.asarray(x, dtype), (n,)) for v, x in y0.items()}
-    y0 = net.node.apply_bounds(y0)
-    if past is not None:
-        past = net.node.apply_bounds(past)
-    if static.ode:
-        net = check_no_delays(net, structure)
-        ys, y_final, num_steps = solve_ode(
-            net,
-            structure.pattern,
-            solver,
-            y0,
-            cfg.grid,
-            static.t1,
-            noise,
-            key,
-            controller,
-            static.max_steps,
-        )
-        monitor_out = {}
-    else:
-        ys, y_final, monitor_out = _solve_delayed(
-            net, y0, past, noise, key, monitors, cfg, static.block, static.batch_block
-        )
-        num_steps = jnp.asarray(cfg.grid.n_total)
-    ys = {v: ys[v] for v in static.variables}
-    return cfg.grid.ts(dtype), ys, y_final, num_steps, monitor_out
-
-
-def _blocked_not_applicable(net, structure, interp, coupling_evaluation, tableau):
-    """None when blocked reads apply (`BlockedLoop`), else the reason why not."""
-    if not structure.has_delays:
-        return "the network has no delays"
-    if not interp.grid_taps:
-        return (
-            f"the {interp.name} interpolation has no fixed grid taps (use "
-            "`interpolation='nearest'` or `'linear'`)"
-        )
-    if coupling_evaluation != "stage":
-        return "it needs `coupling_evaluation='stage'`"
-    if structure.has_zero:
-        return "some delays are zero (instantaneous coupling)"
-    if not isinstance(net.coupling, AbstractLinearCoupling):
-        return (
-            f"the coupling {type(net.coupling).__name__} is not linear in the "
-            "delayed value"
-        )
-    if tableau is None or not set(tableau[0].tolist()) <= {0.0, 1.0}:
-        return "the solver's stages must all be at c = 0 or 1 (Euler, Heun)"
-    return None
-
-
-def _solve_delayed(net, y0, past, noise, key, monitors, cfg, block, batch_block):
-    """The fixed-step loop of a delayed network (or of monitors, checkpointing, ...).
-
-    With `batch_block > 0` (blocked reads, `BlockedLoop`) the forward pass has a
-    `custom_vmap` rule, which runs a vmapped batch as one loop of blocks of
-    `batch_block` steps (`blocked_sweep`); a single run reads blocks of `block`
-    steps (0: step by step). Reverse mode (`custom_vjp`) differentiates the
-    single-run loop itself, whose history goes through the (blocked) pulled adjoint;
-    with `AutodiffDelayAdjoint`, `custom_jvp` differentiates the step-by-step loop
-    with plain AD (forward mode included)."""
-    inputs = (net, y0, past, noise, key, monitors)
-    if not batch_block:
-        return delayed_loop(*inputs, cfg)
-    dyn, static = eqx.partition(inputs, eqx.is_array)
-
-    @custom_vmap
-    def loop(dyn):
-        return delayed_loop(*eqx.combine(dyn, static), cfg, block=block)
-
-    @loop.def_vmap
-    def _(axis_size, in_batched, dyn):
-        """Under vmap (a sweep or an ensemble), one loop runs all the points with
-        the sweep as the trailing axis of the delay ring (`blocked_sweep`), unless
-        the delays themselves are swept."""
-        axes = jax.tree.map(lambda b: 0 if b else None, in_batched[0])
-        ax_net = axes[0]
-        swept_delays = any(
-            a is not None
-            for a in jax.tree.leaves(
-                (ax_net.lengths, ax_net.speed, ax_net.explicit_delays)
-            )
-        )
-        if swept_delays:
-            out = jax.vmap(loop.fun, in_axes=(axes,))(dyn)
-        else:
-            out = blocked_sweep(dyn, static, axes, axis_size, cfg, batch_block)
-        return out, jax.tree.map(lambda _: True, out)
-
-    def stepwise(dyn):
-        return delayed_loop(*eqx.combine(dyn, static), cfg)
-
-    if cfg.adjoint.pulled:  # reverse mode only, like the pulled adjoint
-        # the single-run loop itself, its history through the pulled adjoint
-        blocked = jax.custom_vjp(loop)
-        blocked.defvjp(_pulled_fwd(loop.fun), _pulled_bwd, symbolic_zeros=True)
-    else:
-        blocked = jax.custom_jvp(loop)
-        blocked.defjvp(lambda primals, tangents: jax.jvp(stepwise, primals, tangents))
-    return blocked(dyn)
-
-
-def _pulled_fwd(fun):
-    """The forward rule of the blocked loop's `custom_vjp`: a VJP of `fun` with
-    respect to the *perturbed* inputs only (`symbolic_zeros`). Differentiating every
-    input kept, for example, each block's delay windows as residuals for the
-    gradient of the weights even when nothing asked for it. Inside one compiled
-    program XLA removed them again, but a plain (eager) `jax.grad` runs this forward
-    rule as a program of its own, which wrote them all out (W3 nearest: 2.4x the
-    jitted gradient)."""
-
-    def fwd(dyn):
-        values = jax.tree.map(lambda p: p.value, dyn, is_leaf=_is_primal)
-        perturbed = jax.tree.map(lambda p: p.perturbed, dyn, is_leaf=_is_primal)
-        diff, fixed = eqx.partition(values, perturbed)
-        out, pull = jax.vjp(lambda d: fun(eqx.combine(d, fixed)), diff)
-        return out, pull
-
-    return fwd
-
-
-def _pulled_bwd(pull, ct):
-    """The backward rule: the cotangents of unused outputs (symbolic zeros) as
-    zeros, then the pullback of `_pulled_fwd`'s VJP."""
-
-    def zeros(c):
-        if not isinstance(c, SymbolicZero):
-            return c
-        if c.dtype == jax.dtypes.float0:  # (integer outputs)
-            return np.zeros(c.shape, c.dtype)
-        return jnp.zeros(c.shape, c.dtype)
-
-    return pull(jax.tree.map(zeros, ct, is_leaf=lambda c: isinstance(c, SymbolicZero)))
-
-
-def _is_primal(x) -> bool:
-    return isinstance(x, jax.custom_derivatives.CustomVJPPrimal)
 
 
 def _check_monitors(monitors, net: Network, state_names) -> tuple:

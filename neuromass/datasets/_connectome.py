@@ -15,8 +15,11 @@ from jaxtyping import Array, ArrayLike, Float
 
 
 # Version of the `.npz` layout written by `Connectome.save`; bumped on any
-# incompatible change so that old readers can refuse new files clearly.
-NPZ_FORMAT_VERSION = 1
+# incompatible change so that old readers can refuse new files clearly. Version 2
+# files end with a SHA-256 checksum of their bytes (the archive's comment), which
+# `load_connectome` requires and verifies; version 1 files (no checksum) and
+# hand-made files without `format_version` are read without one.
+NPZ_FORMAT_VERSION = 2
 
 _NORMALISATIONS = ("max", "row_sum", "log")
 
@@ -361,7 +364,10 @@ class Connectome(eqx.Module):
         The file holds only plain numeric and string arrays (`weights`,
         `lengths`, `labels`, optionally `centres`, `name`, `source`, and a
         `format_version`), so it loads with `numpy.load(path, allow_pickle=False)`
-        and with `neuromass.datasets.load_connectome`.
+        and with `neuromass.datasets.load_connectome`. It is
+        written atomically (a killed process leaves the old file or none) and its
+        comment holds the SHA-256 of its bytes, which `load_connectome` verifies
+        before reading anything: a damaged file is an error naming it.
 
         **Arguments:**
 
@@ -399,11 +405,14 @@ def write_npz(
     source: str | None,
     extra: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write connectome arrays in the `Connectome.save` layout (no pickled objects).
+    """Write connectome arrays in the `Connectome.save` layout (no pickled objects),
+    atomically, with the SHA-256 of the file's bytes as the archive's comment.
 
     `arrays` holds `weights`, `lengths`, `labels` and optionally `centres`;
     `extra` adds further string entries (e.g. generator parameters as JSON).
     """
+    from .._io._npz import write_npz as write_checked_npz
+
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
@@ -421,9 +430,7 @@ def write_npz(
         contents["source"] = np.asarray(source, dtype=np.str_)
     for key, value in (extra or {}).items():
         contents[key] = np.asarray(value, dtype=np.str_)
-    with open(path, "wb") as f:
-        np.savez_compressed(f, **contents)
-    return path
+    return write_checked_npz(path, contents, compress=True)
 
 
 Connectome.__init__.__doc__ = """**Arguments:**

@@ -189,79 +189,59 @@ def read_npz(
 ) -> Connectome:
     """Read a `.npz` in the `Connectome.save` layout, never unpickling objects.
 
-    The stored `name` and `source` are kept; the arguments are fallbacks for
-    files that do not record them.
+    A file written by `Connectome.save` (format version 2) is verified against the
+    SHA-256 checksum it ends with before anything is read; older files and
+    hand-made ones (no `format_version`) have none and are read as they are, every
+    array of them (a damaged archive fails its zip checks). The stored `name` and
+    `source` are kept; the arguments are fallbacks for files that do not record
+    them.
     """
+    from .._io._checksum import MISSING, damaged
+    from .._io._npz import read_npz as read_checked_npz
+
     where = str(path)
-    try:
-        # From memory: np.load leaves a file open when it is not a valid zip.
-        npz = np.load(io.BytesIO(Path(path).read_bytes()), allow_pickle=False)
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    files, check = read_checked_npz(where, _WHAT, _FIX)
+    keys = set(files)
+    missing = {"weights", "lengths"} - keys
+    if missing:
         raise ValueError(
-            f"Cannot read {where!r} as a `.npz` file ({type(e).__name__}: {e}): it "
-            f"is damaged or not a connectome file. {_DAMAGED_HINT}"
-        ) from e
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise ValueError(
-            f"{where!r} holds a single array, not a `.npz` archive written by "
-            "`Connectome.save`."
+            f"{where!r} lacks the array(s) {sorted(missing)}; a connectome `.npz` "
+            "holds at least `weights` and `lengths` (see `Connectome.save`)."
         )
-    with npz:
-        keys = set(npz.files)
-        missing = {"weights", "lengths"} - keys
-        if missing:
+    version = 1
+    if "format_version" in keys:
+        raw = files["format_version"]
+        if raw.shape != () or raw.dtype.kind not in "iu":
             raise ValueError(
-                f"{where!r} lacks the array(s) {sorted(missing)}; a connectome `.npz` "
-                "holds at least `weights` and `lengths` (see `Connectome.save`)."
+                f"`format_version` in {where!r} must be a single integer; got "
+                f"dtype {raw.dtype} and shape {raw.shape}."
             )
-
-        def get(key: str) -> np.ndarray:
-            try:
-                return npz[key]
-            except ValueError as e:
-                if "allow_pickle" not in str(e):
-                    raise _damaged(where, key, e) from e
-                # Raised for object arrays, which would need unpickling.
-                raise ValueError(
-                    f"Cannot read `{key}` from {where!r} without unpickling; "
-                    "connectome files must hold plain numeric and string arrays."
-                ) from e
-            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-                raise _damaged(where, key, e) from e
-
-        if "format_version" in keys:
-            version = get("format_version")
-            if version.shape != () or version.dtype.kind not in "iu":
-                raise ValueError(
-                    f"`format_version` in {where!r} must be a single integer; got "
-                    f"dtype {version.dtype} and shape {version.shape}."
-                )
-            if int(version) > NPZ_FORMAT_VERSION:
-                raise ValueError(
-                    f"{where!r} uses connectome file format {int(version)}, newer "
-                    f"than this neuromass understands ({NPZ_FORMAT_VERSION}); "
-                    "upgrade neuromass."
-                )
-        arrays = {
-            key: get(key)
-            for key in ("weights", "lengths", "centres", "labels")
-            if key in keys
-        }
-        for key in ("weights", "lengths", "centres"):
-            if key in arrays and arrays[key].dtype.kind not in "biuf":
-                raise ValueError(
-                    f"`{key}` in {where!r} must be numeric; got dtype "
-                    f"{arrays[key].dtype}."
-                )
-        labels = None
-        if "labels" in arrays:
-            labels = _string_list(arrays["labels"], "labels", where)
-        if "name" in keys:
-            name = _string_scalar(get("name"), "name", where)
-        if "source" in keys:
-            source = _string_scalar(get("source"), "source", where)
+        version = int(raw)
+        if version > NPZ_FORMAT_VERSION:
+            raise ValueError(
+                f"{where!r} uses connectome file format {version}, newer "
+                f"than this neuromass understands ({NPZ_FORMAT_VERSION}); "
+                "upgrade neuromass."
+            )
+    if version >= 2 and check != "verified":
+        raise damaged(where, _WHAT, _FIX, MISSING)
+    arrays = {
+        key: files[key]
+        for key in ("weights", "lengths", "centres", "labels")
+        if key in keys
+    }
+    for key in ("weights", "lengths", "centres"):
+        if key in arrays and arrays[key].dtype.kind not in "biuf":
+            raise ValueError(
+                f"`{key}` in {where!r} must be numeric; got dtype {arrays[key].dtype}."
+            )
+    labels = None
+    if "labels" in arrays:
+        labels = _string_list(arrays["labels"], "labels", where)
+    if "name" in keys:
+        name = _string_scalar(files["name"], "name", where)
+    if "source" in keys:
+        source = _string_scalar(files["source"], "source", where)
     try:
         return Connectome(
             arrays["weights"],
@@ -275,17 +255,8 @@ def read_npz(
         raise ValueError(f"Invalid connectome in {where!r}: {e}") from e
 
 
-_DAMAGED_HINT = (
-    "Restore the file from a copy, or write it again with `Connectome.save`."
-)
-
-
-def _damaged(where: str, key: str, error: Exception) -> ValueError:
-    kind = "zlib.error" if isinstance(error, zlib.error) else type(error).__name__
-    return ValueError(
-        f"The connectome file {where!r} is damaged: reading `{key}` failed "
-        f"({kind}: {error}). {_DAMAGED_HINT}"
-    )
+_WHAT = "connectome file"
+_FIX = "write it again with `Connectome.save`"
 
 
 def _string_list(value: np.ndarray, key: str, where: str) -> list[str]:

@@ -9,13 +9,8 @@ import jax
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
+from ._names import flat_names
 from ._posterior import Posterior
-
-
-def _flat_names(name: str, shape: tuple[int, ...]) -> list[str]:
-    if not shape:
-        return [name]
-    return [f"{name}[{','.join(map(str, i))}]" for i in np.ndindex(*shape)]
 
 
 class PosteriorSamples(eqx.Module):
@@ -88,7 +83,7 @@ class PosteriorSamples(eqx.Module):
             flat = self.flat(n)
             lo, hi = self.interval(n, level)
             shape = x.shape[2:]
-            for j, label in enumerate(_flat_names(n, shape)):
+            for j, label in enumerate(flat_names(n, shape)):
                 idx = np.unravel_index(j, shape) if shape else ()
                 rows.append(
                     dict(

@@ -1,7 +1,6 @@
 """Simulation-based inference: simulation tables drawn from priors through
 `nm.sweep`, and amortised posteriors trained with flowjax."""
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -13,22 +12,11 @@ from jaxtyping import Array, PRNGKeyArray, PyTree
 
 from .._fit import AbstractConstraint
 from ..sweep import DistributionAxis, Space, sweep
+from ._names import element_pattern, flat_columns
 from ._prior import resolve_priors, sample_shape
 
 
 _CONSTRAINTS = "neuromass.constraints"
-
-
-def _flatten(name: str, col: np.ndarray) -> dict[str, np.ndarray]:
-    n = col.shape[0]
-    if col.ndim == 1:
-        return {name: col}
-    flat = col.reshape(n, -1)
-    shape = col.shape[1:]
-    return {
-        f"{name}[{','.join(map(str, idx))}]": flat[:, j]
-        for j, idx in enumerate(np.ndindex(*shape))
-    }
 
 
 def table_columns(table, name: str) -> list[str]:
@@ -36,7 +24,7 @@ def table_columns(table, name: str) -> list[str]:
     `name[0]`, `name[1]`, ... for an array (in order)."""
     if name in table.columns:
         return [name]
-    pattern = re.compile(re.escape(name) + r"\[[0-9,]+\]$")
+    pattern = element_pattern(name)
     cols = [c for c in table.columns if isinstance(c, str) and pattern.match(c)]
     if not cols:
         raise ValueError(
@@ -141,14 +129,14 @@ def simulate_table(
     cols: dict[str, np.ndarray] = {}
     for name, s in zip(names, shapes):
         col = np.asarray(res.params[name])
-        cols.update(_flatten(name, np.broadcast_to(col, (len(res),) + s)))
+        cols.update(flat_columns(name, np.broadcast_to(col, (len(res),) + s)))
     for name, col in res.outputs.items():
         if name in names:
             raise ValueError(
                 f"The simulator returns a feature named `{name}`, which is also a "
                 "parameter; rename the feature."
             )
-        cols.update(_flatten(name, np.asarray(col)))
+        cols.update(flat_columns(name, np.asarray(col)))
     cols["status"] = np.asarray(res.status)
     table = pd.DataFrame(cols)
     table.attrs["neuromass.params"] = list(names)
@@ -204,7 +192,7 @@ class AmortisedPosterior(eqx.Module):
             flat: dict[str, np.ndarray] = {}
             for k, v in observed.items():
                 v = np.asarray(v)
-                flat.update(_flatten(k, v[None]) if v.ndim else {k: v[None]})
+                flat.update(flat_columns(k, v[None]) if v.ndim else {k: v[None]})
             arr = pd.DataFrame(flat)[list(self.features)].to_numpy(dtype=float)[0]
         else:
             arr = np.asarray(observed, dtype=float)

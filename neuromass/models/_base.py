@@ -101,6 +101,13 @@ class AbstractNode(eqx.Module):
     `state` a dict of `(N,)` arrays, `coupling` a dict mapping each coupled variable to
     its afferent input `(N,)`, and `inputs` an optional dict of external inputs.
 
+    **Local coupling (cortical surfaces).** A node that takes the instantaneous local
+    coupling of a surface (`neuromass.SurfaceNetwork`) sets the class attribute
+    `local_coupling = True` and accepts a keyword `local` in `vector_field`: an
+    operator `local(x) = s L x` (the local connectivity `L` scaled by the coupling
+    strength `s`) that it applies where The Virtual Brain's model applies its
+    `local_coupling` (e.g. `lc_0 = local(V)`); `local` is None in region networks.
+
     !!! example "Writing your own node"
 
         ```python
@@ -132,6 +139,7 @@ class AbstractNode(eqx.Module):
     input_names: ClassVar[tuple[str, ...]] = ()
     state_bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
     observable: ClassVar[str | None] = None
+    local_coupling: ClassVar[bool] = False
 
     def __new__(cls, *args, **kwargs):
         # Name the parameter and the fix for a wrong keyword or value (otherwise a

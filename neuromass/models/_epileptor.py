@@ -93,6 +93,9 @@ class Epileptor(AbstractNode):
     `("x1", "x2")`. External inputs: `x1`, `x2` (added to $\dot x_1$, $\dot x_2$,
     TVB's stimulus variables).
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(x_1)$
+    is added to $I_{ext}$ (TVB: `Iext = self.Iext + local_coupling * x1`).
+
     !!! example
 
         ```python
@@ -151,8 +154,9 @@ class Epileptor(AbstractNode):
         "g": (-1.0, 1.0),
     }
     input_names: ClassVar[tuple[str, ...]] = ("x1", "x2")
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         x1, y1, z = state["x1"], state["y1"], state["z"]
         x2, y2, g = state["x2"], state["y2"], state["g"]
         c1 = coupling.get("x1", 0.0)
@@ -163,7 +167,10 @@ class Epileptor(AbstractNode):
             (-self.a * x1 + self.b) * x1,
             self.slope - x2 + 0.6 * (z - 4.0) ** 2,
         )
-        dx1 = tt * (y1 - z + self.Iext + self.Kvf * c1 + f1 * x1)
+        Iext = self.Iext
+        if local is not None:  # TVB: `Iext = self.Iext + local_coupling * x1`
+            Iext = Iext + local(x1)
+        dx1 = tt * (y1 - z + Iext + self.Kvf * c1 + f1 * x1)
         dy1 = tt * (self.c - self.d * x1 * x1 - y1)
         h = _z_target(x1, z, self.x0, self.s, self.modification)
         dz = tt * self.r * (h - z + self.Ks * c1)
@@ -224,6 +231,9 @@ class Epileptor2D(AbstractNode):
     **State variables:** `x1` ([-2, 1]) and `z` ([2, 5]). Coupled by default:
     `("x1",)`. External inputs: `x1` (added to $\dot x_1$).
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(x_1)$
+    is added to $I_{ext}$ (TVB: `Iext = self.Iext + local_coupling * x1`).
+
     !!! example
 
         ```python
@@ -264,8 +274,9 @@ class Epileptor2D(AbstractNode):
         "z": (2.0, 5.0),
     }
     input_names: ClassVar[tuple[str, ...]] = ("x1",)
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         x1, z = state["x1"], state["z"]
         cpl = coupling.get("x1", 0.0)
         tt = self.tt
@@ -274,7 +285,10 @@ class Epileptor2D(AbstractNode):
             self.a * x1 * x1 + (self.d - self.b) * x1,
             -self.slope - 0.6 * (z - 4.0) ** 2 + self.d * x1,
         )
-        dx1 = tt * (self.c - z + self.Iext + self.Kvf * cpl - G * x1)
+        Iext = self.Iext
+        if local is not None:  # TVB: `Iext = self.Iext + local_coupling * x1`
+            Iext = Iext + local(x1)
+        dx1 = tt * (self.c - z + Iext + self.Kvf * cpl - G * x1)
         h = _z_target(x1, z, self.x0, 4.0, self.modification)
         dz = tt * self.r * (h - z + self.Ks * cpl)
         if inputs:
@@ -330,6 +344,11 @@ class EpileptorRestingState(AbstractNode):
 
     **State variables:** `x1`, `y1`, `z`, `x2`, `y2`, `g`, `x_rs`, `y_rs`. Coupled
     by default: `("x1", "x2", "x_rs")`. External inputs: `x1`.
+
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(x_1)$
+    is added to $I_{ext}$ and $\ell(x_{rs})$ to the bracket of $\dot x_{rs}$, after
+    $\gamma_{rs} K_{rs} C^3_i$ and not multiplied by $\gamma_{rs}$ (TVB:
+    `Iext + local_coupling * x1` and `lc_1 = local_coupling * x_rs`).
 
     !!! example
 
@@ -397,8 +416,9 @@ class EpileptorRestingState(AbstractNode):
         "y_rs": (-6.0, 6.0),
     }
     input_names: ClassVar[tuple[str, ...]] = ("x1",)
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         x1, y1, z = state["x1"], state["y1"], state["z"]
         x2, y2, g = state["x2"], state["y2"], state["g"]
         xr, yr = state["x_rs"], state["y_rs"]
@@ -411,7 +431,10 @@ class EpileptorRestingState(AbstractNode):
             -self.a * x1**2 + self.b * x1,
             self.slope - x2 + 0.6 * (z - 4.0) ** 2,
         )
-        dx1 = tt * (y1 - z + self.Iext + self.Kvf * c1 + f1 * x1)
+        Iext = self.Iext
+        if local is not None:  # TVB: `Iext = self.Iext + local_coupling * x1`
+            Iext = Iext + local(x1)
+        dx1 = tt * (y1 - z + Iext + self.Kvf * c1 + f1 * x1)
         dy1 = tt * (self.c - self.d * x1**2 - y1)
         zneg = jnp.where(z < 0.0, -0.1 * z**7, 0.0)
         dz = tt * (self.r * (4.0 * (x1 - self.x0) + zneg - z + self.Ks * c1))
@@ -421,17 +444,16 @@ class EpileptorRestingState(AbstractNode):
         f2 = jnp.where(x2 < -0.25, 0.0, self.aa * (x2 + 0.25))
         dy2 = tt * ((-y2 + f2) / self.tau)
         dg = tt * (-0.01 * (g - 0.1 * x1))
-        dxr = (
-            self.d_rs
-            * self.tau_rs
-            * (
-                self.alpha_rs * yr
-                - self.f_rs * xr**3
-                + self.e_rs * xr**2
-                + self.gamma_rs * self.I_rs
-                + self.gamma_rs * self.K_rs * c3
-            )
+        rs = (
+            self.alpha_rs * yr
+            - self.f_rs * xr**3
+            + self.e_rs * xr**2
+            + self.gamma_rs * self.I_rs
+            + self.gamma_rs * self.K_rs * c3
         )
+        if local is not None:  # TVB: `+ lc_1`, `lc_1 = local_coupling * x_rs`
+            rs = rs + local(xr)
+        dxr = self.d_rs * self.tau_rs * rs
         dyr = self.d_rs * (self.a_rs + self.b_rs * xr - self.beta_rs * yr) / self.tau_rs
         if inputs:
             dx1 = dx1 + inputs.get("x1", 0.0)

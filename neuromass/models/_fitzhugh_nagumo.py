@@ -50,6 +50,9 @@ class FitzHughNagumo(AbstractNode):
     [-2.5, 2.5]) and `W` (recovery; [-1, 2]). Coupled by default: `("V",)`.
     External inputs: `V` (added to $\dot V$).
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(V)$
+    is added to $\dot V$ after $C_i$, as in TVB's `Generic2dOscillator` (`+ lc_0`).
+
     !!! example
 
         ```python
@@ -81,10 +84,13 @@ class FitzHughNagumo(AbstractNode):
         "W": (-1.0, 2.0),
     }
     input_names: ClassVar[tuple[str, ...]] = ("V",)
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         V, W = state["V"], state["W"]
         dV = V - V * V * V / 3.0 - W + self.I + coupling.get("V", 0.0)
+        if local is not None:  # TVB's Generic2dOscillator: `+ lc_0`
+            dV = dV + local(V)
         dW = (V + self.a - self.b * W) / self.tau
         if inputs:
             dV = dV + inputs.get("V", 0.0)

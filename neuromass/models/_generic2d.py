@@ -52,6 +52,10 @@ class Generic2dOscillator(AbstractNode):
     [-2, 4]) and `W` (slow recovery; [-6, 6]). Coupled by default: `("V",)`.
     External inputs: `V` (added to $\dot V$, as TVB's stimulus).
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(V)$
+    is added inside the bracket of $\dot V$, not multiplied by $\gamma$ (TVB:
+    `+ gamma * c_0 + lc_0`, `lc_0 = local_coupling * V`).
+
     !!! example
 
         ```python
@@ -92,10 +96,14 @@ class Generic2dOscillator(AbstractNode):
     }
     input_names: ClassVar[tuple[str, ...]] = ("V",)
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    local_coupling: ClassVar[bool] = True
+
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         V, W = state["V"], state["W"]
         V2 = V * V
         drive = self.gamma * (self.I + coupling.get("V", 0.0))
+        if local is not None:  # TVB: `+ lc_0`, not multiplied by gamma
+            drive = drive + local(V)
         dV = (
             self.d
             * self.tau

@@ -38,6 +38,9 @@ class Hopf(AbstractNode):
     Coupled by default: `("x", "y")`. External inputs: `x`, `y` (added to the
     derivatives).
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(x)$
+    is added to $\dot x$ (TVB's `SupHopf`: `+ lc_0`, `lc_0 = local_coupling * x`).
+
     !!! example
 
         ```python
@@ -67,11 +70,14 @@ class Hopf(AbstractNode):
         "y": (-1.0, 1.0),
     }
     input_names: ClassVar[tuple[str, ...]] = ("x", "y")
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         x, y = state["x"], state["y"]
         r2 = x * x + y * y
         dx = (self.a - r2) * x - self.omega * y + coupling.get("x", 0.0)
+        if local is not None:  # TVB: `+ c_0 + lc_0`
+            dx = dx + local(x)
         dy = (self.a - r2) * y + self.omega * x + coupling.get("y", 0.0)
         if inputs:
             dx = dx + inputs.get("x", 0.0)

@@ -58,6 +58,11 @@ class JansenRit(AbstractNode):
     (TVB): `y0` [-1, 1], `y1` [-500, 500], `y2` [-50, 50], `y3` [-6, 6],
     `y4` [-20, 20], `y5` [-500, 500]. Coupled by default: `("y1", "y2")`.
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`):
+    $\ell(y_1 - y_2)$, the local sum of the pyramidal potentials (not of their
+    sigmoids), is added to the drive of $\dot y_4$ after $c_i$ (TVB:
+    `local_coupling * (y1 - y2)`).
+
     !!! example
 
         ```python
@@ -111,8 +116,9 @@ class JansenRit(AbstractNode):
         "y5": (-500.0, 500.0),
     }
     input_names: ClassVar[tuple[str, ...]] = ("p",)
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         y0, y1, y2 = state["y0"], state["y1"], state["y2"]
         y3, y4, y5 = state["y3"], state["y4"], state["y5"]
         rate = 2.0 * self.nu_max
@@ -120,6 +126,8 @@ class JansenRit(AbstractNode):
         s_e = sigmoid(self.a_1 * self.J * y0, rate, self.r, self.v0)
         s_i = sigmoid(self.a_3 * self.J * y0, rate, self.r, self.v0)
         drive = self.mu + self.a_2 * self.J * s_e + coupling.get("y1", 0.0)
+        if local is not None:  # TVB: `+ c + local_coupling * (y1 - y2)`
+            drive = drive + local(y1 - y2)
         if inputs:
             drive = drive + inputs.get("p", 0.0)
         a, b = self.a, self.b
@@ -184,6 +192,10 @@ class ZetterbergJansen(AbstractNode):
     **State variables:** `v1` ... `v7` (mV) and `y1` ... `y5` (mV/ms), in TVB's order
     `v1 y1 v2 y2 v3 y3 v4 y4 v5 y5 v6 v7`. Coupled by default: `("v6",)`.
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(v_6)$
+    is added to the afferent coupling before the sigmoid, $c_i = S(C_i +
+    \ell(v_6))$ (TVB: `sigma_fun(c_0 + local_coupling * v6)`).
+
     !!! example
 
         ```python
@@ -243,15 +255,19 @@ class ZetterbergJansen(AbstractNode):
         "v7": (-100.0, 20.0),
     }
     input_names: ClassVar[tuple[str, ...]] = ("P",)
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         s = state
         rate = 2.0 * self.e0
 
         def sig(v):
             return sigmoid(v, rate, self.rho_1, self.rho_2)
 
-        c_in = sig(coupling.get("v6", 0.0))
+        c = coupling.get("v6", 0.0)
+        if local is not None:  # TVB: `sigma_fun(c_0 + local_coupling * v6)`
+            c = c + local(s["v6"])
+        c_in = sig(c)
         p = self.P
         if inputs:
             p = p + inputs.get("P", 0.0)

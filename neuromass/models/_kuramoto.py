@@ -39,6 +39,11 @@ class Kuramoto(AbstractNode):
     **State variables:** `theta` (phase, rad; typical range [0, 2π]). Coupled by
     default: `("theta",)`. External inputs: `theta` (added to $\dot\theta$).
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`):
+    $\sin(\ell(\theta))$ is added to $C_i$, the sine of the locally summed
+    phases, as TVB's `Kuramoto` computes it (`sin(local_coupling * theta)`, not
+    the sum of the sines of the phase differences).
+
     !!! example
 
         ```python
@@ -71,10 +76,14 @@ class Kuramoto(AbstractNode):
         "theta": (0.0, 2.0 * math.pi)
     }
     input_names: ClassVar[tuple[str, ...]] = ("theta",)
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         theta = state["theta"]
-        dtheta = jnp.broadcast_to(self.omega, theta.shape) + coupling.get("theta", 0.0)
+        c = coupling.get("theta", 0.0)
+        if local is not None:  # TVB: `I = c_0 + sin(local_coupling * theta)`
+            c = c + jnp.sin(local(theta))
+        dtheta = jnp.broadcast_to(self.omega, theta.shape) + c
         if inputs:
             dtheta = dtheta + inputs.get("theta", 0.0)
         return {"theta": dtheta}

@@ -92,6 +92,10 @@ class LarterBreakspear(AbstractNode):
     channels), `Z` (mean inhibitory potential); typical range [-1.5, 1.5] each.
     Coupled by default: `("V",)`. External inputs: `V` (added to $\dot V$).
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): the local
+    recurrent rate $Q_V$ becomes $Q_V + \ell(Q_V)$ in both $(1 - C)$ terms of
+    $\dot V$ (not in $\dot Z$), as TVB's `(QV + lc_0)`, `lc_0 = local_coupling * QV`.
+
     !!! example
 
         ```python
@@ -155,8 +159,9 @@ class LarterBreakspear(AbstractNode):
         "Z": (-1.5, 1.5),
     }
     input_names: ClassVar[tuple[str, ...]] = ("V",)
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         V, W, Z = state["V"], state["W"], state["Z"]
         q_in = coupling.get("V", 0.0)
         m_Ca = _half_tanh(V, self.TCa, self.d_Ca)
@@ -164,7 +169,10 @@ class LarterBreakspear(AbstractNode):
         m_K = _half_tanh(V, self.TK, self.d_K)
         QV = self.QV_max * _half_tanh(V, self.VT, self.d_V)
         QZ = self.QZ_max * _half_tanh(Z, self.ZT, self.d_Z)
-        exc = (1.0 - self.C) * QV + self.C * q_in
+        q_local = QV
+        if local is not None:  # TVB: `(QV + lc_0)`, `lc_0 = local_coupling * QV`
+            q_local = QV + local(QV)
+        exc = (1.0 - self.C) * q_local + self.C * q_in
         g_ca = self.gCa + self.rNMDA * self.aee * exc
         g_na = self.gNa * m_Na + self.aee * exc
         dV = self.t_scale * (

@@ -34,6 +34,9 @@ class Linear(AbstractNode):
     **State variables:** `x` (typical range [-1, 1]). Coupled by default:
     `("x",)`. External inputs: `x` (added to $\dot x$).
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(x)$
+    is added to $\dot x$ (TVB: `gamma * x + c + local_coupling * x`).
+
     !!! example
 
         ```python
@@ -60,9 +63,12 @@ class Linear(AbstractNode):
     default_state: ClassVar[dict[str, float]] = {"x": 0.0}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {"x": (-1.0, 1.0)}
     input_names: ClassVar[tuple[str, ...]] = ("x",)
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         dx = self.gamma * state["x"] + coupling.get("x", 0.0)
+        if local is not None:  # TVB: `+ local_coupling * x`
+            dx = dx + local(state["x"])
         if inputs:
             dx = dx + inputs.get("x", 0.0)
         return {"x": dx}

@@ -118,6 +118,11 @@ class ReducedSetFitzHughNagumo(AbstractNode):
     `("xi_0", "xi_1", "xi_2")` (TVB's coupling variables are `xi` and `alpha`, but
     only the coupling of `xi` enters its equations).
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): mode by
+    mode, $\ell(\xi_i)$ is added after $C$ inside $\tau(\cdot)$ of both
+    $\dot\xi_i$ and $\dot\alpha_i$ (TVB: `tau * (IE_i + c_0 + local_coupling * xi)`,
+    the sparse matrix applied to each mode's column).
+
     !!! example
 
         ```python
@@ -159,8 +164,9 @@ class ReducedSetFitzHughNagumo(AbstractNode):
             "beta": (-3.0, 3.0),
         }
     )
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         q = _mode_integrals(self.mu, self.sigma)
         xi, eta = _modes(state, "xi"), _modes(state, "eta")
         alpha, beta = _modes(state, "alpha"), _modes(state, "beta")
@@ -172,17 +178,20 @@ class ReducedSetFitzHughNagumo(AbstractNode):
         out = {}
         for m in range(_N_MODES):
             e_m, ie_m, v_m = (q[k][..., m] for k in ("int_v4", "int_zv", "int_v"))
+            drive = ie_m + c
+            if local is not None:  # TVB: `IE_i + c_0 + local_coupling * xi`
+                drive = drive + local(xi[m])
             out[f"xi_{m}"] = (
                 tau * (xi[m] - e_m * xi[m] ** 3 / 3.0 - eta[m])
                 + self.K11 * (a_xi[m] - xi[m])
                 - self.K12 * (b_alpha[m] - xi[m])
-                + tau * (ie_m + c)
+                + tau * drive
             )
             out[f"eta_{m}"] = (xi[m] - self.b * eta[m] + self.a * v_m) / tau
             out[f"alpha_{m}"] = (
                 tau * (alpha[m] - e_m * alpha[m] ** 3 / 3.0 - beta[m])
                 + self.K21 * (c_xi[m] - alpha[m])
-                + tau * (ie_m + c)
+                + tau * drive
             )
             out[f"beta_{m}"] = (alpha[m] - self.b * beta[m] + self.a * v_m) / tau
         return {name: out[name] for name in self.state_names}
@@ -237,6 +246,11 @@ class ReducedSetHindmarshRose(AbstractNode):
     [-20, 20], `tau`, `gamma` [2, 10]). Coupled by default: `("xi_0", "xi_1",
     "xi_2")`.
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): mode by
+    mode, $\ell(\xi_i)$ is added after $C$ to both $\dot\xi_i$ and
+    $\dot\alpha_i$ (TVB: `IE_i + c_0 + local_coupling * xi`, the sparse matrix
+    applied to each mode's column).
+
     !!! example
 
         ```python
@@ -285,8 +299,9 @@ class ReducedSetHindmarshRose(AbstractNode):
             "gamma": (2.0, 10.0),
         }
     )
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         q = _mode_integrals(self.mu, self.sigma)
         xi, eta, tau = _modes(state, "xi"), _modes(state, "eta"), _modes(state, "tau")
         alpha, beta = _modes(state, "alpha"), _modes(state, "beta")
@@ -325,4 +340,8 @@ class ReducedSetHindmarshRose(AbstractNode):
             )
             out[f"beta_{m}"] = c_m - d_m * alpha[m] ** 2 - beta[m]
             out[f"gamma_{m}"] = rs * alpha[m] - self.r * gamma[m] - m_m
+            if local is not None:  # TVB: `IE_i + c_0 + local_coupling * xi`, last
+                lc_m = local(xi[m])
+                out[f"xi_{m}"] = out[f"xi_{m}"] + lc_m
+                out[f"alpha_{m}"] = out[f"alpha_{m}"] + lc_m
         return {name: out[name] for name in self.state_names}

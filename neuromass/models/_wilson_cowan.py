@@ -80,6 +80,10 @@ class WilsonCowan(AbstractNode):
     variables, but only the coupling of `E` enters the equations, into $x^E$).
     External inputs: `E`, `I` (added to the derivatives).
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`):
+    $\ell(E) + \ell(I)$ is added inside both $x^E$ and $x^I$ (TVB: `lc_0 + lc_1`
+    in both populations, the local inhibitory activity entering with a plus sign).
+
     !!! example
 
         ```python
@@ -130,12 +134,19 @@ class WilsonCowan(AbstractNode):
         "I": (0.0, 1.0),
     }
     input_names: ClassVar[tuple[str, ...]] = ("E", "I")
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         E, I = state["E"], state["I"]  # noqa: E741
         c = coupling.get("E", 0.0)
-        x_e = self.alpha_e * (self.c_ee * E - self.c_ei * I + self.P - self.theta_e + c)
-        x_i = self.alpha_i * (self.c_ie * E - self.c_ii * I + self.Q - self.theta_i)
+        u_e = self.c_ee * E - self.c_ei * I + self.P - self.theta_e + c
+        u_i = self.c_ie * E - self.c_ii * I + self.Q - self.theta_i
+        if local is not None:  # TVB: `+ lc_0 + lc_1` in both populations
+            lc_0, lc_1 = local(E), local(I)
+            u_e = u_e + lc_0 + lc_1
+            u_i = u_i + lc_0 + lc_1
+        x_e = self.alpha_e * u_e
+        x_i = self.alpha_i * u_i
         s_e = _logistic(x_e, self.a_e, self.b_e)
         s_i = _logistic(x_i, self.a_i, self.b_i)
         s_e = self.c_e * jnp.where(

@@ -66,6 +66,10 @@ class ReducedWongWang(AbstractNode):
     [0, 1]). Coupled by default: `("S",)`. External inputs: `S` (added to
     $\dot S$).
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(S)$
+    is added to $C_i$, so $x_i$ gains $J_N \ell(S)$ (TVB's `dfun`:
+    `c + local_coupling * S`, scaled by $J_N$).
+
     !!! example
 
         ```python
@@ -105,10 +109,14 @@ class ReducedWongWang(AbstractNode):
         "S": (0.0, 1.0)
     }
     input_names: ClassVar[tuple[str, ...]] = ("S",)
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         S = state["S"]
-        x = self.w * self.J_N * S + self.I_o + self.J_N * coupling.get("S", 0.0)
+        c = coupling.get("S", 0.0)
+        if local is not None:  # TVB's dfun: `c + local_coupling * S`
+            c = c + local(S)
+        x = self.w * self.J_N * S + self.I_o + self.J_N * c
         H = _transfer(self.a * x - self.b, self.d)
         dS = -S / self.tau_s + (1.0 - S) * H * self.gamma
         if inputs:
@@ -173,6 +181,10 @@ class ReducedWongWangExcInh(AbstractNode):
     [0, 1]). Coupled by default: `("S_e",)`. External inputs: `S_e`, `S_i` (added to
     the derivatives).
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`):
+    $\ell(S^e)$ is added to $C_i$, so it reaches both populations through
+    $G J_N (C_i + \ell(S^e))$ (TVB: `G * J_N * (c_0 + local_coupling * S_e)`).
+
     !!! example
 
         ```python
@@ -222,10 +234,14 @@ class ReducedWongWangExcInh(AbstractNode):
         "S_i": (0.0, 1.0),
     }
     input_names: ClassVar[tuple[str, ...]] = ("S_e", "S_i")
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         S_e, S_i = state["S_e"], state["S_i"]
-        c = self.G * self.J_N * coupling.get("S_e", 0.0)
+        c = coupling.get("S_e", 0.0)
+        if local is not None:  # TVB: `G * J_N * (c_0 + local_coupling * S_e)`
+            c = c + local(S_e)
+        c = self.G * self.J_N * c
         jn_se = self.J_N * S_e
         x_e = self.w_p * jn_se - self.J_i * S_i + self.W_e * self.I_o + c + self.I_ext
         x_i = jn_se - S_i + self.W_i * self.I_o + self.lamda * c
@@ -274,6 +290,10 @@ class DecoBalancedExcInh(AbstractNode):
 
     **State variables:** `S_e`, `S_i` (range and hard bounds [0, 1]). Coupled by
     default: `("S_e",)`. External inputs: `S_e`, `S_i`.
+
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): as for
+    `ReducedWongWangExcInh`, $\ell(S^e)$ is added to $C_k$ (TVB:
+    `G * J_N * (c_0 + local_coupling * S_e)`).
 
     !!! example
 
@@ -330,10 +350,14 @@ class DecoBalancedExcInh(AbstractNode):
         "S_i": (0.0, 1.0),
     }
     input_names: ClassVar[tuple[str, ...]] = ("S_e", "S_i")
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         S_e, S_i = state["S_e"], state["S_i"]
-        c = self.G * self.J_N * coupling.get("S_e", 0.0)
+        c = coupling.get("S_e", 0.0)
+        if local is not None:  # TVB: `G * J_N * (c_0 + local_coupling * S_e)`
+            c = c + local(S_e)
+        c = self.G * self.J_N * c
         jn_se = self.J_N * S_e
         x_e = self.w_p * jn_se - self.J_i * S_i + self.W_e * self.I_o + c + self.I_ext
         x_i = jn_se - S_i + self.W_i * self.I_o + self.lamda * c

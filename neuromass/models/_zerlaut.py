@@ -133,6 +133,11 @@ class ZerlautAdaptationFirstOrder(AbstractNode):
     **State variables:** `E`, `I` (kHz, [0.001, 0.25]), `W_e` (pA, [0, 200]),
     `W_i` ([0, 0]), `ou_drift` ([0, 0]). Coupled by default: `("E",)`.
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(E)$
+    is added to $C_i$ in $\nu_{ext}$ (before the clipping) and $\ell(I)$ is the
+    external inhibitory rate of both populations, added to $\nu^{ei}_x$,
+    $\nu^{ii}_x$ (TVB: `Fe_ext = c_0 + lc_E + ...`, `Fi_ext = lc_I`).
+
     !!! example
 
         ```python
@@ -202,13 +207,18 @@ class ZerlautAdaptationFirstOrder(AbstractNode):
         "E": (0.0, None),
         "I": (0.0, None),
     }
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         E, I = state["E"], state["I"]  # noqa: E741
         W_e, W_i, ou = state["W_e"], state["W_i"], state["ou_drift"]
-        fe_ext = coupling.get("E", 0.0) + self.weight_noise * ou
-        fe_ext = jnp.where(fe_ext * self.K_ext_e < 0.0, 0.0, fe_ext)
+        c = coupling.get("E", 0.0)
         fi_ext = 0.0
+        if local is not None:  # TVB: `c_0 + lc_E + ...`, `Fi_ext = lc_I`
+            c = c + local(E)
+            fi_ext = local(I)
+        fe_ext = c + self.weight_noise * ou
+        fe_ext = jnp.where(fe_ext * self.K_ext_e < 0.0, 0.0, fe_ext)
         ee = fe_ext + self.external_input_ex_ex
         ei = fi_ext + self.external_input_ex_in
         ie = fe_ext + self.external_input_in_ex
@@ -308,6 +318,11 @@ class ZerlautAdaptationSecondOrder(AbstractNode):
     `C_ei` ([-0.0005, 0.0005]), `C_ii` ([0, 0.0005]), `W_e` (pA, [0, 200]), `W_i`
     ([0, 0]), `ou_drift` ([0, 0]). Coupled by default: `("E",)`.
 
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(E)$
+    is added to the excitatory drive of both populations after the long-range term
+    ($C_i$, $S_i C_i$) and before the clipping, $\ell(I)$ to their inhibitory
+    drives (TVB: `c_0 + lc_E + ...`, `S_i * c_0 + lc_E + ...`, `lc_I + ...`).
+
     !!! example
 
         ```python
@@ -382,17 +397,22 @@ class ZerlautAdaptationSecondOrder(AbstractNode):
         "E": (0.0, None),
         "I": (0.0, None),
     }
+    local_coupling: ClassVar[bool] = True
 
-    def vector_field(self, t, state, coupling, inputs=None):
+    def vector_field(self, t, state, coupling, inputs=None, local=None):
         E, I = state["E"], state["I"]  # noqa: E741
         C_ee, C_ei, C_ii = state["C_ee"], state["C_ei"], state["C_ii"]
         W_e, W_i, ou = state["W_e"], state["W_i"], state["ou_drift"]
         c = coupling.get("E", 0.0)
         noise = self.weight_noise * ou
-        ee = jnp.maximum(c + self.external_input_ex_ex + noise, 0.0)
-        ie = jnp.maximum(self.S_i * c + self.external_input_in_ex + noise, 0.0)
-        ei = jnp.zeros_like(E) + self.external_input_ex_in
-        ii = jnp.zeros_like(E) + self.external_input_in_in
+        c_e, c_i, fi = c, self.S_i * c, jnp.zeros_like(E)
+        if local is not None:  # TVB: `c_0 + lc_E`, `S_i * c_0 + lc_E`, `lc_I + ...`
+            lc_e = local(E)
+            c_e, c_i, fi = c_e + lc_e, c_i + lc_e, local(I)
+        ee = jnp.maximum(c_e + self.external_input_ex_ex + noise, 0.0)
+        ie = jnp.maximum(c_i + self.external_input_in_ex + noise, 0.0)
+        ei = fi + self.external_input_ex_in
+        ii = fi + self.external_input_in_in
 
         def tf_e(e, i):
             return _transfer(self, e, i, ee, ei, W_e, self.P_e, self.E_L_e)

@@ -298,23 +298,26 @@ class Projection(AbstractMonitor):
         return g
 
     def bind(self, network) -> "Projection":
-        """This monitor for `network` (a `neuromass.Network`, or a node model
-        simulated alone): the observable defaults to the model's `observable`;
-        the gain must have one column per region, and, when both the lead field's
-        `regions` and the network's `labels` are known, they must be the same
-        regions in the same order (else a `ValueError` names both parcellations).
+        """This monitor for `network` (a `neuromass.Network`, a
+        `neuromass.SurfaceNetwork`, or a node model simulated alone): the
+        observable defaults to the model's `observable`; the gain must have one
+        column per node (region, or vertex of a surface), and, when both the lead
+        field's `regions` and the network's `labels` are known, they must be the
+        same regions in the same order (else a `ValueError` names both
+        parcellations).
         """
-        from .._network import Network
+        from .._network import AbstractNetwork, Network
         from ..models import AbstractNode
         from ..models._base import observable_of
 
-        if isinstance(network, Network):
-            node, n, labels = network.node, network.n_regions, network.labels
+        if isinstance(network, AbstractNetwork):  # a region or surface network
+            node, n = network.node, network.n_nodes
+            labels = network.labels if isinstance(network, Network) else None
         elif isinstance(network, AbstractNode):
             node, n, labels = network, None, None
         else:
             raise TypeError(
-                "`bind` takes the simulated `nm.Network` (or node model); got "
+                "`bind` takes the simulated network (or node model); got "
                 f"{type(network).__name__}."
             )
         cols = self.gain.shape[1]

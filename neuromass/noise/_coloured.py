@@ -1,14 +1,19 @@
 """Coloured noise: Ornstein-Uhlenbeck processes added to the drift."""
 
-import functools
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._inputs._base import Contribution
 from ..models import AbstractNode
-from ._noise import AbstractNoise, Additive, _check_sigma, _check_variables
+from ._noise import (
+    AbstractNoise,
+    _check_sigma,
+    _check_variables,
+    _checked_sigma,
+    _diag,
+)
 
 
 class OrnsteinUhlenbeck(AbstractNoise):
@@ -78,76 +83,65 @@ class OrnsteinUhlenbeck(AbstractNoise):
         self.tau, self.sigma, self.mixing = tau, sigma, mixing
         self.variables = _check_variables(variables)
 
-    def diffusion(self, t, state):
-        raise TypeError(
-            "OrnsteinUhlenbeck noise enters the drift through its own state variables "
-            "(`simulate` adds them); it has no diffusion of the network's variables."
-        )
-
-    @property
-    def is_additive(self) -> bool:
-        return True
-
     def names(self, node: AbstractNode) -> tuple[str, ...]:
         """The noisy variables of `node`."""
         return node.state_names if self.variables is None else self.variables
 
-    def augment(self, net, y0, key):
-        """`(net, noise, y0)` of the augmented system (see the class docstring): the
-        node with the processes as extra variables, white noise on them only, and
-        `y0` with a stationary draw of the processes (from `key`)."""
-        names = self.names(net.node)
-        n = net.n_regions
+    def extra_state(self, node) -> tuple[str, ...]:
+        return tuple(f"ou_{v}" for v in self.names(node))
+
+    def check(self, node, n: int) -> None:
         if self.mixing is not None and self.mixing.shape != (n, n):
             raise ValueError(
                 f"`mixing` has shape {self.mixing.shape}; the network has {n} regions."
             )
-        node = _coloured(type(net.node), names)(net.node, self)
-        eta = _eta_names(names)
+
+    def initial_extra(self, node, n, dtype, key):
+        """A stationary draw of the processes (from the run's `key`)."""
+        names = self.extra_state(node)
         draw = jax.random.normal(
-            jax.random.fold_in(key, 2**31 - 1), (len(names), n), net.weights.dtype
+            jax.random.fold_in(key, 2**31 - 1), (len(names), n), dtype
         )
-        y0 = dict(y0)
-        for i, e in enumerate(eta):
-            y0[e] = jnp.broadcast_to(self.sigma, (n,)) * draw[i]
-        white = Additive(self.sigma * jnp.sqrt(2.0 / self.tau), variables=eta)
-        net = eqx.tree_at(lambda m: (m.node, m.noise), net, (node, white))
-        return net, white, y0
+        return {
+            e: jnp.broadcast_to(self.sigma, (n,)) * draw[i] for i, e in enumerate(names)
+        }
 
+    def drift(self, t, state, stage) -> Contribution:
+        """The forcing `M eta` of each noisy variable, and the decay `-eta / tau` of
+        the processes."""
+        out = {}
+        m = self.mixing
+        for v in self._noisy(state):
+            e = f"ou_{v}"
+            out[v] = state[e] if m is None else m @ state[e]
+        for v in self._noisy(state):
+            e = f"ou_{v}"
+            out[e] = -state[e] / self.tau
+        return Contribution(derivative=out)
 
-def _eta_names(names):
-    return tuple(f"ou_{v}" for v in names)
+    def diffusion(self, t, state):
+        """White noise of intensity `sigma sqrt(2 / tau)` on the processes only."""
+        eta = tuple(f"ou_{v}" for v in self._noisy(state))
+        scale = self.sigma * jnp.sqrt(2.0 / self.tau)
+        return _diag(state, eta, lambda v, x: scale)
 
+    def checked(self):
+        tau = eqx.error_if(
+            self.tau,
+            ~jnp.all(jnp.isfinite(self.tau) & (self.tau > 0)),
+            "Noise `tau` (the correlation time, ms) is NaN, infinite or not positive "
+            "(a traced value, e.g. set with `eqx.tree_at` or swept); it must be > 0.",
+        )
+        return eqx.tree_at(
+            lambda n: (n.tau, n.sigma), self, (tau, _checked_sigma(self.sigma))
+        )
 
-@functools.cache
-def _coloured(node_cls: type, names: tuple[str, ...]) -> type:
-    """The node class `node_cls` with an Ornstein-Uhlenbeck process per variable of
-    `names` (extra state variables `ou_<v>`)."""
-    eta = _eta_names(names)
+    def _noisy(self, state) -> tuple[str, ...]:
+        """The noisy variables, read from a state that carries their processes."""
+        if self.variables is not None:
+            return self.variables
+        return tuple(v[3:] for v in state if v.startswith("ou_"))
 
-    class Coloured(AbstractNode):
-        node: AbstractNode
-        noise: OrnsteinUhlenbeck
-
-        state_names = node_cls.state_names + eta
-        coupled_vars = node_cls.coupled_vars
-        default_state = {**node_cls.default_state, **{e: 0.0 for e in eta}}
-        state_ranges = {**node_cls.state_ranges, **{e: (-1.0, 1.0) for e in eta}}
-        input_names = node_cls.input_names
-        state_bounds = node_cls.state_bounds
-
-        def vector_field(self, t, state, coupling, inputs=None):
-            inner = {v: state[v] for v in node_cls.state_names}
-            d = dict(self.node.vector_field(t, inner, coupling, inputs))
-            m = self.noise.mixing
-            for v, e in zip(names, eta):
-                forcing = state[e] if m is None else m @ state[e]
-                d[v] = d[v] + forcing
-                d[e] = -state[e] / self.noise.tau
-            return d
-
-        def parameters(self):
-            return self.node.parameters()
-
-    Coloured.__name__ = Coloured.__qualname__ = f"{node_cls.__name__}WithOU"
-    return Coloured
+    @property
+    def is_additive(self) -> bool:
+        return True

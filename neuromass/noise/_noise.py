@@ -7,9 +7,10 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import State
+from .._inputs._base import AbstractInput
 
 
-class AbstractNoise(eqx.Module):
+class AbstractNoise(AbstractInput):
     r"""Base class of noise models.
 
     A network with noise is the Itô SDE
@@ -20,6 +21,11 @@ class AbstractNoise(eqx.Module):
     diffusion $g$. A noise model returns $g$ as a dict of `(N,)` arrays, one per state
     variable (zeros for variables without noise). `simulate` turns it into a Diffrax
     `ControlTerm` driven by a Brownian path built from the `key` it is given.
+
+    A noise model is an input to the vector field (`neuromass.AbstractInput`): white
+    noise gives the diffusion; coloured noise
+    (`neuromass.noise.OrnsteinUhlenbeck`) carries its own state variables and
+    adds to the drift.
     """
 
     @abc.abstractmethod
@@ -100,6 +106,9 @@ class Additive(AbstractNoise):
     def diffusion(self, t, state):
         return _diag(state, self.variables, lambda v, x: self._sigma_for(v))
 
+    def checked(self):
+        return eqx.tree_at(lambda n: n.sigma, self, _checked_sigma(self.sigma))
+
     @property
     def is_additive(self) -> bool:
         return True
@@ -137,9 +146,30 @@ class Multiplicative(AbstractNoise):
     def diffusion(self, t, state):
         return _diag(state, self.variables, lambda v, x: self.sigma * x)
 
+    def checked(self):
+        return eqx.tree_at(lambda n: n.sigma, self, _checked_sigma(self.sigma))
+
     @property
     def is_additive(self) -> bool:
         return False
+
+
+def _checked_sigma(sigma, name="sigma"):
+    """`sigma` (an array or a dict of arrays) with a run-time check that it is
+    finite and non-negative (traced values)."""
+
+    def one(s):
+        return eqx.error_if(
+            s,
+            ~jnp.all(jnp.isfinite(s) & (s >= 0)),
+            f"Noise `{name}` is NaN, infinite or negative (a traced value, e.g. set "
+            "with `eqx.tree_at` or swept); it is a standard deviation per sqrt(ms), "
+            ">= 0.",
+        )
+
+    if isinstance(sigma, dict):
+        return {k: one(v) for k, v in sigma.items()}
+    return one(sigma)
 
 
 def _check_sigma(sigma):

@@ -31,6 +31,7 @@ def widen_bounds(model, space, chunk: int = 512):
     nets = [x for x in jax.tree.leaves(model, is_leaf=is_net) if is_net(x)]
     if not nets:
         return model
+    check_structural_axes(space)
     hi = [0.0] * len(nets)
     lo = [math.inf] * len(nets)
     masks = [np.zeros((n.n_regions,) * 2, bool) for n in nets]
@@ -54,9 +55,16 @@ def widen_bounds(model, space, chunk: int = 512):
             if net.delays is None:
                 continue
             d = np.broadcast_to(np.asarray(d), w.shape)[w]
-            if d.size:
-                hi[i] = max(hi[i], float(d.max()))
-                lo[i] = min(lo[i], float(d.min()))
+            if d.size and not (np.isfinite(d).all() and (d >= 0).all()):
+                raise ValueError(
+                    "The swept values give non-finite or negative delays (NaN, inf or "
+                    f"< 0 ms) for points {start}..{start + len(part) - 1} of the "
+                    f"space; check the axes {_structural_paths(paths)} (speeds must be "
+                    "finite and > 0 mm/ms, lengths and delays finite and >= 0)."
+                )
+            if d.size:  # NumPy max/min: a NaN could not be skipped (checked above)
+                hi[i] = max(hi[i], float(np.max(d)))
+                lo[i] = min(lo[i], float(np.min(d)))
     widened = {}
     for i, net in enumerate(nets):
         mask = masks[i] | net.edge_mask.mask
@@ -68,3 +76,42 @@ def widen_bounds(model, space, chunk: int = 512):
     return jax.tree.map(
         lambda x: widened.get(id(x), x) if is_net(x) else x, model, is_leaf=is_net
     )
+
+
+#: What the values of a swept structural path must be: (test, words), by the last
+#: part of the path.
+_DOMAINS = {
+    "speed": (lambda v: np.isfinite(v) & (v > 0), "finite and > 0 (mm/ms)"),
+    "lengths": (lambda v: np.isfinite(v) & (v >= 0), "finite and >= 0 (mm)"),
+    "delays": (lambda v: np.isfinite(v) & (v >= 0), "finite and >= 0 (ms)"),
+    "explicit_delays": (lambda v: np.isfinite(v) & (v >= 0), "finite and >= 0 (ms)"),
+    "weights": (np.isfinite, "finite"),
+}
+
+
+def _structural_paths(paths) -> str:
+    found = [p for p in paths if p.split(".")[-1] in _STRUCTURAL]
+    return ", ".join(f"`{p}`" for p in found) or "(none)"
+
+
+def check_structural_axes(space) -> None:
+    """Refuse swept speeds, lengths, delays or weights outside their domain (NaN,
+    inf, a speed <= 0, a negative length or delay), naming the axis and the first
+    bad value: such values would otherwise reach the delay bounds (as an infinite
+    `max_delay` or a negative `min_delay`) or run as wrong delays."""
+    for path, values in zip(space.axis_names, space._axis_batch(space.indices)):
+        rule = _DOMAINS.get(path.split(".")[-1])
+        if rule is None:
+            continue
+        ok, words = rule
+        values = np.asarray(values, dtype=float)
+        good = ok(values).reshape(len(values), -1).all(axis=1)
+        if not good.all():
+            row = int(np.argmin(good))
+            bad = values[row][~ok(values[row])] if values.ndim > 1 else values[row]
+            shown = float(np.ravel(bad)[0])
+            raise ValueError(
+                f"The axis `{path}` holds {shown!r} at point {int(space.indices[row])} "
+                f"of the space; every value of `{path.split('.')[-1]}` must be "
+                f"{words}. Remove it from the axis."
+            )

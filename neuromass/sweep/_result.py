@@ -3,8 +3,6 @@
 import json
 import math
 import os
-import tempfile
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +12,12 @@ import numpy as np
 
 _TABLES_HINT = 'pip install "neuromass[tables]"'
 _FORMAT = "neuromass-sweep-result"
+_VERSION = 2  # 2: the file ends with the SHA-256 of its bytes (its zip comment)
+_WHAT = "sweep result"
+_FIX = (
+    "run the sweep again and save it (with its `store=`, the finished points are "
+    "reloaded, not recomputed)"
+)
 
 
 def _require(module: str, what: str):
@@ -24,21 +28,6 @@ def _require(module: str, what: str):
             f"`SweepResult.{what}()` needs {module}, which is not installed: "
             f"{_TABLES_HINT}"
         ) from e
-
-
-def _write_npz_atomic(path: str, arrays: dict[str, np.ndarray]) -> None:
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 class SweepResult(eqx.Module):
@@ -235,19 +224,22 @@ class SweepResult(eqx.Module):
 
     # ------------------------------------------------------------------- storage
     def save(self, path: str | os.PathLike) -> None:
-        """Write the result to one `.npz` file (written atomically).
+        """Write the result to one `.npz` file, atomically.
 
         Arrays are stored as NumPy arrays and the names and layout as a JSON
-        string inside the same file; nothing is pickled. Read it back with
-        `neuromass.sweep.SweepResult.load`.
+        string inside the same file; nothing is pickled. The archive's comment
+        holds the SHA-256 of the file's bytes, which `load` verifies. Read it back
+        with `neuromass.sweep.SweepResult.load`.
         """
+        from .._io._npz import write_npz
+
         arrays: dict[str, np.ndarray] = {
             "index": self.index,
             "status": self.status.astype(str),
         }
         meta: dict[str, Any] = {
             "format": _FORMAT,
-            "version": 1,
+            "version": _VERSION,
             "params": list(self.params),
             "outputs": list(self.outputs),
             "coords": list(self.coords),
@@ -259,53 +251,52 @@ class SweepResult(eqx.Module):
                     raise TypeError(f"Cannot save object arrays ({kind}).")
                 arrays[f"{prefix}{i}"] = col
         arrays["meta"] = np.array(json.dumps(meta))
-        _write_npz_atomic(os.fspath(path), arrays)
+        write_npz(os.fspath(path), arrays, compress=False)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SweepResult":
         """Read a result written by `save` (with `allow_pickle=False`).
 
-        A file that is not a saved result, or is damaged (truncated, modified:
-        the zip format checks a CRC-32 of every array), raises a `ValueError`
-        naming it.
+        The file's SHA-256 checksum is verified before anything is read. A file
+        that is not a saved result, or is damaged (truncated, modified), raises a
+        `ValueError` naming it; a missing file, `FileNotFoundError`. Files saved
+        before checksums were added (version 1) are read without one.
         """
+        from .._io._checksum import MISSING, damaged
+        from .._io._npz import read_npz
+
         where = os.fspath(path)
+        files, check = read_npz(where, _WHAT, _FIX)
+        meta = files.get("meta")
         try:
-            with open(where, "rb") as fh, np.load(fh, allow_pickle=False) as f:
-                try:
-                    meta = json.loads(str(f["meta"][()]))
-                except KeyError:
-                    meta = {}
-                if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-                    raise _NotAResult(f"{where!r} is not a saved SweepResult.")
-                cols = {}
-                for kind, prefix in (
-                    ("params", "p"),
-                    ("outputs", "o"),
-                    ("coords", "c"),
-                ):
-                    cols[kind] = {
-                        name: f[f"{prefix}{i}"] for i, name in enumerate(meta[kind])
-                    }
-                grid = meta["grid_shape"]
-                return cls(
-                    index=f["index"],
-                    status=f["status"],
-                    params=cols["params"],
-                    outputs=cols["outputs"],
-                    coords=cols["coords"],
-                    grid_shape=None if grid is None else tuple(grid),
-                )
-        except (_NotAResult, FileNotFoundError, IsADirectoryError):
-            raise
-        except Exception as e:
-            kind = "zlib.error" if isinstance(e, zlib.error) else type(e).__name__
+            meta = json.loads(str(meta[()])) if meta is not None else None
+        except (ValueError, IndexError):
+            meta = None
+        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+            raise ValueError(f"{where!r} is not a saved SweepResult.")
+        if meta.get("version", 1) >= 2 and check != "verified":
+            raise damaged(where, _WHAT, _FIX, MISSING)
+        try:
+            cols = {}
+            for kind, prefix in (("params", "p"), ("outputs", "o"), ("coords", "c")):
+                cols[kind] = {
+                    name: files[f"{prefix}{i}"] for i, name in enumerate(meta[kind])
+                }
+            grid = meta["grid_shape"]
+            return cls(
+                index=files["index"],
+                status=files["status"],
+                params=cols["params"],
+                outputs=cols["outputs"],
+                coords=cols["coords"],
+                grid_shape=None if grid is None else tuple(grid),
+            )
+        except (KeyError, TypeError, ValueError) as e:
             raise ValueError(
-                f"Cannot read the sweep result {where!r}: it is damaged or was not "
-                f"written by `SweepResult.save` ({kind}: {e}). Restore it from a "
-                "copy, or run the sweep again and save it (with its `store=`, the "
-                "finished points are reloaded, not recomputed)."
-            ) from e
+                f"Cannot read the sweep result {where!r}: its layout is not that of "
+                f"`SweepResult.save` ({type(e).__name__}: {e}). Restore it from a "
+                f"copy, or {_FIX}."
+            ) from None
 
     def __repr__(self) -> str:
         counts = {str(s): int(np.sum(self.status == s)) for s in np.unique(self.status)}
@@ -326,10 +317,6 @@ SweepResult.__init__.__doc__ = """Usually built by `sweep`; see the class docstr
 - `coords`: axis path -> axis values.
 - `grid_shape`: shape of the product grid, or `None` (zip spaces).
 """
-
-
-class _NotAResult(ValueError):
-    pass
 
 
 class SweepError(RuntimeError):

@@ -65,12 +65,23 @@ def _step(obj: Any, part: str, done: str, full: str) -> Any:
             f"Parameter path `{full}`: `{part}` is not a valid index into {where} "
             f"(a {type(obj).__name__} of length {len(obj)})."
         )
+    static = ()
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        names = [f.name for f in dataclasses.fields(obj)]
+        fields = dataclasses.fields(obj)
+        names = [f.name for f in fields]
+        static = [f.name for f in fields if f.metadata.get("static", False)]
     elif hasattr(obj, "_fields"):
         names = list(obj._fields)
     else:
         names = []
+    if part in static:
+        raise ValueError(
+            f"Cannot set the parameter path `{full}`: `{part}` is a static field of "
+            f"{type(obj).__name__} (part of its structure, fixed when it is built), "
+            "not an array leaf, so it cannot be swept or set per point. Build one "
+            f"model per value instead, e.g. `{part}` given to the constructor or to "
+            "`.replace(...)` in a loop, with one sweep each."
+        )
     if part in names:
         return getattr(obj, part)
     raise ValueError(
@@ -139,7 +150,14 @@ def apply_point(model: PyTree, point: PyTree) -> PyTree:
                 '`{"k": ...}`); got a bare value.'
             )
         get = _getter(path)
-        get(model)  # validates the path with a clear message
+        target = get(model)  # validates the path with a clear message
+        if isinstance(target, eqx.Module):
+            raise ValueError(
+                f"Cannot set the parameter path `{path}`: it names a whole "
+                f"{type(target).__name__}, not a number or an array. Name one of its "
+                "parameters (e.g. `" + path + ".<field>`), or build one model per "
+                "value."
+            )
         model = eqx.tree_at(get, model, value, is_leaf=lambda x: x is None)
     return model
 

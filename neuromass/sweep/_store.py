@@ -6,20 +6,20 @@ import io
 import json
 import os
 import re
-import socket
-import tempfile
 import time
 import warnings
 from typing import Any
 
 import numpy as np
 
+from .._io import TMP_PREFIX as _TMP, atomic_write, host as _host
+from ._identity import differences
+
 
 _FORMAT = "neuromass-sweep-store"
-_VERSION = 2
+_VERSION = 3  # 3: the identity describes the model's structure and the function's code
 _MANIFEST = "manifest.json"
 _LOCK = "lock"
-_TMP = ".tmp-"
 _HASH_CHARS = 32  # of the SHA-256 hex digest, in a chunk's file name
 _CHUNK = re.compile(r"chunk-(\d{10})-(\d{7})-([0-9a-f]{32})\.npz")
 
@@ -31,26 +31,6 @@ except ImportError:  # pragma: no cover - Windows
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:40] or "host"
-
-
-def _atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write `data` to a temporary file of this process, then `os.replace` it."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=f"{_TMP}{_host()}-{os.getpid()}-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _pid_alive(pid: int) -> bool:
@@ -65,12 +45,8 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
-    parts = []
-    for name in sorted(set(old) | set(new)):
-        if old.get(name) != new.get(name):
-            parts.append(f"{name}: stored {old.get(name)!r}, now {new.get(name)!r}")
-    return "; ".join(parts)
+def _without_code(identity: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in identity.items() if k != "function_code"}
 
 
 def _manifest_bytes(identity: dict[str, Any]) -> bytes:
@@ -138,16 +114,28 @@ class ChunkStore:
         self._lock_ino: int | None = None
         self.path = os.fspath(path)
         self.identity = json.loads(json.dumps(identity))
-        self.id = _sha(json.dumps(self.identity, sort_keys=True).encode())
+        # The chunks record the sweep's id: the identity without the function's
+        # code, which is checked apart, and not when a `fingerprint=` vouches for
+        # the function (then the code is None).
+        self.id = _sha(
+            json.dumps(_without_code(self.identity), sort_keys=True).encode()
+        )
+        if os.path.exists(self.path) and not os.path.isdir(self.path):
+            raise ValueError(
+                f"`store={self.path!r}` is a file, not a directory. A sweep store is "
+                "a directory (created if missing): give a new directory, or the one "
+                "of an earlier run of this sweep to resume it."
+            )
         os.makedirs(self.path, exist_ok=True)
         manifest = os.path.join(self.path, _MANIFEST)
         if not os.path.exists(manifest):
+            names = os.listdir(self.path)
             foreign = [
                 n
-                for n in os.listdir(self.path)
+                for n in names
                 if not (n == _LOCK or n.startswith(_TMP) or _CHUNK.fullmatch(n))
             ]
-            if foreign:
+            if foreign and not any(_CHUNK.fullmatch(n) for n in names):
                 raise ValueError(
                     f"`store={self.path!r}` is a non-empty directory that is not a "
                     "neuromass sweep store; choose an empty or new directory."
@@ -253,9 +241,9 @@ class ChunkStore:
             return
         if body is None:
             if any(_CHUNK.fullmatch(n) for n in os.listdir(self.path)):
-                self._repair_manifest(manifest, "is missing")
+                self._repair_manifest(manifest, "is missing", missing=True)
             else:
-                _atomic_write_bytes(manifest, _manifest_bytes(self.identity))
+                atomic_write(manifest, _manifest_bytes(self.identity))
             return
         if body["version"] != _VERSION:
             raise ValueError(
@@ -264,37 +252,76 @@ class ChunkStore:
                 f"{_VERSION}). Delete it to recompute, or give this sweep another "
                 "`store=` directory."
             )
-        if body["identity"] != self.identity:
-            diff = _describe_difference(body["identity"], self.identity)
+        stored = body["identity"]
+        if _without_code(stored) != _without_code(self.identity):
+            diff = differences(_without_code(stored), _without_code(self.identity))
             raise ValueError(
-                f"The sweep store {self.path!r} was written by a different sweep "
-                f"({diff}). Use another `store=` directory, delete this one, or, "
-                "if only the function's name changed, pass the stored "
-                "`fingerprint=`."
+                f"The sweep store {self.path!r} was written by a different sweep: "
+                f"{diff}. Its results are not those of this sweep, so they are not "
+                "mixed. Use another `store=` directory or delete this one; if only "
+                "the function's name or code changed and not what it computes, pass "
+                "the same `fingerprint=` string to both runs."
+            )
+        code, stored_code = (
+            self.identity.get("function_code"),
+            stored.get("function_code"),
+        )
+        if code is not None and stored_code is not None and code != stored_code:
+            diff = differences({"function_code": stored_code}, {"function_code": code})
+            raise ValueError(
+                f"The sweep store {self.path!r} was written by a different sweep: "
+                f"{diff}. Its results may not be those of this function, so they are "
+                "not mixed. Use another `store=` directory or delete this one; if "
+                "what the function computes did not change (e.g. only a comment or "
+                "an unrelated helper), pass `fingerprint=` with a name for it, then "
+                "the code is not compared (and change that name whenever the "
+                "function's results change)."
             )
 
-    def _repair_manifest(self, manifest: str, problem: str) -> None:
+    def _repair_manifest(self, manifest: str, problem: str, missing=False) -> None:
         """Rewrite a damaged or missing manifest if every verified chunk belongs to
         this sweep; refuse otherwise."""
-        ids = set()
+        ids: dict[str, int] = {}
         for name in os.listdir(self.path):
             if _CHUNK.fullmatch(name):
                 try:
-                    ids.add(self._read(os.path.join(self.path, name))[1])
+                    store_id = self._read(os.path.join(self.path, name))[1]
                 except ValueError:
                     continue  # damaged itself: dealt with when loading
-        if ids - {self.id}:
+                ids[store_id] = ids.get(store_id, 0) + 1
+        others = sum(n for i, n in ids.items() if i != self.id)
+        moved = ""
+        if missing:
+            candidates = sorted(
+                n for n in os.listdir(self.path) if "manifest" in n.lower()
+            )
+            if candidates:
+                moved = (
+                    f" (it may have been renamed to {', '.join(map(repr, candidates))})"
+                )
+        if others:
+            restore = (
+                f"If you renamed or moved {_MANIFEST!r}{moved}, put it back as "
+                f"{manifest!r} and run again (the message then names what differs "
+                "between the sweeps); otherwise give"
+                if missing
+                else "Give"
+            )
             raise ValueError(
                 f"The manifest {manifest!r} of the sweep store {self.path!r} "
-                f"{problem}, and the store holds chunks of a different sweep. "
-                "Give this sweep another `store=` directory, or delete this one."
+                f"{problem}{moved}, and the store holds {others} valid chunk(s) of a "
+                f"different sweep (another model, function, space, key or `lanes`). "
+                f"{restore} this sweep another `store=` directory, or delete this "
+                "one. Nothing was changed."
             )
         warnings.warn(
-            f"Sweep store {self.path!r}: the manifest {manifest!r} {problem}; every "
-            "chunk in the store belongs to this sweep, so it is rewritten.",
+            f"Sweep store {self.path!r}: the manifest {manifest!r} {problem}{moved}; "
+            f"the {ids.get(self.id, 0)} valid chunk(s) in the store belong to this "
+            "sweep (each records the sweep's fingerprint), so the manifest is "
+            "rewritten and they are kept.",
             stacklevel=4,
         )
-        _atomic_write_bytes(manifest, _manifest_bytes(self.identity))
+        atomic_write(manifest, _manifest_bytes(self.identity))
 
     # ------------------------------------------------------------------ loading
     def _read(self, path: str) -> tuple[dict[str, Any], str]:
@@ -408,4 +435,4 @@ class ChunkStore:
         data = buf.getvalue()
         name = f"chunk-{int(index[0]):010d}-{len(index):07d}-"
         name += _sha(data)[:_HASH_CHARS] + ".npz"
-        _atomic_write_bytes(os.path.join(self.path, name), data)
+        atomic_write(os.path.join(self.path, name), data)

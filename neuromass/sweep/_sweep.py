@@ -14,6 +14,7 @@ from jaxtyping import PRNGKeyArray, PyTree
 
 from ._bounds import widen_bounds
 from ._executors import AbstractExecution, ParallelExecution, _check_batch_size
+from ._identity import describe, function_code
 from ._job import Job, default_lanes
 from ._result import SweepError, SweepResult
 from ._space import Space, _is_arraylike, _leaves_with_paths, apply_point
@@ -184,11 +185,15 @@ def sweep(
     **Stores.** With `store=DIR`, each finished chunk is written atomically to
     `DIR` as one `.npz` whose name holds its SHA-256, after a checksummed
     `manifest.json` that fingerprints the space (axes, values, fixed values), the
-    function (its qualified name, or `fingerprint` when given, and the arrays of a
-    callable Module), the model, the key, the x64 setting and `lanes`. Re-running
+    function (its qualified name and the SHA-256 of its code, closure and the
+    functions of its module it reads; or `fingerprint` instead, when given), the
+    model's whole structure (classes, static fields such as `coupled_vars`, and
+    array values), the key, the x64 setting and `lanes`. Re-running
     the same call after an interruption (even `kill -9`) loads the finished
     chunks and computes only the rest; a store written by a different sweep is
-    refused with a `ValueError`; a damaged chunk is named in a warning, deleted
+    refused with a `ValueError` saying what differs (e.g. "the model's `noise`
+    class differs: stored Additive, now Multiplicative"); a damaged chunk is named
+    in a warning, deleted
     and recomputed; a damaged manifest is rewritten if every chunk belongs to
     this sweep. One process writes to a store at a time (a lock file): a second
     one is refused with a `ValueError` naming the first. Points are keyed by
@@ -218,8 +223,9 @@ def sweep(
         bounds of its networks (`max_delay`, `min_delay`, `edge_mask`, which apply
         to traced values) are first widened to cover every point's delays and
         weights, so each point runs as a freshly built network would.
-    - `fingerprint`: names the function in the store instead of its qualified name;
-        change it when the function's code changes.
+    - `fingerprint`: names the function in the store instead of its qualified name
+        and code (which are then not compared); change it when what the function
+        computes changes.
     - `on_error`: `"raise"` or `"record"`, see above.
     - `vectorized`: `fn` takes and returns whole batches, see above.
     - `lanes`: points per compiled call on each device (the vmap width), see
@@ -245,6 +251,12 @@ def sweep(
         res.grid("r").shape   # (21, 11)
         ```
     """
+    if not callable(fn):
+        raise TypeError(
+            "`sweep(fn, space, ...)`: `fn` must be a function of one point (or of "
+            f"the model with `model=`); got {type(fn).__name__} {fn!r:.80}. Pass "
+            "the function first and the space second."
+        )
     if not isinstance(space, Space):
         space = Space(space)
     if executor is None:
@@ -314,8 +326,8 @@ def sweep(
         identity = {
             "space": space.fingerprint(),
             "function": fingerprint if fingerprint is not None else _fn_name(fn),
-            "function_arrays": _hash_tree(fn),
-            "model": _hash_tree(model),
+            "function_code": None if fingerprint is not None else function_code(fn),
+            "model": describe(model),
             "key": _hash_tree(key),
             "jax_enable_x64": bool(jax.config.jax_enable_x64),
             "lanes": lanes,

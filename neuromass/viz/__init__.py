@@ -1,4 +1,5 @@
-"""Plotting with matplotlib: sweep heatmaps and lines, matrices, time series.
+"""Plotting with matplotlib: sweep heatmaps and lines, matrices, time series, brain
+surfaces.
 
 matplotlib is imported only when a function is called. Every function draws on
 the given `ax` (or a new figure), returns the matplotlib Axes, and works headless
@@ -19,5 +20,9 @@ from ._plots import (
     plot_carpet as plot_carpet,
     plot_matrix as plot_matrix,
     plot_timeseries as plot_timeseries,
+)
+from ._surface import (
+    plot_surface as plot_surface,
+    plot_surface_frames as plot_surface_frames,
 )
 from ._sweep_plots import heatmap as heatmap, line as line

@@ -15,7 +15,7 @@ $n - m - 1$ and $n - m + 1$. An interpolation says how delays are rounded
 - *grid-tap* interpolations (`grid_taps > 0`) read a grid time $t_q$ (a stage at
   `c = 0` or `c = 1`) as a fixed weighting of the grid states
   $x_{q-m}, \\dots, x_{q-m-T+1}$ that depends on the edge only, not on the step:
-  `tap_weights(plan)`. The blocked loop (`BlockedLoop`) reads several steps at once
+  `tap_weights(f)`. The blocked loop (`BlockedLoop`) reads several steps at once
   from them.
 
 To add one, subclass `AbstractInterpolation` in a new file of this folder and export
@@ -40,10 +40,11 @@ class AbstractInterpolation(eqx.Module):
 
     grid_taps: ClassVar[int] = 0
 
-    def tap_weights(self, plan) -> tuple:
-        """The read at a grid time $t_q$ as weights `(K, N)` of the grid states
-        $x_{q-m-t}$, $t = 0, \\dots,$ `grid_taps` $- 1$ (grid-tap interpolations
-        only)."""
+    def tap_weights(self, f) -> tuple:
+        """The read at a grid time $t_q$ of edges whose delays have the fractional
+        parts `f` (in steps, any shape) as weights of the grid states $x_{q-m-t}$,
+        $t = 0, \\dots,$ `grid_taps` $- 1$ (grid-tap interpolations only). The
+        blocked reads and both forms of the pulled adjoint use them."""
         raise TypeError(f"{type(self).__name__} has no fixed grid taps.")
 
     def window_coefficients(self, plan, c: float):

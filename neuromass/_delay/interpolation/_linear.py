@@ -24,9 +24,9 @@ class LinearInterpolation(AbstractInterpolation):
     window: ClassVar[bool] = True
     grid_taps: ClassVar[int] = 2
 
-    def tap_weights(self, plan):
+    def tap_weights(self, f):
         # x(t_q - (m + f) dt) = (1 - f) x[q - m] + f x[q - m - 1]
-        return (1.0 - plan.f, plan.f)
+        return (1.0 - f, f)
 
     def window_coefficients(self, plan, c: float):
         a = (c - plan.f)[..., None]  # in (-1, 1]

@@ -25,8 +25,8 @@ class NearestInterpolation(AbstractInterpolation):
     window: ClassVar[bool] = True
     grid_taps: ClassVar[int] = 1
 
-    def tap_weights(self, plan):
-        return (jnp.ones_like(plan.f),)
+    def tap_weights(self, f):
+        return (jnp.ones_like(f),)
 
     def window_coefficients(self, plan, c: float):
         # delays are whole steps (f = 0): the value q = floor(c + 1/2) steps after

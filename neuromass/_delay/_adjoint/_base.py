@@ -14,7 +14,7 @@ The forward solution is the same either way. Both take the options of long
 gradients: `checkpoint` and `gradient_horizon`.
 """
 
-from typing import ClassVar
+import abc
 
 import equinox as eqx
 
@@ -37,70 +37,40 @@ class AbstractDelayAdjoint(eqx.Module):
 
     checkpoint: eqx.AbstractVar[bool]
     gradient_horizon: eqx.AbstractVar[float | None]
-    pulled: ClassVar[bool]
 
+    @abc.abstractmethod
+    def time_ring(self, plan, pattern, w_edges, grid_reads: bool):
+        """The operations (`init`, `write`, `route`, `source`) on the time-major
+        ring of the step-by-step loop of a coupling linear in the delayed value;
+        `grid_reads`: every read is at a grid time (stages at c = 0 or 1)."""
 
-class PulledDelayAdjoint(AbstractDelayAdjoint):
-    r"""The pulled adjoint of the delay history (default; reverse mode only).
+    @abc.abstractmethod
+    def block_ring(self, plan, pattern, w_edges, steps: int):
+        """The operations on the node-major ring of the blocked loop (`steps` per
+        block)."""
 
-    For a linear coupling the delayed part is $C_i[q] = \sum_e w_e\,x_{j_e}[q - m_e]$
-    (interpolated for linear reads). Its reverse pass stores the cotangent $g_C[q]$ of
-    each read at the read's time and, when it reaches the write of state $x_j[n]$,
-    pulls
-
-    $$\frac{\partial L}{\partial x_j[n]} = \sum_{e \text{ out of } j} w_e\,
-    g_{C, i_e}[n + m_e]$$
-
-    with one gather over the out-edges (no scatter). Applies to couplings linear in
-    the delayed value with Euler or Heun and nearest or linear reads; other cases use
-    plain AD.
-
-    !!! example
-
-        ```python
-        import neuromass as nm
-
-        adjoint = nm.PulledDelayAdjoint(checkpoint=True)
-        ```
-    """
-
-    checkpoint: bool = False
-    gradient_horizon: float | None = None
-    pulled: ClassVar[bool] = True
-
-
-class AutodiffDelayAdjoint(AbstractDelayAdjoint):
-    """Plain JAX autodiff through the loop; supports forward mode (`jax.jvp`,
-    `jax.jacfwd`) as well as reverse mode.
-
-    !!! example
-
-        ```python
-        import neuromass as nm
-
-        adjoint = nm.AutodiffDelayAdjoint(gradient_horizon=100.0)
-        ```
-    """
-
-    checkpoint: bool = False
-    gradient_horizon: float | None = None
-    pulled: ClassVar[bool] = False
-
-
-DELAY_ADJOINTS = {"pulled": PulledDelayAdjoint, "autodiff": AutodiffDelayAdjoint}
+    @abc.abstractmethod
+    def differentiate(self, batched, single, stepwise):
+        """The blocked loop `batched` (a `custom_vmap` function of the loop's array
+        inputs) made differentiable: `single` is the loop of one network it runs
+        unbatched, `stepwise` the step-by-step loop of plain AD."""
 
 
 def get_delay_adjoint(adjoint, checkpoint=None, gradient_horizon=None):
     """A delay-adjoint object from an object or a string alias, with the legacy
     `simulate(checkpoint=, gradient_horizon=)` keywords folded in."""
+    from ._autodiff import AutodiffDelayAdjoint
+    from ._pulled import PulledDelayAdjoint
+
+    adjoints = {"pulled": PulledDelayAdjoint, "autodiff": AutodiffDelayAdjoint}
     if isinstance(adjoint, str):
-        if adjoint not in DELAY_ADJOINTS:
+        if adjoint not in adjoints:
             raise ValueError(
-                f"`delay_adjoint` must be one of {tuple(DELAY_ADJOINTS)} or an "
+                f"`delay_adjoint` must be one of {tuple(adjoints)} or an "
                 "`nm.AbstractDelayAdjoint` such as `nm.PulledDelayAdjoint()`; got "
                 f"{adjoint!r}."
             )
-        return DELAY_ADJOINTS[adjoint](
+        return adjoints[adjoint](
             checkpoint=bool(checkpoint), gradient_horizon=gradient_horizon
         )
     if not isinstance(adjoint, AbstractDelayAdjoint):

@@ -1,0 +1,123 @@
+"""Values traced inside jit/vmap/grad are checked at run time: a NaN, infinite or
+out-of-range value is an error that names the field, never a silently wrong run
+(issue: a NaN or negative traced delay ran as a one-step delay)."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import neuromass as nm
+
+
+N = 4
+KW = dict(t1=4.0, dt=0.1, save_every=0.5, interpolation="nearest")
+
+
+def _net(**kw):
+    rng = np.random.default_rng(2)
+    w = rng.uniform(0.2, 1.0, (N, N))
+    lengths = rng.uniform(5.0, 20.0, (N, N))
+    return nm.Network(
+        nm.models.Hopf(), w, lengths=lengths, speed=5.0, coupling="diffusive", **kw
+    )
+
+
+def _run_traced(net, path, value, **kw):
+    """`simulate` of `net` with the field at `path` set to `value` inside `jit`."""
+
+    @eqx.filter_jit
+    def run(v):
+        n = eqx.tree_at(path, net, v)
+        return nm.simulate(n, **{**KW, **kw})["x"]
+
+    return run(jnp.asarray(value))
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [(np.nan, "NaN or infinite"), (-5.0, "negative"), (0.5, "longer than")],
+)
+def test_traced_speed_out_of_domain_is_an_error(value, message):
+    net = _net()
+    with pytest.raises(Exception, match=message):
+        _run_traced(net, lambda n: n.speed, value)
+    # the same values under vmap (a sweep): the error, not a finite result
+    with pytest.raises(Exception, match="delay"):
+        jax.vmap(
+            lambda v: nm.simulate(eqx.tree_at(lambda n: n.speed, net, v), **KW)["x"]
+        )(jnp.asarray([5.0, value]))
+
+
+def test_traced_explicit_delays_negative_with_zero_min_delay():
+    d = np.full((N, N), 2.0)
+    net = nm.Network(nm.models.Hopf(), np.ones((N, N)), delays=d, min_delay=0.0)
+    with pytest.raises(Exception, match="negative"):
+        _run_traced(net, lambda n: n.explicit_delays, -d)
+
+
+def test_nan_speed_in_a_sweep_is_an_error_point():
+    """`nm.sweep` marks the point with a NaN speed as an error, never `ok`."""
+    net = _net(max_delay=10.0, min_delay=0.5)
+
+    def fn(n):
+        return {"x": nm.simulate(n, **KW)["x"][-1].mean()}
+
+    space = nm.Space({"speed": nm.DataAxis(jnp.asarray([5.0, 6.0]))})
+    ok = nm.sweep(fn, space, model=net, progress=False)
+    assert list(ok.status) == ["ok", "ok"]
+    bad = nm.Space({"speed": nm.DataAxis(jnp.asarray([5.0, jnp.nan]))})
+    with pytest.raises((ValueError, nm.SweepError), match="speed"):
+        nm.sweep(fn, bad, model=net, progress=False)
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (lambda n: n.noise.sigma, np.nan, "Noise `sigma`"),
+        (lambda n: n.noise.sigma, -0.01, "Noise `sigma`"),
+        (lambda n: n.node.a, np.nan, "Parameter `a` of Hopf"),
+        (lambda n: n.k, np.inf, "global coupling `k`"),
+    ],
+)
+def test_traced_parameters_out_of_domain_are_errors(path, value, message):
+    net = _net(noise=nm.noise.Additive(0.01))
+    key = jax.random.key(0)
+    with pytest.raises(Exception, match=message):
+        _run_traced(net, path, value, key=key)
+    # valid values run
+    assert np.isfinite(np.asarray(_run_traced(net, path, 0.02, key=key))).all()
+
+
+def test_coloured_noise_tau_checked():
+    net = _net(noise=nm.noise.OrnsteinUhlenbeck(tau=5.0, sigma=0.05))
+    with pytest.raises(Exception, match="Noise `tau`"):
+        _run_traced(net, lambda n: n.noise.tau, 0.0, key=jax.random.key(0))
+
+
+def test_node_parameter_set_to_a_string_is_named():
+    net = eqx.tree_at(lambda n: n.node.a, _net(), "abc")
+    with pytest.raises(TypeError, match=r"Parameter `a` of Hopf"):
+        nm.simulate(net, **KW)
+
+
+@pytest.mark.parametrize("save_every", [0.1, 0.5])
+def test_weights_sweep_matches_fresh_networks(save_every):
+    """A weights sweep (`DataAxis` of matrices) on a delayed network runs with any
+    `save_every` and gives, point by point, what freshly built networks give."""
+    net = _net()
+    w = np.asarray(net.weights)
+    stack = jnp.stack([w, 0.5 * w])
+    kw = {**KW, "save_every": save_every}
+
+    def fn(n):
+        return {"x": nm.simulate(n, **kw)["x"]}
+
+    res = nm.sweep(
+        fn, nm.Space({"weights": nm.DataAxis(stack)}), model=net, progress=False
+    )
+    assert list(res.status) == ["ok", "ok"]
+    for i, wi in enumerate(stack):
+        fresh = nm.simulate(net.replace(weights=wi), **kw)["x"]
+        np.testing.assert_allclose(res.outputs["x"][i], fresh, rtol=1e-5, atol=1e-6)
