@@ -36,7 +36,11 @@ def main(argv=None):
     p.add_argument("--interp", choices=["nearest", "linear", "cubic"], default="linear")
     p.add_argument("--devices", type=int, default=1)
     p.add_argument(
-        "--batch", type=int, default=16, help="W2 chunk size (16: fastest measured)"
+        "--batch",
+        type=int,
+        default=None,
+        help="W2 chunk size (default: nm.sweep's, 64 points rounded up to whole "
+        "calls of lanes x devices; sweep rounds any size up so)",
     )
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument(
@@ -115,7 +119,8 @@ def main(argv=None):
 
     if args.workload == "W2":
         # The library's own sweep path: nm.sweep over a Space targeting `k`, chunks of
-        # `--batch` points through filter_vmap (sharded over the host devices).
+        # `--batch` points (default: sweep's) through filter_vmap (sharded over the
+        # host devices); sweep rounds a chunk up to whole calls of lanes x devices.
         space = nm.Space({"k": nm.DataAxis(jnp.asarray(C.K_SWEEP, jnp.float32))})
 
         def point(net):
@@ -133,7 +138,7 @@ def main(argv=None):
             workload="W2",
             timing=t,
             batch=n_points,
-            chunk=args.batch,
+            chunk=args.batch or "default",
             points_per_s=n_points / t.steady_s,
             n_finite=int((res.table["status"] == "ok").sum()),
             **common,

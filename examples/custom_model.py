@@ -70,10 +70,18 @@ def main() -> None:
     for w, r in zip(np.asarray(ws), np.asarray(sweep(ws))):
         print(f"  w = {w:.1f}: mean rate {r:.3f}")
 
-    # 3. differentiate a scalar of the trajectory w.r.t. every parameter
+    # 3. differentiate a scalar of the trajectory w.r.t. every parameter, and check
+    #    the derivative with respect to w against a central finite difference
     print("differentiating (compiling the gradient)...", flush=True)
     grads = eqx.filter_grad(mean_rate)(net)
-    print(f"d(mean rate)/dw = {float(grads.node.w):.4f}, d/dk = {float(grads.k):.4f}")
+    h = 1e-2
+    w0 = float(net.node.w)
+    plus, minus = (
+        float(mean_rate(eqx.tree_at(lambda n: n.node.w, net, jnp.asarray(w0 + d))))
+        for d in (h, -h)
+    )
+    print(f"d(mean rate)/dw = {float(grads.node.w):.4f} (finite difference "
+          f"{(plus - minus) / (2 * h):.4f}), d/dk = {float(grads.k):.4f}")  # fmt: skip
 
 
 if __name__ == "__main__":

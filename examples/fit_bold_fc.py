@@ -13,12 +13,11 @@ minimum, 0, is at the true value.
 
 Run headless (about half a minute on a laptop CPU, most of it compilation):
 
-    python examples/fit_bold_fc.py [OUT.png]
+    python examples/fit_bold_fc.py [OUT_DIR]
 
-(NEUROMASS_QUICK=1: 2 steps of a shorter run, as in the test suite.)
-
-With an argument, the loss and k per step are plotted to that PNG, next to the
-BOLD FC of the target and of the start.
+writes OUT_DIR/fit_bold_fc.png (default OUT_DIR: ./out): the loss and k per step,
+next to the BOLD FC of the target and of the start. NEUROMASS_QUICK=1: 2 steps of a
+shorter run, as in the test suite.
 """
 
 import os
@@ -72,14 +71,24 @@ def bold_fc(net: nm.Network):
     return nm.metrics.fc(sol["bold"])  # (N_VOLUMES, N) samples -> (N, N)
 
 
-def main(out: str | None = None):
+def main(out_dir="out"):
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     print("simulating the target BOLD (compiling)...", flush=True)
     bold_fc_jit = eqx.filter_jit(bold_fc)  # one compiled program for every call
     target = bold_fc_jit(build_network(K_TRUE))
-    print(f"fitting k in {STEPS} steps (the first compiles the gradient)...")
 
     def loss(net):
         return nm.metrics.fc_mse(bold_fc(net), target)
+
+    # the slope of the loss at the start by a central finite difference: the first
+    # (Adam) step must go downhill, against its sign
+    h = 1e-3
+    fd = float(
+        nm.metrics.fc_mse(bold_fc_jit(build_network(0.01 + h)), target)
+        - nm.metrics.fc_mse(bold_fc_jit(build_network(0.01 - h)), target)
+    ) / (2 * h)
+    print(f"fitting k in {STEPS} steps (the first compiles the gradient)...")
 
     fitted, trace = nm.fit(
         build_network(0.01),
@@ -90,39 +99,47 @@ def main(out: str | None = None):
         steps=STEPS,
     )
     fitted_fc = bold_fc_jit(fitted)
-    print(f"true k = {K_TRUE}, fitted k = {float(fitted.k):.5f}")
-    print(f"loss {trace.loss[0]:.2e} at the start, {trace.best_loss:.2e} at best")
+    print(f"true k = {K_TRUE}, start k = 0.01, fitted k = {float(fitted.k):.5f}")
+    first_move = float(trace.params.k[1] - trace.params.k[0])
+    print(f"finite-difference dL/dk at the start {fd:.4g}; the first step moves k "
+          f"by {first_move:+.4g}")  # fmt: skip
+    print(f"loss {trace.loss[0]:.3e} at the start, best {trace.best_loss:.3e} at "
+          f"step {trace.best_step}")  # fmt: skip
     corr = float(nm.metrics.fc_corr(fitted_fc, target))
     print(f"BOLD FC correlation of the fit with the target: {corr:.6f}")
     print("k every 5 steps:", np.round(np.asarray(trace.params.k[::5]), 4))
 
-    if out is not None:
-        import matplotlib
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-        fig, axes = plt.subplots(1, 4, figsize=(14, 3), layout="constrained")
-        axes[0].semilogy(trace.loss)
-        axes[0].set(xlabel="step", ylabel="BOLD FC mean squared error")
-        axes[1].plot(trace.params.k, label="fit")
-        axes[1].axhline(K_TRUE, color="k", ls="--", label="true")
-        axes[1].set(xlabel="step", ylabel="k")
-        axes[1].legend()
-        start_fc = bold_fc_jit(build_network(0.01))
-        for ax, fc, title in (
-            (axes[2], target, f"target BOLD FC (k = {K_TRUE})"),
-            (axes[3], start_fc, "BOLD FC at the start (k = 0.01)"),
-        ):
-            im = ax.imshow(fc, vmin=-1, vmax=1, cmap="RdBu_r")
-            ax.set_title(title, fontsize=9)
-        fig.colorbar(im, ax=axes[2:], shrink=0.8)
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=100)
-        plt.close(fig)
-        print("wrote", out)
+    steps = np.arange(len(trace.loss))
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3), layout="constrained")
+    axes[0].semilogy(steps, trace.loss)
+    axes[0].set(xlabel="step", ylabel="BOLD FC mean squared error")
+    axes[1].plot(steps, trace.params.k, label="fit")
+    axes[1].axhline(K_TRUE, color="k", ls="--", label="true")
+    axes[1].set(xlabel="step", ylabel="k")
+    axes[1].legend()
+    for ax in axes[:2]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole
+    start_fc = bold_fc_jit(build_network(0.01))
+    for ax, fc, title in (
+        (axes[2], target, f"target BOLD FC (k = {K_TRUE})"),
+        (axes[3], start_fc, "BOLD FC at the start (k = 0.01)"),
+    ):
+        im = ax.imshow(fc, vmin=-1, vmax=1, cmap="RdBu_r")
+        ax.set_title(title, fontsize=9)
+        ax.set(xlabel="region", ylabel="region")
+    fig.colorbar(im, ax=axes[2:], shrink=0.8, label="Pearson FC")
+    path = out / "fit_bold_fc.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print("wrote", path)
     return fitted, trace
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else None)
+    main(*sys.argv[1:2])

@@ -6,7 +6,7 @@ ensemble of one region's trace, and the power spectrum of the OU processes again
 the Lorentzian of theory, S(f) = 2 sigma^2 tau / (1 + (2 pi f tau)^2) (per ms), and
 prints their stationary variance against sigma^2. Writes `ou_ensemble.png`.
 
-    MPLBACKEND=Agg python examples/ou_noise_ensemble.py [OUT_DIR]
+    python examples/ou_noise_ensemble.py [OUT_DIR]    (default OUT_DIR: ./out)
 
 With NEUROMASS_QUICK=1 (the test suite), the runs are shorter and the network small.
 """
@@ -34,7 +34,7 @@ MEMBERS = 16
 TAU, SIGMA = 20.0, 0.05  # ms, units of x per ms
 
 
-def main(out_dir="."):
+def main(out_dir="out"):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     conn = nm.datasets.load_connectome()

@@ -6,7 +6,12 @@ Brain defines them, plus a stimulus built from recorded samples
 Each panel says the parameters it uses; "TVB defaults" means the equation's
 defaults, which are The Virtual Brain's.
 
+Two shapes are checked against their closed forms: the Gaussian is its amplitude
+exp(-1/2) one sigma from its midpoint, and the recorded samples are interpolated
+linearly and held outside.
+
 Run headless:  python examples/stimulus_shapes.py [OUT_DIR]
+(writes OUT_DIR/stimulus_shapes.png; default OUT_DIR: ./out)
 """
 
 import sys
@@ -42,7 +47,7 @@ def _panel(ax, x, curves, title, xlabel, top=None):
             ax.legend(fontsize=6.5, loc="best", frameon=False)
 
 
-def main(out_dir="."):
+def main(out_dir="out"):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t = np.linspace(0.0, 250.0, 2501)  # ms
@@ -167,6 +172,15 @@ def main(out_dir="."):
     ax[11].set_xlabel(ms, fontsize=8)
     ax[11].tick_params(labelsize=7)
     ax[11].legend(fontsize=6.5, frameon=False)
+    # closed forms: exp(-1/2) one sigma from the midpoint; linear interpolation
+    # between samples (40 ms: halfway from 0 to 1; 70 ms: halfway from 1 to 0.2),
+    # the last sample held after the last time
+    g = float(E.Gaussian(midpoint=100.0, sigma=20.0)(jnp.asarray(120.0)))
+    held = np.asarray(series.values(jnp.asarray([40.0, 70.0, 250.0])))[:, 0]
+    print(f"Gaussian one sigma from its midpoint: {g:.6f} (exp(-1/2) = "
+          f"{np.exp(-0.5):.6f})")  # fmt: skip
+    print(f"TimeSeriesStimulus at 40, 70, 250 ms: {held[0]:.6f} {held[1]:.6f} "
+          f"{held[2]:.6f} (by hand: 0.5 0.6 0.0)")  # fmt: skip
     fig.tight_layout()
     path = out / "stimulus_shapes.png"
     fig.savefig(path, dpi=80)

@@ -14,6 +14,7 @@ Two pictures:
 Needs tvb-data (`pip install "neuromass[data]"`).
 
 Run headless:  python examples/surface_data.py [OUT_DIR]
+(default OUT_DIR: ./out)
 
 With NEUROMASS_QUICK=1 (the test suite), fewer frames are drawn at a lower
 resolution.
@@ -57,7 +58,7 @@ def spread(L, x0, n_frames, steps_per_frame):
     return np.stack([np.asarray(f) for f in frames])
 
 
-def main(out_dir="."):
+def main(out_dir="out"):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cortex = nm.datasets.load_cortex()

@@ -12,6 +12,7 @@ Writes `surface_activity.png` and prints the number of vertices above threshold 
 each frame. Needs tvb-data and tvb-gdist (`pip install "neuromass[data,surface]"`).
 
 Run headless:  python examples/surface_simulation.py [OUT_DIR]
+(default OUT_DIR: ./out)
 
 With NEUROMASS_QUICK=1 (the test suite) the run is shorter.
 """
@@ -53,7 +54,7 @@ def resting_state(node):
     return {"V": V, "W": (a + b * V + c * V * V) / beta}
 
 
-def main(out_dir="."):
+def main(out_dir="out"):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cortex = nm.datasets.load_cortex()

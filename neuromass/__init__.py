@@ -42,6 +42,7 @@ from ._inputs import (
     Stage as Stage,
 )
 from ._network import AbstractNetwork as AbstractNetwork, Network as Network
+from ._rk4 import RK4 as RK4
 from ._simulate import (
     AbstractLoop as AbstractLoop,
     AbstractStepper as AbstractStepper,

@@ -91,12 +91,12 @@ def _as_matrix(name: str, x, n: int | None) -> Float[Array, "nodes nodes"]:
 class AbstractNetwork(eqx.Module):
     """Base class of networks: node models coupled through a connectome of regions
     (`weights[to, from]`, conduction delays), with optional noise and external
-    inputs. [`neuromass.Network`][] puts one node on every region;
-    [`neuromass.SurfaceNetwork`][] one on every vertex of a cortical surface, the
+    inputs. `neuromass.Network` puts one node on every region;
+    `neuromass.SurfaceNetwork` one on every vertex of a cortical surface, the
     long-range coupling staying at region level.
 
     A network is pure data: it defines the simulated system (`system`), which
-    [`neuromass.simulate`][] integrates.
+    `neuromass.simulate` integrates.
     """
 
     node: eqx.AbstractVar[AbstractNode]
@@ -213,13 +213,13 @@ class Network(AbstractNetwork):
     where `weights[i, j]` $= w_{ij}$ is the connection *to* region $i$ *from* region
     $j$ (TVB's `[to, from]` convention) and $\tau_{ij}$ the conduction delay (ms).
 
-    A `Network` is pure data: it defines the vector field; [`neuromass.simulate`][]
+    A `Network` is pure data: it defines the vector field; `neuromass.simulate`
     integrates it. Change a parameter with `eqx.tree_at(lambda n: n.k, net, 0.8)` or
     `net.replace(k=0.8)`.
 
     **Arguments:**
 
-    - `node`: the node model ([`neuromass.models.AbstractNode`][]); its parameters may
+    - `node`: the node model (`neuromass.models.AbstractNode`); its parameters may
       be scalars or `(N,)` arrays.
     - `weights`: `(N, N)` structural connectivity `[to, from]`, finite (negative
       entries allowed: inhibitory connections), or its `(N * N,)` row-major
@@ -228,13 +228,13 @@ class Network(AbstractNetwork):
     - `lengths`: `(N, N)` tract lengths in mm (>= 0) and
     - `speed`: conduction speed in mm/ms (= m/s), > 0; then $\tau = L / v$.
       With neither `delays` nor `lengths`, coupling is instantaneous.
-    - `coupling`: an [`neuromass.coupling.AbstractCoupling`][] or a string shorthand
+    - `coupling`: an `neuromass.coupling.AbstractCoupling` or a string shorthand
       (`"linear"` (default), `"diffusive"`, ...).
     - `k`: global coupling strength (scalar, or `(N,)` per target region).
     - `coupled_vars`: the state variables sent through the connectome (default: the
       node's `coupled_vars`).
     - `self_connection`: if False (default) the diagonal of `weights` is set to zero.
-    - `noise`: optional [`neuromass.noise.AbstractNoise`][] (simulations then need a
+    - `noise`: optional `neuromass.noise.AbstractNoise` (simulations then need a
       `key`).
     - `inputs`: optional callable `inputs(t) -> {name: (N,) array}` of external
       inputs; valid names are the node's `input_names`.
@@ -258,6 +258,11 @@ class Network(AbstractNetwork):
       model=net)` widens them itself from its axis values). Gradients with respect
       to `weights` under tracing cover the edges of `edge_mask`: to differentiate
       with respect to absent edges, pass `edge_mask=np.ones((N, N), bool)`.
+    - `labels`: optional region labels, one per region (e.g. a connectome's
+      `labels`; `Network.from_connectome` passes them). Monitors that project
+      through a lead field check them against the lead field's parcellation.
+
+    `net.summary()` prints the model, parameters and values as a table.
 
     !!! example
 
@@ -269,6 +274,8 @@ class Network(AbstractNetwork):
                          lengths=conn.lengths, speed=10.0,
                          coupling=nm.coupling.Diffusive(), k=0.5)
         sol = nm.simulate(net, t1=100.0, dt=0.1, save_every=1.0)
+        net = nm.Network.from_connectome(nm.models.Hopf(), conn, speed=10.0, k=0.5)
+        net.labels[:3]   # ('L01', 'L02', 'L03')
         ```
     """
 
@@ -286,6 +293,7 @@ class Network(AbstractNetwork):
     max_delay: float = eqx.field(static=True)
     min_delay: float = eqx.field(static=True)
     edge_mask: EdgeMask = eqx.field(static=True)
+    labels: tuple[str, ...] | None = eqx.field(static=True)
 
     def __init__(
         self,
@@ -304,6 +312,7 @@ class Network(AbstractNetwork):
         max_delay: float | None = None,
         min_delay: float | None = None,
         edge_mask: ArrayLike | None = None,
+        labels: tuple[str, ...] | None = None,
     ):
         if not isinstance(node, AbstractNode):
             raise TypeError(
@@ -330,6 +339,7 @@ class Network(AbstractNetwork):
         self.node = node
         for name, value in fields.items():
             setattr(self, name, value)
+        self.labels = _region_labels(labels, fields["weights"].shape[0])
 
     @property
     def n_nodes(self) -> int:
@@ -350,6 +360,7 @@ class Network(AbstractNetwork):
             self_connection=self.self_connection,
             noise=self.noise,
             inputs=self.inputs,
+            labels=self.labels,
         )
         if self.explicit_delays is not None:
             args["delays"] = self.explicit_delays
@@ -381,6 +392,73 @@ class Network(AbstractNetwork):
             _as_matrix("delays", self.explicit_delays, n)
         _check_k(self.k, n)
         _check_node_params(self.node, n)
+
+    # ------------------------------------ labels, construction from a Connectome
+    @classmethod
+    def from_connectome(
+        cls,
+        node: AbstractNode,
+        connectome,
+        *,
+        speed: float | None = None,
+        **kwargs,
+    ) -> "Network":
+        """A network on a `neuromass.datasets.Connectome`: its `weights`, its tract
+        `lengths` with `speed` (mm/ms) when `speed` is given (otherwise the coupling
+        is instantaneous), and its region `labels`.
+
+        **Arguments:**
+
+        - `node`: the node model.
+        - `connectome`: a `neuromass.datasets.Connectome`, e.g.
+          `nm.datasets.load_connectome("tvb76")`.
+        - `speed`: conduction speed in mm/ms (= m/s); delays are `lengths / speed`.
+        - `**kwargs`: any other argument of `Network` (`coupling`, `k`, `noise`...).
+
+        !!! example
+
+            ```python
+            import neuromass as nm
+
+            conn = nm.datasets.load_connectome()
+            net = nm.Network.from_connectome(
+                nm.models.Hopf(a=0.1), conn.normalised("max"), speed=10.0, k=0.3
+            )
+            net.labels[:2], net.has_delays   # ('L01', 'L02'), True
+            ```
+        """
+        for name in ("weights", "lengths", "delays", "labels"):
+            if name in kwargs:
+                raise TypeError(
+                    f"`Network.from_connectome` takes `{name}` from the connectome; "
+                    f"build `Network(node, weights, ...)` to give `{name}` yourself."
+                )
+        from .datasets import Connectome
+
+        if not isinstance(connectome, Connectome):
+            raise TypeError(
+                "`connectome` must be a `nm.datasets.Connectome` (e.g. "
+                "`nm.datasets.load_connectome()`); got "
+                f"{type(connectome).__name__}."
+            )
+        if speed is not None:
+            kwargs.update(lengths=connectome.lengths, speed=speed)
+        return cls(node, connectome.weights, labels=connectome.labels, **kwargs)
+
+    def summary(self) -> str:
+        """A readable table of the network: the node model and its parameters with
+        their values (a per-region parameter as its range), the coupling, `k`,
+        delays, noise and labels, as TVB's `summary_info`. `print(net.summary())`.
+        """
+        from ._summary import network_summary
+
+        return network_summary(self)
+
+    def __pdoc__(self, **kwargs):
+        # `repr` shows the values of scalar parameters (`k=0.5`), not `f32[]`.
+        from ._summary import pdoc_with_values
+
+        return pdoc_with_values(self, **kwargs)
 
     # ------------------------------------------------------- the simulated system
     def system(self, structure: DelayStructure | None = None, inputs=(), nodes=None):
@@ -501,6 +579,23 @@ def long_range_fields(
         min_delay=min_delay,
         edge_mask=_edge_mask(weights, edge_mask, self_connection),
     )
+
+
+def _region_labels(labels, n: int) -> tuple[str, ...] | None:
+    if labels is None:
+        return None
+    if isinstance(labels, str):
+        raise ValueError(
+            f"`labels` must be a sequence of {n} region names; got the single string "
+            f"{labels!r}."
+        )
+    labels = tuple(str(x) for x in labels)
+    if len(labels) != n:
+        raise ValueError(
+            f"`labels` names {len(labels)} regions but `weights` has {n}; give one "
+            "label per region."
+        )
+    return labels
 
 
 def _check_speed(speed):

@@ -11,7 +11,7 @@ from ._custom_types import State, Trajectory
 
 
 class Solution(eqx.Module):
-    """The result of [`neuromass.simulate`][].
+    """The result of `neuromass.simulate`.
 
     **Attributes:**
 
@@ -24,16 +24,16 @@ class Solution(eqx.Module):
       `simulate` (`ts` is None for streaming monitors).
     - `stats`: a dict of static facts: `dt`, `solver`, `interpolation` (None without
       delays), `max_delay` (ms) and `saved_every` (ms).
-    - `attrs`: the attributes of a solution read by [`neuromass.Solution.load`][]
+    - `attrs`: the attributes of a solution read by `neuromass.Solution.load`
       (`variables`, `units`, `model`, `parameters`, `stats`, `time_units`,
       `format` and your own `attrs` of `save`); empty for a fresh one.
 
     `sol["x"]` is `sol.ys["x"]`; `sol["bold"]` is the data of the monitor named
     `"bold"` when no state variable has that name.
 
-    Save it with [`neuromass.Solution.save`][] (NumPy `.npz`, or netCDF-4 `.nc`;
-    both checksummed), read it back with [`neuromass.Solution.load`][], or get an
-    `xarray.Dataset` with [`neuromass.Solution.to_xarray`][].
+    Save it with `neuromass.Solution.save` (NumPy `.npz`, or netCDF-4 `.nc`;
+    both checksummed), read it back with `neuromass.Solution.load`, or get an
+    `xarray.Dataset` with `neuromass.Solution.to_xarray`.
     """
 
     ts: Float[Array, " times"]
@@ -76,7 +76,7 @@ class Solution(eqx.Module):
         names, `units`, the solver statistics, the model's class name and
         parameters (with `model`) and your own `attrs`. A batched solution (from
         `eqx.filter_vmap` over `simulate`) keeps its leading batch axes. Read it
-        back with [`neuromass.Solution.load`][].
+        back with `neuromass.Solution.load`.
 
         **Files that cannot lie.** The file is written atomically (a killed process
         leaves the old file or none, never a part) and ends with the SHA-256 of its
@@ -89,7 +89,7 @@ class Solution(eqx.Module):
 
         - `path`: the file; its suffix picks the format: `.npz` or `.nc`. A path
           without a suffix gets `.npz`; any other suffix is refused.
-        - `model`: the node or [`neuromass.Network`][] that was simulated, whose
+        - `model`: the node or `neuromass.Network` that was simulated, whose
           parameters are stored as attributes (as nested lists). Without it, a
           loaded solution keeps the model, `units` and `attrs` it was read with.
         - `units`: `{variable: unit}` to record, e.g. `{"y1": "mV"}`.
@@ -115,10 +115,10 @@ class Solution(eqx.Module):
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Solution":
-        """Read a solution written by [`neuromass.Solution.save`][] (`.npz` or
+        """Read a solution written by `neuromass.Solution.save` (`.npz` or
         `.nc`), after verifying its checksum.
 
-        **Returns:** a [`neuromass.Solution`][] (arrays on the default JAX device)
+        **Returns:** a `neuromass.Solution` (arrays on the default JAX device)
         whose `attrs` hold the saved attributes (`variables`, `units`, `model`,
         `parameters`, `stats`, `time_units` and yours).
 
@@ -148,7 +148,7 @@ class Solution(eqx.Module):
         `final_<variable>` (`("region",)`); `num_steps` is a variable; each monitor
         is `<monitor>` (or `<monitor>__<key>` for a dict output), periodic ones
         with their own time dimension `<monitor>_time`. The attributes are those of
-        [`neuromass.Solution.save`][] (JSON strings, so that the dataset can be
+        `neuromass.Solution.save` (JSON strings, so that the dataset can be
         written to netCDF as is) and a `layout` that `load` uses; a variable's unit
         is also its `units` attribute.
 

@@ -50,12 +50,12 @@ class SurfaceNetwork(AbstractNetwork):
 
     - `node`: the node model; parameters are scalars, one value per region `(N,)`
       (copied to the region's nodes, as TVB does), or one value per node.
-    - `cortex`: a [`neuromass.datasets.Cortex`][] whose `region_mapping` indexes
+    - `cortex`: a `neuromass.datasets.Cortex` whose `region_mapping` indexes
       the connectome's regions; its `local_connectivity` (or None) is $L$.
     - `weights`, `delays` or `lengths` and `speed`, `coupling`, `k`,
       `coupled_vars`, `self_connection`, `max_delay`, `min_delay`, `edge_mask`:
       the long-range coupling between the `N` regions, as for
-      [`neuromass.Network`][].
+      `neuromass.Network`.
     - `local_strength`: the local coupling strength $s$ (TVB's
       `Cortex.coupling_strength`): a scalar or one value per vertex (default 1).
     - `noise`, `inputs`: as for `Network`, per node.

@@ -237,7 +237,7 @@ def test_blocked_adjoint(count_blocks, getkey, options):
         nm.monitors.TemporalAverage(2.0),
         nm.monitors.RunningStats("x", every=1.0),
     ]
-    wave = 0.1 * jnp.cos(jnp.arange(40.0)[:, None] / 7 + jnp.arange(N))
+    wave = 0.1 * jnp.cos(jnp.arange(40.0)[:, None] / 7 + jnp.arange(N)[None, :])
     past = {"x": wave, "y": -wave}
 
     def loss(params, adjoint, loop=None):

@@ -102,3 +102,32 @@ def test_random_history_and_flat_connectivity(x64):
     np.testing.assert_allclose(a["x"][0], full["x"][-1])
     with pytest.raises(ValueError, match="flattening"):
         nm.Network(nm.models.Hopf(), np.ones(5))
+
+
+def test_tvb_coloured_noise_is_this_ou_process():
+    """TVB's coloured noise (`noise.Additive(nsig=D, ntau=tau)`) adds
+    `sqrt(2 D) * dt * eta_n / sqrt(tau)` per step, eta an AR(1) of unit variance and
+    lag-one correlation exp(-dt / tau): the forcing of
+    `OrnsteinUhlenbeck(tau=ntau, sigma=sqrt(2 D / ntau))` (the conversion on the TVB
+    migration page), sampled by TVB's own generator."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tvb.simulator import noise as tvb_noise
+
+    d, ntau, dt, chains, steps = 0.003, 5.0, 0.1, 4000, 200
+    gen = tvb_noise.Additive(nsig=np.array([d]), ntau=ntau)
+    gen.random_stream.seed(3)
+    gen.configure_coloured(dt=dt, shape=(chains,))
+    forcing = np.stack(
+        [gen.gfun(None) * gen.coloured((chains,)) / dt for _ in range(steps)]
+    )  # (steps, chains): what TVB adds to the derivative
+    ours = nm.noise.OrnsteinUhlenbeck(tau=ntau, sigma=np.sqrt(2 * d / ntau))
+    sem = ours.sigma**2 * np.sqrt(2.0 / chains)  # sampling error of a variance
+    assert abs(forcing[-1].var() - ours.sigma**2) < 5 * sem
+    lag1 = np.corrcoef(forcing[-2], forcing[-1])[0, 1]
+    assert abs(lag1 - np.exp(-dt / ours.tau)) < 5 / np.sqrt(chains)
+    lag = int(ntau / dt)  # one correlation time: e^-1
+    corr = np.corrcoef(forcing[-1 - lag], forcing[-1])[0, 1]
+    assert abs(corr - np.exp(-1.0)) < 5 / np.sqrt(chains)

@@ -277,3 +277,72 @@ def test_pictures_are_small_shown_and_generated():
     tested = {f"examples/{case[0]}" for case in CASES}
     for name, (args, _) in figures.items():
         assert args[0] in tested or args[:2] == ["-m", "neuromass"], name
+
+
+def _crossrefs_extension():
+    import importlib.util
+
+    path = DOCS / "_hooks" / "griffe_crossrefs.py"
+    spec = importlib.util.spec_from_file_location("griffe_crossrefs", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_plain_names_become_links_on_the_site():
+    """Docstrings write `neuromass.X` in plain backticks (readable in `help()`);
+    the docs build links them (docs/_hooks/griffe_crossrefs.py, loaded by
+    mkdocs.yml)."""
+    ext = _crossrefs_extension()
+    text = (
+        "See `neuromass.simulate` and `neuromass.models`.\n"
+        "Already a link: [`neuromass.fit`][], [`fc`][neuromass.metrics.fc].\n"
+        "Not a name: `neuromass.fit(net)`, `nm.simulate`, ``neuromass.x``.\n"
+        "```python\nx = `neuromass.simulate`\n```\n"
+        "After the fence: `neuromass.datasets.LeadField`."
+    )
+    modules = {"neuromass.models"}
+    assert ext.link_names(text, modules.__contains__) == (
+        "See [`neuromass.simulate`][] and `neuromass.models`.\n"
+        "Already a link: [`neuromass.fit`][], [`fc`][neuromass.metrics.fc].\n"
+        "Not a name: `neuromass.fit(net)`, `nm.simulate`, ``neuromass.x``.\n"
+        "```python\nx = `neuromass.simulate`\n```\n"
+        "After the fence: [`neuromass.datasets.LeadField`][]."
+    )
+    config = (ROOT / "mkdocs.yml").read_text()
+    assert "docs/_hooks/griffe_crossrefs.py:CrossRefs" in config
+
+
+# `simulate`'s docstring is in the simulation core, which is being rebuilt; its
+# cross-references move to plain backticks with the rebuild.
+_LINK_SYNTAX_PENDING = {"neuromass.simulate"}
+
+
+def test_docstrings_read_well_in_help():
+    """No public docstring shows mkdocs-autorefs' link syntax
+    (`` [`neuromass.X`][] ``) in `help()`: they write `` `neuromass.X` ``, which
+    the docs build links."""
+    import importlib
+    import inspect
+
+    link = re.compile(r"\]\[[\w.]*\]")
+    bad = []
+    for name in _API_NAMESPACES:
+        module = importlib.import_module(name)
+        for attr in dir(module):
+            obj = getattr(module, attr)
+            where = getattr(obj, "__module__", "") or ""
+            if attr.startswith("_") or not where.startswith("neuromass"):
+                continue
+            if f"{name}.{attr}" in _LINK_SYNTAX_PENDING:
+                continue
+            docs = [inspect.getdoc(obj) or ""]
+            if inspect.isclass(obj):
+                docs += [
+                    inspect.getdoc(m) or ""
+                    for k, m in vars(obj).items()
+                    if not k.startswith("_") or k == "__init__"
+                ]
+            if any(link.search(d) for d in docs):
+                bad.append(f"{name}.{attr}")
+    assert not bad, f"docstrings with mkdocs link syntax: {sorted(set(bad))}"

@@ -183,7 +183,10 @@ def test_constraint_round_trip(constraint, x):
     x = jnp.asarray(x, dtype=jnp.float32)
     np.testing.assert_allclose(constraint.forward(constraint.inverse(x)), x, rtol=2e-5)
     u = jnp.linspace(-60.0, 60.0, 101)
-    v = np.asarray(constraint.forward(u if x.shape == (4,) else u[:, None]))
+    if x.shape == (4,):  # a scalar constraint, applied to every entry
+        v = np.asarray(constraint.forward(u))
+    else:  # per-entry bounds, applied to each row of entries
+        v = np.asarray(jax.vmap(constraint.forward)(jnp.repeat(u[:, None], 2, axis=1)))
     if isinstance(constraint, Positive):
         assert np.all(v >= 0) and np.all(np.diff(v) >= 0)
     else:
@@ -623,7 +626,7 @@ def test_recover_per_region_frequencies_from_spectra():
             solver=diffrax.Euler(),
         )
         freqs, power = nm.metrics.psd(sol["x"], dt=1.0, nperseg=200)
-        power = power / power.sum(axis=0)
+        power = power / power.sum(axis=0, keepdims=True)
         return (freqs[:, None] * power).sum(axis=0)  # Hz
 
     target = eqx.filter_jit(centroid)(net)

@@ -137,18 +137,24 @@ def test_catalogue_records_and_table():
         nm.models.list_models("empirical")
     table = cat.to_table()
     lines = table.splitlines()
-    assert len(lines) == len(cat) + 2
     assert lines[0].split()[:3] == ["model", "category", "states"]
     assert set(lines[1].replace(" ", "")) == {"-"}
     # fixed width: every column starts at the same offset on every line
     col = lines[0].index("category")
     assert all(line[col - 2 : col] == "  " for line in lines[2:])
-    for info, line in zip(cat, lines[2:]):
+    rows = [line for line in lines[2:] if not line.startswith(" ")]  # first lines
+    assert len(rows) == len(cat)
+    for info, line in zip(cat, rows):
         assert line.startswith(info.name) and str(info.n_states) in line
     assert str(cat) == table
+    # long texts are wrapped onto more lines of their row, never cut
+    assert "..." not in table
     narrow = cat.to_table(max_width=20)
     cells = [c.strip() for line in narrow.splitlines() for c in line.split("  ")]
-    assert max(map(len, cells)) <= 20 and "..." in narrow
+    assert all(len(c) <= 20 or " " not in c for c in cells) and "..." not in narrow
+    words = " ".join(narrow.split())
+    for info in cat:
+        assert all(word in words for word in info.typical_use.split())
 
 
 # ------------------------------------------------- published equations (no TVB)

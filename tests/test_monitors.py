@@ -370,3 +370,119 @@ def test_tvb_data_lead_field_matches_numpy():
     assert lf.gain.shape == (63, 76) and lf.locations.shape == (63, 3)
     eeg = nm.monitors.EEG(lf, variable="y1 - y2")
     assert eeg.reference == "average" and eeg.gain.shape == (63, 76)
+
+
+def test_projection_defaults_to_the_model_observable():
+    """`EEG(gain)` projects the model's observable (Jansen-Rit's y1 - y2) once bound
+    to the network; unbound, it says how to fix it."""
+    rng = np.random.default_rng(3)
+    gain = rng.normal(size=(3, 4))
+    node = nm.models.JansenRit()
+    net = nm.Network(node, rng.random((4, 4)), k=0.01, coupling="sigmoidal_jansen_rit")
+    eeg = nm.monitors.EEG(gain, every=1.0)
+    assert eeg.variables is None
+    bound = eeg.bind(net)
+    assert bound.variables == ("y1", "y2") and bound.reference == "average"
+    assert bound.bind(net) is bound
+    assert nm.monitors.MEG(gain).bind(node).variables == ("y1", "y2")
+    assert nm.monitors.iEEG(gain, name="s").bind(nm.models.Hopf()).variables == ("x",)
+    sol = nm.simulate(net, t1=20.0, dt=0.1, monitors=[bound])
+    v = np.asarray(sol["y1"]) - np.asarray(sol["y2"])
+    mean = v[1:].reshape(20, 10, 4).mean(axis=1)
+    avg_ref = gain - gain.mean(axis=0)
+    np.testing.assert_allclose(sol["eeg"], mean @ avg_ref.T, rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match=r"bind\(network\)"):
+        nm.simulate(net, t1=5.0, dt=0.1, monitors=[eeg.bind(net).__class__(gain)])
+    with pytest.raises(TypeError, match="bind"):
+        eeg.bind("network")
+
+
+def test_lead_field_parcellation_is_checked_against_the_network():
+    """A lead field knows its regions; projecting it onto a network of another
+    parcellation is an error that names both."""
+    rng = np.random.default_rng(0)
+    w = rng.random((4, 4))
+    regions = ("rA", "rB", "lA", "lB")
+    lf = nm.datasets.LeadField(
+        gain=rng.normal(size=(2, 4)), labels=("e1", "e2"), locations=np.zeros((2, 3)),
+        orientations=None, kind="eeg", source="test", regions=regions,
+        parcellation="toy4",
+    )  # fmt: skip
+    eeg = nm.monitors.EEG(lf)
+    assert eeg.regions == regions and eeg.parcellation == "toy4"
+    node = nm.models.Hopf()
+    same = nm.Network(node, w, labels=regions)
+    assert eeg.bind(same).variables == ("x",)
+    assert eeg.bind(nm.Network(node, w)).variables == ("x",)  # no labels: unchecked
+    other = nm.Network(node, w, labels=("L1", "L2", "L3", "L4"))
+    with pytest.raises(ValueError, match=r"toy4 \(4 regions: 'rA'.*'L1', 'L2'"):
+        eeg.bind(other)
+    shuffled = nm.Network(node, w, labels=regions[::-1])
+    with pytest.raises(ValueError, match="another order"):
+        eeg.bind(shuffled)
+    with pytest.raises(ValueError, match="3 regions"):
+        eeg.bind(nm.Network(node, w[:3, :3]))
+    with pytest.raises(ValueError, match="`regions` names 3 regions"):
+        nm.monitors.Projection(np.ones((2, 4)), regions=regions[:3])
+    with pytest.raises(ValueError, match="LeadField.regions"):
+        nm.datasets.LeadField(
+            gain=np.ones((2, 4)), labels=("a", "b"), locations=np.zeros((2, 3)),
+            orientations=None, kind="eeg", source="", regions=("x",),
+        )  # fmt: skip
+
+
+def test_tvb_data_lead_fields_carry_their_parcellation():
+    pytest.importorskip("tvb_data")
+    tvb76 = nm.datasets.load_connectome("tvb76")
+    for kind in ("eeg", "meg", "seeg"):
+        lf = nm.datasets.load_lead_field(kind)
+        assert lf.regions == tvb76.labels and lf.parcellation == "tvb76", kind
+    node = nm.models.JansenRit()
+    net = nm.Network.from_connectome(node, tvb76, coupling="sigmoidal_jansen_rit")
+    assert net.labels == tvb76.labels
+    eeg = nm.monitors.EEG(nm.datasets.load_lead_field("eeg")).bind(net)
+    assert eeg.variables == ("y1", "y2")
+    edr = nm.Network.from_connectome(node, nm.datasets.load_connectome())
+    with pytest.raises(ValueError, match=r"tvb76 \(76 regions: 'rA1'.*'L01'"):
+        nm.monitors.EEG(nm.datasets.load_lead_field("eeg")).bind(edr)
+
+
+def test_seeg_point_dipole_gain_matches_tvb():
+    """`LeadField.from_sensors` and `load_lead_field("seeg")` give the gain TVB's
+    `iEEG` monitor computes without a projection matrix (`iEEG.analytic`: a point
+    dipole in a homogeneous conductor), for tvb-data's 588 contacts and the centres
+    and orientations of its 76-region connectivity."""
+    pytest.importorskip("tvb_data")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tvb.datatypes.connectivity import Connectivity
+        from tvb.datatypes.sensors import SensorsInternal
+        from tvb.simulator.monitors import iEEG
+
+    sensors = SensorsInternal.from_file("seeg_588.txt")
+    conn = Connectivity.from_file("connectivity_76.zip")
+    reference = iEEG(sensors=sensors, sigma=2.0).analytic(
+        conn.centres, conn.orientations
+    )
+    lf = nm.datasets.LeadField.from_sensors(
+        sensors.locations, conn.centres, conn.orientations, sigma=2.0
+    )
+    np.testing.assert_allclose(lf.gain, reference, rtol=1e-10)
+    reference = iEEG(sensors=sensors).analytic(conn.centres, conn.orientations)
+    seeg = nm.datasets.load_lead_field("seeg")
+    np.testing.assert_allclose(seeg.gain, reference, rtol=1e-10)
+    assert seeg.labels == tuple(sensors.labels) and seeg.kind == "seeg"
+    # radial default orientations: unit vectors from the centroid of the sources
+    radial = nm.datasets.LeadField.from_sensors(sensors.locations[:2], conn.centres)
+    q = conn.centres - conn.centres.mean(axis=0)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    expected = iEEG(sensors=sensors).analytic(conn.centres, q)[:2]
+    np.testing.assert_allclose(radial.gain, expected, rtol=1e-10)
+    with pytest.raises(ValueError, match="sits exactly on source"):
+        nm.datasets.LeadField.from_sensors(conn.centres[:1], conn.centres)
+    with pytest.raises(ValueError, match="orientations"):
+        nm.datasets.LeadField.from_sensors(
+            sensors.locations, conn.centres, np.ones((3, 3))
+        )

@@ -36,6 +36,8 @@ HOPF = nm.models.Hopf()
         (dict(noise=nm.noise.Additive(0.1, variables=("q",))), "unknown variable"),
         (dict(coupling="telepathic"), "Unknown coupling"),
         (dict(node="hopf"), "`node` must be a node model"),
+        (dict(labels=("a", "b")), "`labels` names 2 regions"),
+        (dict(labels="abc"), "single string"),
     ],
 )
 def test_network_validation(kwargs, match):
@@ -132,3 +134,41 @@ def test_single_node_and_heterogeneous_parameters(x64):
     np.testing.assert_allclose(r, np.sqrt(a), rtol=1e-3)
     one = nm.simulate(nm.models.Hopf(a=0.04), t1=300.0, dt=0.05, transient=250.0)
     assert one["x"].shape[1] == 1
+
+
+def test_labels_from_a_connectome_and_replace():
+    conn = nm.datasets.load_connectome()
+    net = nm.Network.from_connectome(HOPF, conn, speed=10.0, k=0.3)
+    assert net.labels == conn.labels and net.k == 0.3
+    np.testing.assert_allclose(net.delays, np.asarray(conn.lengths) / 10.0, rtol=1e-6)
+    assert nm.Network.from_connectome(HOPF, conn).delays is None  # no speed
+    assert net.replace(k=0.1).labels == conn.labels
+    assert nm.Network(HOPF, W).labels is None
+    assert nm.Network(HOPF, W, labels=["a", "b", "c"]).labels == ("a", "b", "c")
+    with pytest.raises(TypeError, match="takes `weights` from the connectome"):
+        nm.Network.from_connectome(HOPF, conn, weights=W)
+    with pytest.raises(TypeError, match="must be a `nm.datasets.Connectome`"):
+        nm.Network.from_connectome(HOPF, W)
+
+
+def test_summary_and_repr_show_values():
+    """`summary()` is a table of parameters with values, units and meanings (as
+    TVB's `summary_info`); `repr` shows scalar values, not `f32[]`."""
+    node = nm.models.JansenRit(v0=6.0, mu=np.linspace(0.1, 0.2, 3))
+    net = nm.Network(
+        node, W, lengths=L, speed=5.0, k=0.5, labels=("a", "b", "c"),
+        coupling="sigmoidal_jansen_rit", noise=nm.noise.Additive(0.01),
+    )  # fmt: skip
+    text = net.summary()
+    lines = text.splitlines()
+    assert lines[0] == "Network of 3 regions, 6 edges"
+    assert "regions: a, b, c" in text and "observable y1 - y2" in text
+    row = next(line.split() for line in lines if line.split()[:1] == ["v0"])
+    assert row[:3] == ["v0", "6", "mV"]  # value, unit (from the docstring table)
+    assert "mu         (3,) in [0.1, 0.2]  1/ms" in text
+    assert "k: 0.5" in text and "speed 5 mm/ms" in text
+    assert "noise: Additive(" in text and "f32[" not in text
+    assert repr(nm.models.Hopf(a=0.25)) == "Hopf(a=0.25, omega=0.3)"
+    r = repr(net)
+    assert "k=0.5" in r and "v0=6" in r and "speed=5" in r and "f32[3,3]" in r
+    assert "summary()" in nm.Network.__doc__

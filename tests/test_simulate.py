@@ -383,6 +383,7 @@ def test_jansen_rit_network_runs():
         (diffrax.Euler(), False),
         (diffrax.Midpoint(), False),
         (diffrax.Tsit5(), False),
+        (nm.RK4(), False),
         (diffrax.Heun(), True),
         (diffrax.Ralston(), True),
     ],

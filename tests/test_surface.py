@@ -205,3 +205,15 @@ def test_bad_inputs():
         nm.SurfaceNetwork(nm.models.Generic2dOscillator(a=np.ones(7)), cortex, w)
     with pytest.raises(TypeError, match="`cortex` must be an `nm.datasets.Cortex`"):
         nm.SurfaceNetwork(node, "cortex", w)
+
+
+def test_projection_bind_on_a_surface_network():
+    """A projection onto a surface network has one gain column per vertex and
+    projects the model's observable (here Generic2dOscillator's `V`)."""
+    net = _net()
+    n = net.n_nodes
+    gain = np.random.default_rng(0).normal(size=(3, n))
+    eeg = nm.monitors.EEG(gain, every=0.5).bind(net)
+    assert eeg.variables == ("V",)
+    with pytest.raises(ValueError, match=f"{n - 1} columns but the network has {n}"):
+        nm.monitors.EEG(gain[:, 1:]).bind(net)

@@ -28,9 +28,13 @@ seen = []
 _run_batch = executors.run_batch
 
 
+calls = []  # (devices, distinct points) of every compiled call
+
+
 def spy(job, values, indices, mesh):
     out = _run_batch(job, values, indices, mesh)
     seen.append(len(out["y"].sharding.device_set))
+    calls.append((seen[-1], len(set(np.asarray(indices).tolist()))))
     return out
 
 
@@ -44,15 +48,22 @@ def fn(p, key):
 
 
 key = jax.random.key(0)
-par = sweep(fn, space, key=key, progress=False,
-            executor=ParallelExecution(batch_size=3))  # rounded up to 4
-par_devices = list(seen)
-one = sweep(fn, space, key=key, progress=False,
+# 14 points, 4 lanes x 2 devices per call: batch_size 3 is rounded up to 8, so
+# the 14 points take 2 calls (8 + 6 points), not 4 half-empty ones
+par = sweep(fn, space, key=key, progress=False, lanes=4,
+            executor=ParallelExecution(batch_size=3))
+par_calls = list(calls)
+one = sweep(fn, space, key=key, progress=False, lanes=4,
             executor=ParallelExecution(batch_size=4, devices=jax.devices()[:1]))
-seq = sweep(fn, space, key=key, progress=False, executor=SequentialExecution())
+seq = sweep(fn, space, key=key, progress=False, lanes=4,
+            executor=SequentialExecution())
+del calls[:]
+wide = sweep(fn, space, key=key, progress=False, batch_size=2)  # 16 lanes x 2
 out = {{
-    "multiple": ParallelExecution().chunk_multiple(),
-    "par_devices": par_devices,
+    "per_call": ParallelExecution().points_per_call(16),
+    "par_calls": par_calls,
+    "wide_calls": list(calls),
+    "wide_chunk": len(wide.table["y"]),
     "par_y": par.table["y"].tolist(),
     "one_y": one.table["y"].tolist(),
     "seq_y": seq.table["y"].tolist(),
@@ -80,8 +91,10 @@ def test_parallel_execution_on_two_host_devices(tmp_path):
     assert proc.returncode == 0, proc.stderr
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT"))
     out = json.loads(line[len("RESULT") :])
-    assert out["multiple"] == 2
-    assert out["par_devices"] == [2, 2, 2, 2]  # 14 points in chunks of 4, 2 devices
+    assert out["per_call"] == 32  # 16 lanes on each of 2 devices
+    # full calls: chunks rounded up to lanes x devices (8), each call on 2 devices
+    assert out["par_calls"] == [[2, 8], [2, 6]]
+    assert out["wide_calls"] == [[2, 14]]  # batch_size 2 -> one call of 32 rows
     assert len(out["par_y"]) == 14 and out["status"] == ["ok"] * 14
     # The same bytes on two devices, one device and one point at a time.
     assert out["par_y"] == out["seq_y"] and out["one_y"] == out["seq_y"]

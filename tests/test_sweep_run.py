@@ -65,10 +65,34 @@ def test_compiled_once_across_chunks_and_padding():
         return {"y": p["x"] ** 2}
 
     space = Space({"x": GridAxis(0.0, 1.0, 10)})
-    res = sweep(fn, space, batch_size=4, progress=False)  # 4 + 4 + 2 (padded)
+    res = sweep(fn, space, batch_size=4, lanes=2, progress=False)  # 4 + 4 + 2
     assert len(traces) == 1
     assert len(res) == 10
     np.testing.assert_allclose(res.table["y"], np.linspace(0, 1, 10) ** 2, rtol=1e-6)
+
+
+def test_chunks_are_whole_calls(monkeypatch):
+    """A chunk is rounded up to a whole number of compiled calls (lanes x devices
+    points), so that no call runs partly empty: 10 points with 4 lanes and
+    `batch_size=3` are 3 calls (4 + 4 + 2 points), not 4 (3 + 3 + 3 + 1, two of
+    them repeating a call of the same lanes)."""
+    from neuromass.sweep import _job
+
+    calls = []
+    run_batch = _job.run_batch
+
+    def spy(job, values, indices, mesh):
+        calls.append(len(set(np.asarray(indices).tolist())))
+        return run_batch(job, values, indices, mesh)
+
+    monkeypatch.setattr(_job, "run_batch", spy)
+    space = Space({"x": GridAxis(0.0, 1.0, 10)})
+    res = sweep(lambda p: {"y": p["x"] ** 2}, space, batch_size=3, lanes=4)
+    assert calls == [4, 4, 2]
+    ref = sweep(lambda p: {"y": p["x"] ** 2}, space, batch_size=1, lanes=4)
+    np.testing.assert_array_equal(res.table["y"], ref.table["y"])
+    assert ParallelExecution().points_per_call(4) == 4 * len(jax.devices())
+    assert SequentialExecution().points_per_call(4) == 1
 
 
 def test_keys_do_not_depend_on_batching_executor_or_slicing():
@@ -78,25 +102,32 @@ def test_keys_do_not_depend_on_batching_executor_or_slicing():
     def fn(p, key):
         return {"y": p["x"] * p["w"] + jax.random.normal(key)}
 
+    # 2 lanes per call, so that the batch sizes give different chunkings (chunks
+    # are rounded up to whole calls: 3 -> 4)
     runs = [
-        sweep(fn, space, batch_size=3, key=key, progress=False),
-        sweep(fn, space, batch_size=14, key=key, progress=False),
-        sweep(fn, space, key=key, progress=False, executor=SequentialExecution()),
+        sweep(fn, space, batch_size=3, key=key, lanes=2, progress=False),
+        sweep(fn, space, batch_size=14, key=key, lanes=2, progress=False),
+        sweep(
+            fn, space, key=key, lanes=2, progress=False, executor=SequentialExecution()
+        ),
         sweep(
             fn,
             space,
             key=key,
+            lanes=2,
             progress=False,
             executor=SequentialExecution(batch_size=5, jit=False),
         ),
-        sweep(fn, space, key=key, progress=False, executor=ParallelExecution(2)),
+        sweep(
+            fn, space, key=key, lanes=2, progress=False, executor=ParallelExecution(2)
+        ),
     ]
     for r in runs[1:]:
         np.testing.assert_allclose(r.table["y"], runs[0].table["y"], rtol=1e-6)
     for r in runs[1:3] + runs[4:]:  # compiled: the same bytes
         np.testing.assert_array_equal(r.table["y"], runs[0].table["y"])
     assert len(np.unique(runs[0].table["y"])) == 14  # the noise differs per point
-    sub = sweep(fn, space[3:9], batch_size=4, key=key, progress=False)
+    sub = sweep(fn, space[3:9], batch_size=4, key=key, lanes=2, progress=False)
     np.testing.assert_array_equal(sub.index, np.arange(3, 9))
     np.testing.assert_array_equal(sub.table["y"], runs[0].table["y"][3:9])
     other = sweep(fn, space, key=jax.random.key(1), progress=False)
@@ -174,7 +205,7 @@ def _failing(p):
 def test_chunk_exception_raises_sweep_error_with_partial_result():
     space = Space({"x": GridAxis(0.0, 1.0, 10)})
     with pytest.raises(SweepError, match=r"chunk 1 of 3 .*x in \[") as info:
-        sweep(_failing, space, batch_size=4, progress=False)
+        sweep(_failing, space, batch_size=4, lanes=2, progress=False)  # 4 + 4 + 2
     err = info.value
     assert err.chunk == 1
     np.testing.assert_array_equal(err.indices, [4, 5, 6, 7])
@@ -192,7 +223,9 @@ def test_chunk_exception_recorded_when_asked():
     point (x > 0.7 fails: points 7, 8, 9 of chunks 1 and 2)."""
     space = Space({"x": GridAxis(0.0, 1.0, 10)})
     with pytest.warns(UserWarning, match="chunk [12] of 3.*x too large") as rec:
-        res = sweep(_failing, space, batch_size=4, progress=False, on_error="record")
+        res = sweep(
+            _failing, space, batch_size=4, lanes=2, progress=False, on_error="record"
+        )
     assert len(rec) == 2
     assert "1 of 4 points failed" in str(rec[0].message)
     assert "7 (x in [0.777778])" in str(rec[0].message)
@@ -201,7 +234,7 @@ def test_chunk_exception_recorded_when_asked():
     assert res.status.tolist() == ["ok"] * 7 + ["error"] * 3
     assert np.isnan(res.table["y"][7:]).all()
     np.testing.assert_allclose(res.table["y"][:7], 2 * np.linspace(0, 1, 10)[:7])
-    alone = sweep(_failing, space[:7], batch_size=4, progress=False)  # no failure
+    alone = sweep(_failing, space[:7], batch_size=4, lanes=2, progress=False)
     assert res.table["y"][:7].tobytes() == alone.table["y"].tobytes()
 
 

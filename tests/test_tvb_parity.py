@@ -251,7 +251,9 @@ def _network(n, rng, dt, speed, zero_delay=True):
     return w, lengths
 
 
-def _run_tvb(name, params, coupling, w, lengths, speed, dt, hist, n_steps):
+def _run_tvb(
+    name, params, coupling, w, lengths, speed, dt, hist, n_steps, integrator=None
+):
     n = w.shape[0]
     cls = getattr(tvb_models, ALL_TVB_NAMES[name])
     model = cls(
@@ -272,7 +274,7 @@ def _run_tvb(name, params, coupling, w, lengths, speed, dt, hist, n_steps):
         model=model,
         connectivity=conn,
         coupling=coupling,
-        integrator=integrators.HeunDeterministic(dt=dt),
+        integrator=(integrator or integrators.HeunDeterministic)(dt=dt),
         monitors=[monitors.Raw()],
         initial_conditions=hist[..., None],
         simulation_length=n_steps * dt,
@@ -598,3 +600,101 @@ def test_afferent_coupling_monitor_matches_tvb(x64, tvb_float64_history):
         scale = np.abs(theirs[:, i]).max()
         assert scale > 1e-3
         np.testing.assert_allclose(ours, theirs[:, i], rtol=1e-9, atol=1e-11 * scale)
+
+
+# neuromass's observable differs from TVB's first variable of interest on purpose:
+# TVB's Jansen-Rit lists y0..y3 as its variables of interest, while the EEG signal of
+# the model (Jansen & Rit 1995; TVB's JansenRit docstring and demos) is the
+# pyramidal membrane potential y1 - y2.
+OBSERVABLE_EXCEPTIONS = {"JansenRit": "y1 - y2"}
+
+
+@pytest.mark.parametrize("name", sorted(ALL_TVB_NAMES))
+def test_observable_is_tvb_variable_of_interest(name, x64):
+    """A model's `observable` (what EEG/MEG/sEEG monitors project by default) is
+    TVB's first default variable of interest, summed over modes as TVB's projection
+    monitors do (`state[voi].sum(axis=-1)`): computed by TVB's own observer."""
+    cls = getattr(nm.models, name)
+    if name in OBSERVABLE_EXCEPTIONS:
+        assert cls.observable == OBSERVABLE_EXCEPTIONS[name]
+        return
+    rng = np.random.default_rng(sum(map(ord, name)))
+    node = cls()
+    ref = getattr(tvb_models, ALL_TVB_NAMES[name])()
+    ref.configure()
+    base = tuple(ref.state_variables)
+    modes = ref.number_of_modes
+    n = 4
+    x = np.stack(
+        [rng.uniform(*ref.state_variable_range[v], size=(n, modes)) for v in base]
+    )
+    if modes == 1:
+        state = {v: x[i, :, 0] for i, v in enumerate(base)}
+    else:
+        state = {
+            f"{v}_{m}": x[i, :, m] for i, v in enumerate(base) for m in range(modes)
+        }
+    assert set(state) == set(cls.state_names)
+    theirs = ref.observe(x)[0].sum(axis=-1)
+    np.testing.assert_allclose(np.asarray(node.observe(state)), theirs, rtol=1e-12)
+
+
+# model, coupling kind and parameters, dt (ms), speed (mm/ms), heterogeneous param
+RK4_CASES = {
+    "Hopf": NETWORK_CASES["Hopf"],
+    "JansenRit": NETWORK_CASES["JansenRit"],
+    "Epileptor": NETWORK_CASES["Epileptor"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(RK4_CASES))
+def test_rk4_delayed_network_matches_tvb(name, x64, tvb_float64_history):
+    """`nm.RK4` is TVB's `RungeKutta4thOrderDeterministic`: a small delayed network
+    (nearest delays, the coupling evaluated once per step and held across the four
+    stages, as TVB does) gives TVB's trajectory to round-off; so does a single
+    node with no coupling."""
+    kind, cparams, dt, speed, (hparam, hvalue) = RK4_CASES[name]
+    rng = np.random.default_rng(sum(map(ord, name)) + 4)
+    n, n_steps = 4, 150
+    w, lengths = _network(n, rng, dt, speed)
+    params = {hparam: hvalue * (1.0 + 0.1 * rng.uniform(-1, 1, n))}
+    params.update(SAME_DEFAULTS.get(name, {}))
+    node = getattr(nm.models, name)(**params)
+    horizon = int(np.rint(lengths / speed / dt).max()) + 1
+    ranges = {**node.state_ranges, **HISTORY_RANGES.get(name, {})}
+    hist = np.stack(
+        [rng.uniform(*ranges[v], size=(horizon, n)) for v in node.state_names], axis=1
+    )
+    rk4 = integrators.RungeKutta4thOrderDeterministic
+    # a network, then uncoupled nodes (coupling strength a = 0)
+    for a in (cparams["a"], 0.0):
+        ours_c, tvb_c = _couplings(kind, **{**cparams, "a": a})
+        theirs = _run_tvb(
+            name, params, tvb_c, w, lengths, speed, dt, hist, n_steps, rk4
+        )
+        net = nm.Network(
+            node, w, lengths=lengths, speed=speed, coupling=ours_c,
+            self_connection=True,
+        )  # fmt: skip
+        sol = nm.simulate(
+            net,
+            t1=n_steps * dt,
+            dt=dt,
+            history={v: hist[:, i] for i, v in enumerate(node.state_names)},
+            solver=nm.RK4(),
+            interpolation="nearest",
+            coupling_evaluation="step",
+        )
+        for i, v in enumerate(node.state_names):
+            ours = np.asarray(sol[v])
+            scale = np.abs(theirs[:, i]).max() + 1e-12
+            np.testing.assert_allclose(
+                ours[1:], theirs[:, i], rtol=1e-9, atol=1e-10 * scale, err_msg=v
+            )
+    # Heun's trajectory is another one: the comparison tells the methods apart
+    heun = nm.simulate(
+        net, t1=n_steps * dt, dt=dt, solver=diffrax.Heun(),
+        history={v: hist[:, i] for i, v in enumerate(node.state_names)},
+    )  # fmt: skip
+    v = node.state_names[0]
+    assert np.abs(np.asarray(heun[v])[1:] - theirs[:, 0]).max() > 1e-8 * scale

@@ -17,7 +17,13 @@ from neuromass.sweep import (  # noqa: E402
     SweepResult,
     sweep,
 )
-from neuromass.viz import heatmap, line, plot_matrix, plot_timeseries  # noqa: E402
+from neuromass.viz import (  # noqa: E402
+    heatmap,
+    line,
+    plot_carpet,
+    plot_matrix,
+    plot_timeseries,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -194,3 +200,26 @@ def test_plots_accept_saved_results(tmp_path):
     np.testing.assert_allclose(
         np.asarray(ax.collections[0].get_array()).reshape(3, 5), res.grid("v")
     )
+
+
+def test_plot_carpet_draws_regions_against_time():
+    ts = np.linspace(0.0, 10.0, 11)
+    ys = np.sin(ts[:, None] + np.arange(76))  # (11, 76)
+    ys[3, 5] = np.nan
+    ax = plot_carpet(ts, ys, colorbar_label="x (mV)", title="carpet")
+    image = ax.images[0]
+    data = image.get_array()
+    np.testing.assert_array_equal(np.ma.filled(data, 9.0)[:, :3], ys.T[:, :3])
+    assert np.ma.is_masked(data[5, 3])
+    assert image.get_extent() == [-0.5, 10.5, 75.5, -0.5]  # cells centred on ts
+    lo, hi = image.get_clim()
+    finite = ys[np.isfinite(ys)]
+    assert (lo, hi) == (np.percentile(finite, 1), np.percentile(finite, 99))
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("time (ms)", "region")
+    assert ax.figure.axes[-1].get_ylabel() == "x (mV)" and ax.get_title() == "carpet"
+    few = plot_carpet(ts, ys[:, :4], labels=list("abcd"))
+    assert [t.get_text() for t in few.get_yticklabels()] == list("abcd")
+    with pytest.raises(ValueError, match="T = len"):
+        plot_carpet(ts[:-1], ys)
+    with pytest.raises(ValueError, match="`labels` must have 76"):
+        plot_carpet(ts, ys, labels=["a"])

@@ -23,10 +23,7 @@ IMAGES = ROOT / "docs" / "images"
 
 # picture in docs/images -> (command, file it writes in the output folder {out})
 FIGURES = {
-    "model_gallery.png": (
-        ["examples/model_gallery.py", "--plot", "{out}/gallery.png"],
-        "gallery.png",
-    ),
+    "model_gallery.png": (["examples/model_gallery.py", "{out}"], None),
     "demo_heatmap.png": (["-m", "neuromass", "demo", "--out", "{out}"], "heatmap.png"),
     "cli_sweep_mean_fc.png": (
         ["-m", "neuromass", "sweep", "examples/specs/hopf_sweep.toml"]
@@ -36,7 +33,7 @@ FIGURES = {
     "delayed_network.png": (["examples/delayed_network.py", "{out}"], None),
     "k_mean_fc.png": (["examples/sweeps/coupling_vs_mean_fc.py", "{out}"], None),
     "hopf_a_omega.png": (["examples/sweeps/hopf_a_omega_heatmap.py", "{out}"], None),
-    "fit_bold_fc.png": (["examples/fit_bold_fc.py", "{out}/fit_bold_fc.png"], None),
+    "fit_bold_fc.png": (["examples/fit_bold_fc.py", "{out}"], None),
     "monitors_bold.png": (["examples/monitors_bold.py", "{out}"], None),
     "stimulus_shapes.png": (["examples/stimulus_shapes.py", "{out}"], None),
     "surface_regions.png": (["examples/surface_data.py", "{out}"], None),

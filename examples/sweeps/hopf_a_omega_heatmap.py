@@ -4,7 +4,7 @@ The peak of the power spectrum sits at omega / 2 pi (in kHz, since time is in ms
 wherever the node oscillates (a > 0). Writes `hopf_a_omega.png` and the tidy table
 as `hopf_a_omega.csv`.
 
-    MPLBACKEND=Agg python examples/sweeps/hopf_a_omega_heatmap.py [OUT_DIR]
+    python examples/sweeps/hopf_a_omega_heatmap.py [OUT_DIR]    (default OUT_DIR: ./out)
 """
 
 import csv
@@ -31,7 +31,7 @@ def peak(node):
     return {"peak_hz": nm.metrics.peak_frequency(sol["x"], dt=1.0, nperseg=nperseg)[0]}
 
 
-def main(out_dir="."):
+def main(out_dir="out"):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     space = nm.Space(
@@ -67,4 +67,4 @@ def main(out_dir="."):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    main(*sys.argv[1:2])

@@ -4,7 +4,7 @@ Above the bifurcation (a > 0) the amplitude follows sqrt(a); below it the node d
 to rest. The sweep targets the node's field `a` by path, so no builder function is
 needed. Writes `hopf_amplitude.png`.
 
-    MPLBACKEND=Agg python examples/sweeps/hopf_amplitude_vs_a.py [OUT_DIR]
+    python examples/sweeps/hopf_amplitude_vs_a.py [OUT_DIR]    (default OUT_DIR: ./out)
 """
 
 import os
@@ -29,7 +29,7 @@ def amplitude(node):
     return {"amplitude": jnp.sqrt(sol["x"] ** 2 + sol["y"] ** 2).mean()}
 
 
-def main(out_dir="."):
+def main(out_dir="out"):
     space = nm.Space({"a": nm.GridAxis(-0.2, 0.5, N_A)})
     res = nm.sweep(amplitude, space, model=nm.models.Hopf(), batch_size=N_A)
     a = res.params["a"]
@@ -55,4 +55,4 @@ def main(out_dir="."):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    main(*sys.argv[1:2])

@@ -33,6 +33,27 @@ def _error(command: str, message: str, code: int) -> int:
     return code
 
 
+def _blame(error, prepare, path, overrides) -> str:
+    """Where to report a `SpecError` of a run prepared by `prepare(overrides)`:
+    the `--set` override after which the error first appears (found by preparing
+    the run again with fewer overrides), else the spec file."""
+    from pathlib import Path
+
+    from ._spec import SpecError
+
+    source = Path(path).name
+    overrides = list(overrides or ())
+    if error.origin is not None or not overrides:
+        return error.where(source, overrides)
+    for k in range(len(overrides)):
+        try:
+            prepare(overrides[:k])
+        except SpecError as earlier:
+            if str(earlier) == str(error):
+                return source if k == 0 else f"--set {overrides[k - 1]}"
+    return f"--set {overrides[-1]}"
+
+
 def _check_traceable(spec, fn, *args) -> None:
     """Trace `fn(*args)` without running it: `simulate`'s checks of the settings
     (time grid, delays against `dt`, solver, interpolation) raise here. The

@@ -35,16 +35,10 @@ def _write_csv(table: dict, path: Path) -> None:
 def _unit(node_cls: type, name: str) -> str | None:
     """A parameter's unit from the table of its model's docstring
     (`| `name` | default | unit | ...`), or None."""
-    import re
+    from .._summary import parameter_docs
 
-    match = re.search(
-        rf"^\s*\|\s*`{re.escape(name)}`\s*\|[^|]*\|\s*([^|]*?)\s*\|",
-        node_cls.__doc__ or "",
-        re.M,
-    )
-    if match is None or match.group(1) in ("", "-", "1", "dimensionless"):
-        return None
-    return match.group(1)
+    unit = parameter_docs(node_cls).get(name, ("", ""))[0]
+    return None if unit in ("", "-", "1", "dimensionless") else unit
 
 
 def _axis_label(path: str, node_cls: type, model_name: str) -> str:

@@ -23,6 +23,7 @@ from ._registry import (
     NORMALISATIONS,
     fields_of,
     model_classes,
+    model_names,
     solver_names,
 )
 from ._schema import (
@@ -67,8 +68,9 @@ def parse_override(text: str) -> dict:
     key, value = key.strip(), value.strip()
     if not sep or not key:
         raise SpecError(
-            f"`--set {text}`: expected KEY=VALUE, e.g. --set simulation.t1=500 or "
-            "--set 'axes.k.grid=[0, 1, 8]'."
+            "expected KEY=VALUE, e.g. --set simulation.t1=500 or "
+            "--set 'axes.k.grid=[0, 1, 8]'.",
+            origin=f"--set {text}",
         )
     try:
         return tomllib.loads(f"{key} = {value}")
@@ -78,26 +80,30 @@ def parse_override(text: str) -> dict:
         return tomllib.loads(f"{key} = {json.dumps(value)}")
     except tomllib.TOMLDecodeError:
         raise SpecError(
-            f"`--set {text}`: {key!r} is not a valid key path; write it as in the "
-            "spec file, dotted, with quoted parts for names containing dots, e.g. "
-            "'axes.\"node.a\".grid=[0, 1, 4]'."
+            f"{key!r} is not a valid key path; write it as in the spec file, dotted, "
+            "with quoted parts for names containing dots, e.g. "
+            "'axes.\"node.a\".grid=[0, 1, 4]'.",
+            origin=f"--set {text}",
         ) from None
 
 
 def read_spec(path: str | os.PathLike, overrides: Sequence[str] = ()) -> dict:
-    """Read a TOML spec and apply `--set` overrides (raw tables, not validated)."""
+    """Read a TOML spec and apply `--set` overrides (raw tables, not validated).
+    Errors of the file have the file's name as their `origin`."""
     path = Path(path)
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        raise SpecError(f"No spec file at {str(path)!r}.") from None
+        raise SpecError(f"No spec file at {str(path)!r}.", path.name) from None
     except IsADirectoryError:
-        raise SpecError(f"{str(path)!r} is a directory, not a spec file.") from None
+        raise SpecError(
+            f"{str(path)!r} is a directory, not a spec file.", path.name
+        ) from None
     except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"not valid TOML: {e}.") from None
+        raise SpecError(f"not valid TOML: {e}.", path.name) from None
     except UnicodeDecodeError:
-        raise SpecError("not a UTF-8 text (TOML) file.") from None
+        raise SpecError("not a UTF-8 text (TOML) file.", path.name) from None
     for text in overrides:
         data = _merge(data, parse_override(text))
     return data
@@ -106,9 +112,27 @@ def read_spec(path: str | os.PathLike, overrides: Sequence[str] = ()) -> dict:
 def load_spec(
     path: str | os.PathLike, overrides: Sequence[str] = (), *, command: str = "sweep"
 ) -> Spec:
-    """Read, override and validate a spec file; `SpecError` on any problem."""
-    data = read_spec(path, overrides)
-    return parse_spec(data, source=Path(path).name, command=command)
+    """Read, override and validate a spec file; `SpecError` on any problem, whose
+    `origin` is the `--set` override that brought the faulty value (the first one
+    after which the error appears) or else the spec file."""
+    source = Path(path).name
+    stages = [read_spec(path)]
+    changes = [(text, parse_override(text)) for text in overrides]
+    for _, change in changes:
+        stages.append(_merge(stages[-1], change))
+    try:
+        return parse_spec(stages[-1], source=source, command=command)
+    except SpecError as e:
+        first = len(stages) - 1
+        for k, data in enumerate(stages[:-1]):
+            try:
+                parse_spec(data, source=source, command=command)
+            except SpecError as earlier:
+                if str(earlier) == str(e):
+                    first = k
+                    break
+        e.origin = source if first == 0 else f"--set {changes[first - 1][0]}"
+        raise
 
 
 # --------------------------------------------------------------------- parsing
@@ -168,18 +192,19 @@ def _parse_model(data: Any) -> ModelSpec:
         )
     _Table(data, "model")  # a table, not a value
     classes = model_classes()
+    names = model_names()
     if "name" not in data:
         raise SpecError(
-            f"Missing `model.name`: one of {_choices(list(classes))}. Run "
+            f"Missing `model.name`: one of {_choices(names)}. Run "
             "`neuromass models` for the catalogue."
         )
     name = data["name"]
     if not isinstance(name, str) or name not in classes:
         shown = name if isinstance(name, str) else _fmt(name)
-        hint = _suggest(shown, list(classes)) if isinstance(name, str) else ""
+        hint = _suggest(shown, names) if isinstance(name, str) else ""
         raise SpecError(
             f"Unknown model `model.name = {_fmt(name)}`.{hint} Valid models are: "
-            f"{_choices(list(classes))} (see `neuromass models`)."
+            f"{_choices(names)} (see `neuromass models`)."
         )
     valid = fields_of(classes[name])
     for key in data:
@@ -352,6 +377,7 @@ def _parse_sweep(data: Any) -> SweepSpec:
     variable = t.string("variable", None)
     mode = t.string("mode", "product", MODES)
     batch_size = t.integer("batch_size", 16, minimum=1)
+    lanes = t.integer("lanes", None, minimum=1)
     store = t.get("store", True)
     if store is True:
         store = ""  # the default: <folder>/store
@@ -368,6 +394,7 @@ def _parse_sweep(data: Any) -> SweepSpec:
         mode=mode,
         batch_size=batch_size,
         store=store,
+        lanes=lanes,
     )
 
 

@@ -16,8 +16,17 @@ NOISE_KINDS = ("additive", "multiplicative")
 NOISE_KEYS = ("kind", "sigma", "variables")
 
 
+def model_names() -> list[str]:
+    """The names of the model catalogue (`neuromass models`), sorted, without
+    aliases."""
+    import neuromass as nm
+
+    return sorted(nm.models.list_models().names())
+
+
 def model_classes() -> dict[str, type]:
-    """The node models of `neuromass.models`, by class name."""
+    """The node models of `neuromass.models`, by class name (aliases such as
+    `KIonExchange` included, so that a spec may use them)."""
     import neuromass as nm
 
     out = {}

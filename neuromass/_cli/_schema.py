@@ -63,6 +63,7 @@ class SweepSpec:
     mode: str
     batch_size: int
     store: str | None
+    lanes: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ._common import (
     _announce_compile,
+    _blame,
     _check_traceable,
     _describe_network,
     _error,
@@ -14,19 +15,46 @@ from ._common import (
 )
 
 
+def _prepare(path, overrides):
+    """Read and validate the spec, build the network and the run function, and
+    trace it (`SpecError` on any problem)."""
+    import diffrax
+
+    import neuromass as nm
+
+    from ._spec import SpecError, build_network, check_delays, load_spec
+
+    spec = load_spec(path, overrides, command="simulate")
+    net = build_network(spec)
+    check_delays(spec, net)
+    key = spec.key() if net.noise is not None else None
+    variables = spec.simulation.variables
+    for v in variables or ():
+        if v not in net.node.state_names:
+            raise SpecError(
+                f"`simulation.variables`: {v!r} is not a state variable of "
+                f"{spec.model.name}; its variables are {net.node.state_names}."
+            )
+    solver = getattr(diffrax, spec.simulation.solver)()
+
+    def run(net, key=None):
+        return nm.simulate(
+            net,
+            solver=solver,
+            variables=variables,
+            key=key,
+            **spec.simulate_settings(),
+        )
+
+    _check_traceable(spec, run, net, key)
+    return spec, net, key, run
+
+
 def _simulate(args) -> int:
     from .._io._npz import write_npz
-    from ._spec import (
-        SpecError,
-        build_network,
-        check_delays,
-        load_spec,
-        region_labels,
-    )
+    from ._spec import SpecError, region_labels
 
     try:
-        spec = load_spec(args.spec, args.set, command="simulate")
-        import diffrax
         import matplotlib
 
         matplotlib.use("Agg")
@@ -34,30 +62,10 @@ def _simulate(args) -> int:
 
         import neuromass as nm
 
-        net = build_network(spec)
-        check_delays(spec, net)
-        key = spec.key() if net.noise is not None else None
-        variables = spec.simulation.variables
-        for v in variables or ():
-            if v not in net.node.state_names:
-                raise SpecError(
-                    f"`simulation.variables`: {v!r} is not a state variable of "
-                    f"{spec.model.name}; its variables are {net.node.state_names}."
-                )
-        solver = getattr(diffrax, spec.simulation.solver)()
-
-        def run(net, key=None):
-            return nm.simulate(
-                net,
-                solver=solver,
-                variables=variables,
-                key=key,
-                **spec.simulate_settings(),
-            )
-
-        _check_traceable(spec, run, net, key)
+        spec, net, key, run = _prepare(args.spec, args.set or ())
     except SpecError as e:
-        return _error("simulate", f"{Path(args.spec).name}: {e}", 2)
+        where = _blame(e, lambda o: _prepare(args.spec, o), args.spec, args.set)
+        return _error("simulate", f"{where}: {e}", 2)
 
     print(f"neuromass simulate {Path(args.spec).name}: {_describe_network(spec, net)}")
     _warn_in_strength("simulate", net, spec.model.name)
@@ -111,16 +119,29 @@ def _simulate(args) -> int:
         import matplotlib.pyplot as plt
 
         first = next(iter(ys))
-        ax = nm.viz.plot_timeseries(
-            ts, ys[first], labels=labels, ylabel=first, lw=0.8, legend=False
+        ax = nm.viz.plot_carpet(
+            ts,
+            ys[first],
+            labels=labels,
+            title=f"{spec.model.name}: {first} of {net.n_regions} regions",
+            colorbar_label=first,
         )
-        ax.set_title(f"{spec.model.name}: {first}")
         written.append(folder / "timeseries.png")
         ax.figure.savefig(written[-1], dpi=110, bbox_inches="tight")
         plt.close(ax.figure)
         if net.n_regions >= 3 and len(ts) >= 3:
             fc = nm.metrics.fc(ys[first])
-            ax = nm.viz.plot_matrix(fc, title=f"FC of {first}")
+            ax = nm.viz.plot_matrix(
+                fc,
+                labels=labels if net.n_regions <= 40 else None,
+                title=f"FC of {first} (Pearson correlation)",
+                cmap="RdBu_r",
+                vmin=-1.0,
+                vmax=1.0,
+                colorbar_label="Pearson FC",
+                xlabel="region",
+                ylabel="region",
+            )
             written.append(folder / "fc.png")
             ax.figure.savefig(written[-1], dpi=110, bbox_inches="tight")
             plt.close(ax.figure)

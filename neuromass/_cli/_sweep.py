@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .._io import atomic_write
 from ._common import (
+    _blame,
     _check_traceable,
     _describe_network,
     _error,
@@ -15,17 +16,27 @@ from ._common import (
 from ._output import _format_head, _plot_sweep, _write_csv
 
 
+def _prepare(path, overrides):
+    """Read and validate the spec, build the network, the space and the point
+    function, and trace one point (`SpecError` on any problem)."""
+    import neuromass as nm
+
+    from ._spec import build_space, build_sweep_network, load_spec, point_summary
+
+    spec = load_spec(path, overrides, command="sweep")
+    net = build_sweep_network(spec)
+    space = build_space(spec)
+    fn = point_summary(spec, net)
+    key = spec.key() if net.noise is not None else None
+    point = nm.apply_point(net, space[0])
+    _check_traceable(spec, fn, point, *([] if key is None else [key]))
+    return spec, net, space, fn, key
+
+
 def _sweep(args) -> int:
-    from ._spec import (
-        SpecError,
-        build_space,
-        build_sweep_network,
-        load_spec,
-        point_summary,
-    )
+    from ._spec import SpecError
 
     try:
-        spec = load_spec(args.spec, args.set, command="sweep")
         import matplotlib
 
         matplotlib.use("Agg")
@@ -33,14 +44,10 @@ def _sweep(args) -> int:
 
         import neuromass as nm
 
-        net = build_sweep_network(spec)
-        space = build_space(spec)
-        fn = point_summary(spec, net)
-        key = spec.key() if net.noise is not None else None
-        point = nm.apply_point(net, space[0])
-        _check_traceable(spec, fn, point, *([] if key is None else [key]))
+        spec, net, space, fn, key = _prepare(args.spec, args.set or ())
     except SpecError as e:
-        return _error("sweep", f"{Path(args.spec).name}: {e}", 2)
+        where = _blame(e, lambda o: _prepare(args.spec, o), args.spec, args.set)
+        return _error("sweep", f"{where}: {e}", 2)
 
     folder = Path(args.out or spec.folder)
     if spec.sweep.store is None:
@@ -79,6 +86,7 @@ def _sweep(args) -> int:
             space,
             model=net,
             batch_size=spec.sweep.batch_size,
+            lanes=spec.sweep.lanes,
             store=store,
             progress=not args.quiet,
             key=key,

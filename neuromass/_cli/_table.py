@@ -9,7 +9,22 @@ from typing import Any
 
 
 class SpecError(ValueError):
-    """A problem in a spec: the message names the key at fault and how to fix it."""
+    """A problem in a spec: the message names the key at fault and how to fix it;
+    `origin` says where the faulty value comes from (the spec file's name, or the
+    `--set KEY=VALUE` override that brought it), when known."""
+
+    def __init__(self, message: str, origin: str | None = None):
+        super().__init__(message)
+        self.origin = origin
+
+    def where(self, source: str, overrides: Sequence[str] | None = ()) -> str:
+        """Where to report the error: its `origin`, else the spec file `source`
+        (with the overrides, which may be part of the problem)."""
+        if self.origin is not None:
+            return self.origin
+        if overrides:
+            return f"{source} with " + " ".join(f"--set {o}" for o in overrides)
+        return source
 
 
 # --------------------------------------------------------------------- messages

@@ -10,7 +10,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 
 class AbstractConstraint(eqx.Module):
-    r"""Base class of parameter constraints used by [`neuromass.fit`][].
+    r"""Base class of parameter constraints used by `neuromass.fit`.
 
     A constraint is a reparametrisation: the optimiser updates an unconstrained
     array $u \in \mathbb{R}^n$ and the model sees $x = \mathrm{forward}(u)$, which

@@ -198,7 +198,7 @@ def fit(
 
     **Constraints** are reparametrisations: a constrained parameter $x$ is stored as
     an unconstrained $u$ with $x = \mathrm{forward}(u)$ (softplus for
-    [`neuromass.Positive`][], scaled sigmoid for [`neuromass.Bounded`][]), so every
+    `neuromass.Positive`, scaled sigmoid for `neuromass.Bounded`), so every
     step yields a valid value whatever the learning rate. The optimiser (and its
     learning rate) acts on $u$. An initial value that violates its constraint is an
     error.
@@ -211,7 +211,7 @@ def fit(
 
     **Arguments:**
 
-    - `model`: the model to fit: an [`neuromass.Network`][], a node model, or any
+    - `model`: the model to fit: an `neuromass.Network`, a node model, or any
         pytree (e.g. an `eqx.Module`).
     - `loss`: `loss(model) -> scalar`, or `loss(model, key) -> scalar` for a
         stochastic loss; then step $s$ gets `jax.random.fold_in(key, s)`. It must be
@@ -239,7 +239,7 @@ def fit(
     **Returns:**
 
     `(fitted_model, trace)`: the best model (same structure as `model`), and a
-    [`neuromass.FitTrace`][] with the loss and the trained parameters of every step.
+    `neuromass.FitTrace` with the loss and the trained parameters of every step.
 
     !!! example
 

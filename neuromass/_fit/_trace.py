@@ -8,7 +8,7 @@ from jaxtyping import PyTree
 
 
 class FitTrace(eqx.Module):
-    r"""The record of a [`neuromass.fit`][] run (host-side NumPy arrays).
+    r"""The record of a `neuromass.fit` run (host-side NumPy arrays).
 
     Step $s$ evaluates the loss and its gradient at the parameters $\theta_s$ and
     then updates them to $\theta_{s+1}$ (unless the step is skipped). Everything

@@ -195,7 +195,8 @@ def simulate(
     - `stepsize_controller`: Diffrax step-size controller (non-delayed systems only).
     - `max_steps`: step budget for adaptive solves.
     - `monitors`: observation models stepped inside the loop (see
-      [`neuromass.monitors`][]); their outputs are in `Solution.monitors[name]`.
+      `neuromass.monitors.AbstractMonitor`); their outputs are in
+      `Solution.monitors[name]`.
     - `delay_adjoint`: how reverse-mode AD goes back through the delay history:
       [`neuromass.PulledDelayAdjoint`][] (`"pulled"`, default) or
       [`neuromass.AutodiffDelayAdjoint`][] (`"autodiff"`, also forward mode); each

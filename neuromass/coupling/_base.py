@@ -28,10 +28,10 @@ class AbstractCoupling(eqx.Module):
       `(1, N, V)`; returns `(K, N, V_out)`.
     - `post(gx)`: `gx` has shape `(N, V_out)`; returns `(N, V_post)` with
       `V_post <= V_out` (a coupling may use extra channels internally, as
-      [`neuromass.coupling.Laplacian`][] does for the in-strength).
+      `neuromass.coupling.Laplacian` does for the in-strength).
 
     Usually `V_out == V`; a coupling may also combine several coupled variables into
-    fewer outputs (as [`neuromass.coupling.SigmoidalJansenRit`][] does). Output `m`
+    fewer outputs (as `neuromass.coupling.SigmoidalJansenRit` does). Output `m`
     is delivered to the node under the name of coupled variable `m`.
 
     !!! example "Writing your own coupling"

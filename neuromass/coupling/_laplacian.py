@@ -23,7 +23,7 @@ class Laplacian(AbstractCoupling):
     that does not depend on how many or how strong its connections are. Regions
     without afferents ($s_i = 0$) receive 0. With `normalize=False` it is the plain
     Laplacian, $c_i = -a (L x)_i = a \sum_j w_{ij} (x_j - x_i)$, identical to
-    [`neuromass.coupling.Diffusive`][] (the diffusive form weights the relaxation by
+    `neuromass.coupling.Diffusive` (the diffusive form weights the relaxation by
     the in-strength).
 
     Both forms vanish when all regions are equal (synchronous solutions are

@@ -73,7 +73,7 @@ class Scaling(AbstractLinearCoupling):
 
     $$c_i = a \sum_j w_{ij}\,x_j(t - \tau_{ij})$$
 
-    It is [`neuromass.coupling.Linear`][] without offset, with TVB's default scale
+    It is `neuromass.coupling.Linear` without offset, with TVB's default scale
     $a = 1/256$ (for connectomes of raw streamline counts).
 
     **Arguments:**

@@ -71,7 +71,7 @@ class Tanh(AbstractCoupling):
 
     With `a = 0.5 * QV_max`, `b = 1`, `midpoint = VT`, `sigma = d_V` this is the
     weighted sum of the excitatory firing rates $Q_V$ of the source regions, the
-    input of [`neuromass.models.LarterBreakspear`][].
+    input of `neuromass.models.LarterBreakspear`.
 
     **Arguments:**
 
@@ -110,7 +110,7 @@ class SigmoidalJansenRit(AbstractCoupling):
 
     The source regions send the firing rate of their pyramidal population, a sigmoid
     of the difference of the first two coupled variables ($y_1 - y_2$ for
-    [`neuromass.models.JansenRit`][]):
+    `neuromass.models.JansenRit`):
 
     $$c_i = a \sum_j w_{ij}\,\Big(c_{min} +
     \frac{c_{max} - c_{min}}{1 + e^{r\,(v_0 - (y_{1,j}(t-\tau_{ij}) -
@@ -159,7 +159,7 @@ class SigmoidalJansenRit(AbstractCoupling):
 
 class PreSigmoidal(AbstractCoupling):
     r"""Pre-summation sigmoidal coupling with a static or dynamic threshold, as in
-    The Virtual Brain (`PreSigmoidal`), made for [`neuromass.models.Hopfield`][].
+    The Virtual Brain (`PreSigmoidal`), made for `neuromass.models.Hopfield`.
 
     Each source sends a saturating output $A_j = H\big(Q + \tanh(G(P x_j -
     \theta_j))\big)$ before the weighted sum.

@@ -86,7 +86,7 @@ class Connectome(eqx.Module):
     **Units.** `lengths` and `centres` are in millimetres, delays in
     milliseconds, conduction speeds in mm/ms (numerically equal to m/s).
     Weights are dimensionless (arbitrary units; see
-    [`Connectome.normalised`][neuromass.datasets.Connectome.normalised]).
+    `neuromass.datasets.Connectome.normalised`).
 
     A `Connectome` is an immutable `equinox.Module`: the arrays are pytree
     leaves (JAX float arrays, `float32` unless 64-bit mode is enabled), so it can
@@ -227,7 +227,7 @@ class Connectome(eqx.Module):
 
         With a linear coupling, region $i$ receives $k\,s_i$ when every source
         sits at 1, so $k \max_i s_i$ is the largest drive of the network; see
-        [`check_in_strength`][neuromass.datasets.check_in_strength] for why it
+        `neuromass.datasets.check_in_strength` for why it
         matters and how to normalise it.
 
         !!! example
@@ -364,7 +364,7 @@ class Connectome(eqx.Module):
         The file holds only plain numeric and string arrays (`weights`,
         `lengths`, `labels`, optionally `centres`, `name`, `source`, and a
         `format_version`), so it loads with `numpy.load(path, allow_pickle=False)`
-        and with [`load_connectome`][neuromass.datasets.load_connectome]. It is
+        and with `neuromass.datasets.load_connectome`. It is
         written atomically (a killed process leaves the old file or none) and its
         comment holds the SHA-256 of its bytes, which `load_connectome` verifies
         before reading anything: a damaged file is an error naming it.
@@ -492,7 +492,7 @@ def check_in_strength(
 
     **Arguments:**
 
-    - `weights`: a [`neuromass.datasets.Connectome`][] or an `(N, N)` weights
+    - `weights`: a `neuromass.datasets.Connectome` or an `(N, N)` weights
         matrix `[to, from]`.
     - `model`: the node model's name, for the message.
     - `k`: the global coupling, for the message.

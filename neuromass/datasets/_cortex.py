@@ -69,7 +69,7 @@ class Cortex(eqx.Module):
     - `vertex_normals`: `(V, 3)` unit outward normals.
     - `region_mapping`: `(V,)` region index of every vertex.
     - `region_labels`: the names of the regions the mapping indexes, or `None`.
-    - `local_connectivity`: a [`neuromass.datasets.LocalConnectivity`][] of
+    - `local_connectivity`: a `neuromass.datasets.LocalConnectivity` of
         shape `(V, V)`, or `None`.
     - `source`: provenance.
 
@@ -300,7 +300,7 @@ class Cortex(eqx.Module):
     def region_sizes(self, n_regions: int | None = None) -> np.ndarray:
         """`(N,)` the number of vertices of every region (NumPy), with N
         `n_regions` (default
-        [`Cortex.n_regions`][neuromass.datasets.Cortex.n_regions])."""
+        `neuromass.datasets.Cortex.n_regions`)."""
         n = self.n_regions if n_regions is None else int(n_regions)
         return np.bincount(np.asarray(self.region_mapping), minlength=n)[:n]
 
@@ -428,7 +428,7 @@ Cortex.__init__.__doc__ = """**Arguments:**
 - `region_labels`: the N region names (e.g. the connectome's `labels`); when
     given, labels of the mapping must be below N.
 - `local_connectivity`: an optional `(V, V)`
-    [`neuromass.datasets.LocalConnectivity`][].
+    `neuromass.datasets.LocalConnectivity`.
 - `source`: provenance.
 
 **Raises:**
@@ -735,7 +735,7 @@ def load_cortex(
 
     **Returns:**
 
-    A validated [`neuromass.datasets.Cortex`][].
+    A validated `neuromass.datasets.Cortex`.
 
     **Raises:**
 

@@ -158,7 +158,7 @@ def generate_edr_connectome(
 
     With the default arguments this reproduces, bit for bit, the bundled default
     connectome returned by
-    [`load_connectome()`][neuromass.datasets.load_connectome].
+    `neuromass.datasets.load_connectome`.
 
     **Geometry.** The brain is the ellipsoid
     $(x/a_x)^2 + (y/a_y)^2 + (z/a_z)^2 \le 1$ with `semi_axes` $(a_x, a_y, a_z)$
@@ -210,7 +210,7 @@ def generate_edr_connectome(
 
     **Returns:**
 
-    A [`Connectome`][neuromass.datasets.Connectome] named `"edr_<N>"` whose
+    A `neuromass.datasets.Connectome` named `"edr_<N>"` whose
     `source` records the exact call (all parameters and the seed).
 
     !!! example

@@ -36,7 +36,7 @@ _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def available_connectomes() -> list[str]:
-    """The names accepted by [`load_connectome`][neuromass.datasets.load_connectome].
+    """The names accepted by `neuromass.datasets.load_connectome`.
 
     **Returns:**
 
@@ -71,16 +71,16 @@ def load_connectome(name_or_path: str | os.PathLike | None = None) -> Connectome
 
         - `None` or `"default"`: the bundled 76-region synthetic connectome,
             generated with the exponential distance rule by
-            [`generate_edr_connectome`][neuromass.datasets.generate_edr_connectome]
+            `neuromass.datasets.generate_edr_connectome`
             (Apache-2.0, works offline). Its weights have maximum 1 and a zero
             diagonal.
         - `"tvb66"`, `"tvb68"`, `"tvb76"`, `"tvb96"`, `"tvb192"`: the
             connectivity zips of the `tvb-data` package (optional extra,
             `pip install "neuromass[data]"`; GPL-3.0). Weights are returned as
             stored in the files (raw, including any diagonal); use
-            [`Connectome.normalised`][neuromass.datasets.Connectome.normalised]
+            `neuromass.datasets.Connectome.normalised`
             and
-            [`Connectome.with_zero_diagonal`][neuromass.datasets.Connectome.with_zero_diagonal]
+            `neuromass.datasets.Connectome.with_zero_diagonal`
             to prepare them.
         - a path to a TVB-format `.zip`: members `weights.txt`,
             `tract_lengths.txt` (both `N x N` whitespace-separated, `[to, from]`)
@@ -88,11 +88,11 @@ def load_connectome(name_or_path: str | os.PathLike | None = None) -> Connectome
             ignored), each possibly bz2-compressed as `<name>.txt.bz2` and
             possibly inside a folder of the archive.
         - a path to a `.npz` written by
-            [`Connectome.save`][neuromass.datasets.Connectome.save].
+            `neuromass.datasets.Connectome.save`.
 
     **Returns:**
 
-    A validated [`Connectome`][neuromass.datasets.Connectome].
+    A validated `neuromass.datasets.Connectome`.
 
     **Raises:**
 

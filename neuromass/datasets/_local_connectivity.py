@@ -78,11 +78,11 @@ class LocalConnectivity(eqx.Module):
     Two kinds, by construction:
 
     - **explicit values**
-        ([`from_matrix`][neuromass.datasets.LocalConnectivity.from_matrix]),
+        (`neuromass.datasets.LocalConnectivity.from_matrix`),
         e.g. TVB's precomputed `local_connectivity_16384.mat`, which
-        [`load_cortex`][neuromass.datasets.load_cortex] attaches to its cortex;
+        `neuromass.datasets.load_cortex` attaches to its cortex;
     - **a kernel of geodesic distance**
-        ([`from_kernel`][neuromass.datasets.LocalConnectivity.from_kernel]):
+        (`neuromass.datasets.LocalConnectivity.from_kernel`):
         the distances $d_{ij}$ (mm) along the surface between vertices closer
         than a cutoff are stored, and the values $L_{ij} = k(d_{ij})$ (optionally
         homogenised as TVB does) are computed in JAX from the `kernel` module, so
@@ -91,7 +91,7 @@ class LocalConnectivity(eqx.Module):
 
     The sparsity pattern is static NumPy metadata; the values (or distances) are
     JAX array leaves in CSR order. For a time loop, build the product operator
-    once with [`matrix`][neuromass.datasets.LocalConnectivity.matrix] and call its
+    once with `neuromass.datasets.LocalConnectivity.matrix` and call its
     `matvec` at every step.
 
     **Attributes:**
@@ -99,7 +99,7 @@ class LocalConnectivity(eqx.Module):
     - `values`: `(nnz,)` explicit values, or `None` for a kernel connectivity.
     - `distances`: `(nnz,)` geodesic distances in mm, or `None`.
     - `kernel`: a callable module mapping distances (mm) to weights (e.g. a
-        [`neuromass.equations.Gaussian`][]), or `None`.
+        `neuromass.equations.Gaussian`), or `None`.
     - `homogenise`: apply TVB's homogenisation to the kernel values (static).
     - `cutoff`: the geodesic cutoff in mm, when known (static).
     - `pattern`: the static sparsity pattern (CSR `indptr`, `indices`, `n`).
@@ -228,7 +228,7 @@ class LocalConnectivity(eqx.Module):
         return w
 
     def matrix(self) -> SparseMatrix:
-        """The product operator: a [`neuromass.datasets.SparseMatrix`][] holding
+        """The product operator: a `neuromass.datasets.SparseMatrix` holding
         the values in the layout of the fast product.
 
         Build it once per simulation (outside the time loop: it evaluates the
@@ -254,7 +254,7 @@ class LocalConnectivity(eqx.Module):
         r"""The product $y = L x$, $y_i = \sum_j L_{ij} x_j$, for `x` of shape
         `(V,)` or `(V, k)`. Jit-able and differentiable (with respect to `x` and
         to the leaves of this module). In a time loop prefer
-        [`matrix`][neuromass.datasets.LocalConnectivity.matrix], which evaluates
+        `neuromass.datasets.LocalConnectivity.matrix`, which evaluates
         the values once.
         """
         return self.matrix().matvec(x)
@@ -337,7 +337,7 @@ class LocalConnectivity(eqx.Module):
         - `kernel`: a module mapping distances (mm) to weights elementwise,
             e.g. `nm.equations.Gaussian(sigma=5.0)`.
         - `homogenise`: apply TVB's homogenisation (equal mean positive and
-            negative row sums; see [`neuromass.datasets.LocalConnectivity`][]).
+            negative row sums; see `neuromass.datasets.LocalConnectivity`).
         - `cutoff`: the cutoff (mm) the distances were computed with, if any.
         - `source`: optional provenance string.
 
@@ -392,10 +392,10 @@ class LocalConnectivity(eqx.Module):
 
         **Arguments:**
 
-        - `cortex`: a [`neuromass.datasets.Cortex`][] (vertices in mm, triangles).
+        - `cortex`: a `neuromass.datasets.Cortex` (vertices in mm, triangles).
         - `kernel`: a module mapping distances (mm) to weights elementwise, e.g.
-            [`neuromass.equations.Gaussian`][]`(sigma=5.0)` or
-            [`neuromass.equations.DoubleGaussian`][]. Default: TVB's,
+            `neuromass.equations.Gaussian``(sigma=5.0)` or
+            `neuromass.equations.DoubleGaussian`. Default: TVB's,
             `nm.equations.Gaussian()` (`amp=1`, `sigma=1` mm, `midpoint=0`,
             `offset=0`).
         - `cutoff`: the largest geodesic distance coupled, in mm (TVB's default

@@ -234,9 +234,9 @@ class SparseMatrix(eqx.Module):
     matrices (see the "Surface simulations" guide).
 
     Build one with
-    [`LocalConnectivity.matrix`][neuromass.datasets.LocalConnectivity.matrix]
+    `neuromass.datasets.LocalConnectivity.matrix`
     (once, outside a time loop) and call
-    [`matvec`][neuromass.datasets.SparseMatrix.matvec] (or `L @ x`) at every
+    `neuromass.datasets.SparseMatrix.matvec` (or `L @ x`) at every
     step.
 
     **Attributes:**

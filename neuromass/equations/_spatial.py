@@ -122,7 +122,7 @@ class Sigmoid(AbstractEquation):
     at $x = \mathrm{radius}$; $\sigma$ sets the width of the edge (the factor
     $\pi/\sqrt 3$ makes it a standard deviation). Over time it is a soft switch-off
     at $t = \mathrm{radius}$ (for a switch-on see
-    [`neuromass.equations.GeneralizedSigmoid`][]).
+    `neuromass.equations.GeneralizedSigmoid`).
 
     **Arguments:** (TVB's defaults)
 

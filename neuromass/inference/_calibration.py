@@ -19,7 +19,7 @@ def sbc_ranks(
     $$r^{(l)} = \#\{s : \theta^{(l)}_s < \theta^{(l)}\} \in \{0, \dots, S\}.$$
 
     If the posterior is calibrated, each element's ranks are uniform on
-    $\{0, \dots, S\}$ (a check with [`neuromass.inference.rank_uniformity`][]).
+    $\{0, \dots, S\}$ (a check with `neuromass.inference.rank_uniformity`).
     Posterior draws should be (nearly) independent: thin MCMC chains to their
     effective sample size first.
 
@@ -70,7 +70,7 @@ def rank_uniformity(
 
     **Arguments:**
 
-    - `ranks`: `(L, *params)` from [`neuromass.inference.sbc_ranks`][].
+    - `ranks`: `(L, *params)` from `neuromass.inference.sbc_ranks`.
     - `num_draws`: $S$, the number of draws the ranks were computed from.
     - `bins`: $B$ (default: $\min(S + 1, \max(2, L / 10))$ so that every bin
         expects about 10 ranks).

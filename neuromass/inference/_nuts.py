@@ -131,7 +131,7 @@ def nuts(
     dense_mass: bool = False,
     progress: bool = True,
 ) -> PosteriorSamples:
-    r"""Sample a [`neuromass.inference.Posterior`][] with the No-U-Turn sampler.
+    r"""Sample a `neuromass.inference.Posterior` with the No-U-Turn sampler.
 
     NUTS (Hoffman & Gelman 2014) from NumPyro runs on the unconstrained coordinates
     $u$ with the gradient of `posterior.log_density` (reverse-mode AD through the
@@ -158,7 +158,7 @@ def nuts(
 
     **Returns:**
 
-    A [`neuromass.inference.PosteriorSamples`][].
+    A `neuromass.inference.PosteriorSamples`.
 
     !!! example
 
@@ -205,7 +205,7 @@ def nuts(
         centre = posterior.unconstrain(values)
         keys = jax.random.split(k_init, len(posterior.names))
         u0 = {
-            n: centre[n]
+            n: centre[n][None]  # one row per chain
             + init_scale * jax.random.normal(kk, (num_chains,) + centre[n].shape)
             for kk, n in zip(keys, posterior.names)
         }

@@ -172,7 +172,7 @@ class Posterior(eqx.Module):
       + \text{const},$$
 
     where the likelihood $\log p(y \mid \theta)$ = `likelihood(model)` is evaluated
-    on the model with the parameters set (e.g. [`neuromass.inference.GaussianFC`][]
+    on the model with the parameters set (e.g. `neuromass.inference.GaussianFC`
     or any function of the model returning a scalar).
 
     **Constraints** are the reparametrisations of `nm.fit`: a parameter
@@ -188,7 +188,7 @@ class Posterior(eqx.Module):
 
     **Arguments:**
 
-    - `model`: the model (e.g. an [`neuromass.Network`][]); the values it holds
+    - `model`: the model (e.g. an `neuromass.Network`); the values it holds
         for the inferred parameters fix their shapes and serve as initial values.
     - `priors`: `{path: distribution}`; a scalar distribution on an array parameter
         (e.g. `"node.a"` of shape `(N,)`) is an i.i.d. prior on its elements.

@@ -54,7 +54,7 @@ def simulate_table(
     `nm.DistributionAxis` per parameter, in a zip
     `nm.Space`), sets them in the model and calls
     `simulator(model, key=key_l)` for its features (e.g.
-    [`neuromass.inference.summary_features`][] of a noisy simulation). The points
+    `neuromass.inference.summary_features` of a noisy simulation). The points
     run through `nm.sweep`: vmapped chunks compiled once, over devices
     or a Dask cluster (`executor=`), and resumable from `store=` after an
     interruption.
@@ -64,13 +64,13 @@ def simulate_table(
     - `simulator`: `simulator(model, key=...) -> dict` of feature arrays; traceable
         by JAX (it is vmapped).
     - `model`: the model whose parameters the priors name (paths as in a sweep).
-    - `priors`: `{path: distribution}` as for [`neuromass.inference.Posterior`][]
+    - `priors`: `{path: distribution}` as for `neuromass.inference.Posterior`
         (NumPyro distributions or sweep axes).
     - `n`: the number of simulations.
     - `key`: draws the parameters (`fold_in(key, 0)`) and the simulations' keys.
     - `constraints`: overrides of the constraints that follow each prior's support;
         they are kept in `table.attrs` for
-        [`neuromass.inference.train_posterior`][].
+        `neuromass.inference.train_posterior`.
     - `batch_size`, `store`, `executor`, `progress`: as for `nm.sweep`.
 
     **Returns:**
@@ -161,7 +161,7 @@ class AmortisedPosterior(eqx.Module):
     Once trained, a posterior for a new observation costs one pass of the flow:
     no simulation, no Markov chain, and independent draws.
 
-    Build it with [`neuromass.inference.train_posterior`][].
+    Build it with `neuromass.inference.train_posterior`.
 
     **Attributes:**
 
@@ -221,10 +221,12 @@ class AmortisedPosterior(eqx.Module):
         """
         x = self._observed(observed)
         batch = x.shape[:-1]
-        xs = ((x - self.x_mean) / self.x_std).reshape(-1, x.shape[-1])
+        lead = (1,) * (x.ndim - 1) + (-1,)  # explicit broadcasting over observations
+        x_mean, x_std = self.x_mean.reshape(lead), self.x_std.reshape(lead)
+        xs = ((x - x_mean) / x_std).reshape(-1, x.shape[-1])
         keys = jax.random.split(key, xs.shape[0])
-        us = _sample_flow(self.flow, keys, xs, int(n))
-        u = us * self.u_std + self.u_mean
+        us = _sample_flow(self.flow, keys, xs, int(n))  # (observations, n, params)
+        u = us * self.u_std.reshape(1, 1, -1) + self.u_mean.reshape(1, 1, -1)
         u = u.reshape(batch + (int(n), -1))
         out = {}
         j = 0
@@ -238,7 +240,15 @@ class AmortisedPosterior(eqx.Module):
 
 @eqx.filter_jit
 def _sample_flow(flow, keys, xs, n):
-    return jax.vmap(lambda k, c: flow.sample(k, (n,), condition=c))(keys, xs)
+    with _flowjax_broadcasting():
+        return jax.vmap(lambda k, c: flow.sample(k, (n,), condition=c))(keys, xs)
+
+
+def _flowjax_broadcasting():
+    """flowjax broadcasts arrays of different ranks (NumPy's rank promotion): allow
+    it inside its calls even where the user's JAX refuses it
+    (`jax_numpy_rank_promotion="raise"`, as neuromass's test suite sets)."""
+    return jax.numpy_rank_promotion("allow")
 
 
 def train_posterior(
@@ -278,7 +288,7 @@ def train_posterior(
 
     **Arguments:**
 
-    - `table`: from [`neuromass.inference.simulate_table`][] (or any DataFrame
+    - `table`: from `neuromass.inference.simulate_table` (or any DataFrame
         with parameter and feature columns).
     - `features`: the feature names to condition on (`"fc"` selects `fc[0]`,
         `fc[1]`, ...).
@@ -294,7 +304,7 @@ def train_posterior(
 
     **Returns:**
 
-    An [`neuromass.inference.AmortisedPosterior`][].
+    An `neuromass.inference.AmortisedPosterior`.
 
     !!! example
 
@@ -351,28 +361,29 @@ def train_posterior(
     k_init, k_fit = jax.random.split(key)
     build = masked_autoregressive_flow if flow == "maf" else coupling_flow
     dim = u.shape[1]
-    q = build(
-        k_init,
-        base_dist=Normal(jnp.zeros(dim, dtype)),
-        transformer=(
-            RationalQuadraticSpline(knots=8, interval=4.0)
-            if transformer == "spline"
-            else Affine()
-        ),
-        cond_dim=x.shape[1],
-        flow_layers=flow_layers,
-        nn_width=nn_width,
-    )
-    q, losses = fit_to_data(
-        k_fit,
-        q,
-        ((u - u_mean) / u_std, (x - x_mean) / x_std),
-        max_epochs=max_epochs,
-        max_patience=max_patience,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        show_progress=progress,
-    )
+    with _flowjax_broadcasting():
+        q = build(
+            k_init,
+            base_dist=Normal(jnp.zeros(dim, dtype)),
+            transformer=(
+                RationalQuadraticSpline(knots=8, interval=4.0)
+                if transformer == "spline"
+                else Affine()
+            ),
+            cond_dim=x.shape[1],
+            flow_layers=flow_layers,
+            nn_width=nn_width,
+        )
+        q, losses = fit_to_data(
+            k_fit,
+            q,
+            ((u - u_mean) / u_std, (x - x_mean) / x_std),
+            max_epochs=max_epochs,
+            max_patience=max_patience,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            show_progress=progress,
+        )
     return AmortisedPosterior(
         flow=q,
         params=pcols,

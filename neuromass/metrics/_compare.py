@@ -36,7 +36,7 @@ def fc_corr(
 
     The usual goodness-of-fit score between a simulated and an empirical FC
     (higher is better, at most 1). Dimensionless. The $\varepsilon$ guard works as
-    in [`fc`][neuromass.metrics.fc]: a matrix with constant upper triangle scores 0
+    in `neuromass.metrics.fc`: a matrix with constant upper triangle scores 0
     with finite gradients.
 
     **Arguments:**
@@ -90,7 +90,7 @@ def fc_mse(
     $$
 
     A smooth loss for fitting a model FC to a target: unlike
-    [`fc_corr`][neuromass.metrics.fc_corr] it also penalises a global offset or
+    `neuromass.metrics.fc_corr` it also penalises a global offset or
     scale. Units: squared units of the entries (dimensionless for FCs).
 
     **Arguments:**
@@ -174,7 +174,7 @@ def fcd_ks(
     r"""Kolmogorov–Smirnov distance between the value distributions of two FCDs.
 
     With $F_a$ and $F_b$ the empirical distribution functions of the upper-triangle
-    entries (diagonal excluded) of the two [`fcd`][neuromass.metrics.fcd] matrices,
+    entries (diagonal excluded) of the two `neuromass.metrics.fcd` matrices,
 
     $$
     D = \sup_v \left| F_a(v) - F_b(v) \right| \in [0, 1],

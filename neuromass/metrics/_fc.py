@@ -160,7 +160,7 @@ def fcd(
     The series is cut into windows of $L$ samples starting every $S$ samples,
     $w = 0, \dots, W - 1$ with $W = \lfloor (T - L) / S \rfloor + 1$ (trailing samples
     that do not fill a window are dropped). With $\mathrm{FC}^{(w)}$ the
-    [`fc`][neuromass.metrics.fc] of window $w$ and $u^{(w)}$ its upper triangle
+    `neuromass.metrics.fc` of window $w$ and $u^{(w)}$ its upper triangle
     (diagonal excluded),
 
     $$
@@ -179,7 +179,7 @@ def fcd(
     - `step`: distance $S$ between window starts, in samples or in ms like `window`.
     - `dt`: sample spacing of `x` in ms. If `None` (default) `window` and `step` are
         integers counted in samples.
-    - `eps`: variance floor, see [`fc`][neuromass.metrics.fc].
+    - `eps`: variance floor, see `neuromass.metrics.fc`.
 
     **Returns:**
 

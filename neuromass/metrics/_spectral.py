@@ -185,7 +185,7 @@ def peak_frequency(
     f_{\mathrm{peak}} = \operatorname*{arg\,max}_{f_{\min} \le f \le f_{\max}} P(f),
     $$
 
-    with $P$ the Welch [`psd`][neuromass.metrics.psd] (same `nperseg`, `noverlap`,
+    with $P$ the Welch `neuromass.metrics.psd` (same `nperseg`, `noverlap`,
     `window`, `nfft`). The result lies on the Welch frequency grid, whose spacing is
     $f_s / \mathrm{nfft}$ Hz: increase `nperseg` (longer series) or `nfft` (zero
     padding) for a finer grid. Being an argmax it is piecewise constant in `x`, so
@@ -198,7 +198,7 @@ def peak_frequency(
     - `fmin`: lowest frequency considered, in Hz. Default `None`: every frequency
         above 0 Hz (the 0 Hz bin is a mean, not an oscillation).
     - `fmax`: highest frequency considered, in Hz. Default `None`: up to Nyquist.
-    - `nperseg`, `noverlap`, `window`, `nfft`: as for [`psd`][neuromass.metrics.psd].
+    - `nperseg`, `noverlap`, `window`, `nfft`: as for `neuromass.metrics.psd`.
 
     **Returns:**
 

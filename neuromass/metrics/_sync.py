@@ -89,7 +89,7 @@ def analytic_phase(
     \theta_j(t) = \arg z_j(t) \in (-\pi, \pi],
     $$
 
-    with $z$ the [`analytic_signal`][neuromass.metrics.analytic_signal]; equal to
+    with $z$ the `neuromass.metrics.analytic_signal`; equal to
     `numpy.angle(scipy.signal.hilbert(x, axis=-2))`. The phase is meaningful for
     narrow-band signals oscillating around their mean: use `demean=True` (or
     band-pass filter first) when the signal has an offset. Where the amplitude is
@@ -144,7 +144,7 @@ def kuramoto_order(
     **Arguments:**
 
     - `phases`: phases in radians, shape `(..., time, nodes)`, e.g. from
-        [`analytic_phase`][neuromass.metrics.analytic_phase] or the phase variable
+        `neuromass.metrics.analytic_phase` or the phase variable
         of a Kuramoto network.
 
     **Returns:**
@@ -235,9 +235,9 @@ def metastability(
     - `kind`: what `x` holds.
         - `"order"`: $R(t)$, shape `(..., time)`.
         - `"signal"`: signals `(..., time, nodes)`; $R$ is
-          [`kuramoto_order_from_signal`][neuromass.metrics.kuramoto_order_from_signal].
+          `neuromass.metrics.kuramoto_order_from_signal`.
         - `"phases"`: phases in radians `(..., time, nodes)`; $R$ is
-          [`kuramoto_order`][neuromass.metrics.kuramoto_order].
+          `neuromass.metrics.kuramoto_order`.
         - `None` (default): a 1-D `x` is $R(t)$; for any other shape `kind` must be
           given, because a batch of $R(t)$ `(batch, time)` and one signal
           `(time, nodes)` cannot be told apart.

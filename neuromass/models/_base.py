@@ -13,6 +13,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .._custom_types import CouplingInput, Key, State
+from .._expression import parse_expression
 
 
 @functools.cache
@@ -62,6 +63,12 @@ def _check_arguments(cls: type, args: tuple, kwargs: dict) -> None:
             ) from None
 
 
+def observable_of(node) -> str:
+    """The observable expression of a node model (or class): its `observable`, or
+    its first state variable."""
+    return node.observable or node.state_names[0]
+
+
 class AbstractNode(eqx.Module):
     r"""Base class of every region (node) model.
 
@@ -84,13 +91,18 @@ class AbstractNode(eqx.Module):
       side may be None), e.g. a gating variable in [0, 1]. As in The Virtual Brain,
       the state is clipped to them at every solver stage (the vector field sees the
       clipped state) and after every step.
+    - `observable` (optional): what an EEG/MEG/sEEG sensor sees of a region, an
+      arithmetic expression of the state variables such as `"y1 - y2"` (The
+      Virtual Brain's default `variables_of_interest`); default: the first state
+      variable. `neuromass.monitors.Projection` (and `EEG`, `MEG`, `iEEG`) project it
+      unless given another `variable`; `observe(state)` evaluates it.
 
     **Method to implement:** `vector_field(t, state, coupling, inputs=None)`, with
     `state` a dict of `(N,)` arrays, `coupling` a dict mapping each coupled variable to
     its afferent input `(N,)`, and `inputs` an optional dict of external inputs.
 
     **Local coupling (cortical surfaces).** A node that takes the instantaneous local
-    coupling of a surface ([`neuromass.SurfaceNetwork`][]) sets the class attribute
+    coupling of a surface (`neuromass.SurfaceNetwork`) sets the class attribute
     `local_coupling = True` and accepts a keyword `local` in `vector_field`: an
     operator `local(x) = s L x` (the local connectivity `L` scaled by the coupling
     strength `s`) that it applies where The Virtual Brain's model applies its
@@ -126,6 +138,7 @@ class AbstractNode(eqx.Module):
     state_ranges: ClassVar[dict[str, tuple[float, float]]]
     input_names: ClassVar[tuple[str, ...]] = ()
     state_bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
+    observable: ClassVar[str | None] = None
     local_coupling: ClassVar[bool] = False
 
     def __new__(cls, *args, **kwargs):
@@ -174,6 +187,12 @@ class AbstractNode(eqx.Module):
             )
         return out
 
+    def observe(self, state: State) -> Float[Array, " nodes"]:
+        """The model's observable (`observable`, default the first state variable)
+        evaluated on a state dict, e.g. $y_1 - y_2$ for `JansenRit`: what EEG, MEG
+        and sEEG monitors project by default."""
+        return parse_expression(observable_of(self))[0](state)
+
     def apply_bounds(self, state: State) -> State:
         """Clip the variables that have `state_bounds` (others pass through)."""
         if not self.state_bounds:
@@ -182,6 +201,13 @@ class AbstractNode(eqx.Module):
         for name, (lo, hi) in self.state_bounds.items():
             out[name] = jnp.clip(state[name], lo, hi)
         return out
+
+    def __pdoc__(self, **kwargs):
+        # `repr` shows the values of scalar parameters (`Hopf(a=0.2, omega=0.3)`),
+        # not Equinox's `f32[]`.
+        from .._summary import pdoc_with_values
+
+        return pdoc_with_values(self, **kwargs)
 
     def replace(self, **changes) -> "AbstractNode":
         """A copy with some parameters changed, e.g. `node.replace(a=0.1)`."""

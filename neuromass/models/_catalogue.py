@@ -32,7 +32,7 @@ Category = Literal["phenomenological", "physiological"]
 
 
 class ModelInfo(NamedTuple):
-    """One entry of the model catalogue (see [`neuromass.models.list_models`][])."""
+    """One entry of the model catalogue (see `neuromass.models.list_models`)."""
 
     name: str
     """Class name, e.g. `"Hopf"` (also the attribute of `neuromass.models`)."""
@@ -64,35 +64,41 @@ _COLUMNS = (
 
 
 class ModelCatalogue(list):
-    """The list of [`neuromass.models.ModelInfo`][] records returned by
-    [`neuromass.models.list_models`][], with a text rendering."""
+    """The list of `neuromass.models.ModelInfo` records returned by
+    `neuromass.models.list_models`, with a text rendering."""
 
     def names(self) -> list[str]:
         """The model names, in catalogue order."""
         return [m.name for m in self]
 
     def to_table(self, max_width: int = 48) -> str:
-        """A fixed-width text table, one model per line.
+        """A fixed-width text table, one model per row.
 
         **Arguments:**
 
-        - `max_width`: longest cell (longer texts are cut with `...`), at least 8.
+        - `max_width`: widest cell, at least 8; longer texts are wrapped onto more
+          lines of the row at spaces (never cut; a single longer word stays whole).
 
         **Returns:** the table as a string (no trailing newline).
         """
+        import textwrap
+
         if max_width < 8:
             raise ValueError(f"`max_width` must be at least 8; got {max_width}.")
 
-        def cell(value) -> str:
+        def cell(value) -> list[str]:
             if isinstance(value, tuple):
                 value = ", ".join(value)
             text = str(value)
-            return text if len(text) <= max_width else text[: max_width - 3] + "..."
+            lines = textwrap.wrap(
+                text, max_width, break_on_hyphens=False, break_long_words=False
+            )
+            return lines or [""]
 
         rows = [[cell(getattr(m, field)) for field, _ in _COLUMNS] for m in self]
         header = [title for _, title in _COLUMNS]
         widths = [
-            max([len(header[c])] + [len(r[c]) for r in rows])
+            max([len(header[c])] + [len(text) for r in rows for text in r[c]])
             for c in range(len(header))
         ]
 
@@ -100,7 +106,10 @@ class ModelCatalogue(list):
             return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
 
         out = [line(header), line(["-" * w for w in widths])]
-        out += [line(r) for r in rows]
+        for r in rows:
+            height = max(len(lines) for lines in r)
+            for i in range(height):
+                out.append(line([lines[i] if i < len(lines) else "" for lines in r]))
         return "\n".join(out)
 
     def __str__(self) -> str:
@@ -293,8 +302,8 @@ def list_models(category: str | None = None) -> ModelCatalogue:
     - `category`: only the models of this category, `"phenomenological"` or
       `"physiological"` (default: all).
 
-    **Returns:** a [`neuromass.models.ModelCatalogue`][], a list of
-    [`neuromass.models.ModelInfo`][] records (`name`, `cls`, `category`,
+    **Returns:** a `neuromass.models.ModelCatalogue`, a list of
+    `neuromass.models.ModelInfo` records (`name`, `cls`, `category`,
     `n_states`, `state_names`, `coupled_vars`, `typical_use`, `reference`) with a
     `to_table()` method for a readable text table.
 

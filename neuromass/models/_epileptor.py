@@ -58,7 +58,7 @@ class Epileptor(AbstractNode):
     $z = 4.1$. Below $x_0 \approx -2.06$ the node stays interictal. The usual
     observable is $x_2 - x_1$ (local field potential).
 
-    The coupling is usually [`neuromass.coupling.Diffusive`][] on `x1` (the
+    The coupling is usually `neuromass.coupling.Diffusive` on `x1` (the
     permittivity coupling through $K_s$, Proix et al. 2014) with `Ks` negative.
 
     **Arguments:**
@@ -93,7 +93,7 @@ class Epileptor(AbstractNode):
     `("x1", "x2")`. External inputs: `x1`, `x2` (added to $\dot x_1$, $\dot x_2$,
     TVB's stimulus variables).
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): $\ell(x_1)$
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(x_1)$
     is added to $I_{ext}$ (TVB: `Iext = self.Iext + local_coupling * x1`).
 
     !!! example
@@ -136,6 +136,7 @@ class Epileptor(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x1", "y1", "z", "x2", "y2", "g")
     coupled_vars: ClassVar[tuple[str, ...]] = ("x1", "x2")
+    observable: ClassVar[str] = "x2 - x1"
     default_state: ClassVar[dict[str, float]] = {
         "x1": -1.5,
         "y1": -10.0,
@@ -202,7 +203,7 @@ class Epileptor2D(AbstractNode):
     with $G = a x_1^2 + (d - b) x_1$ for $x_1 < 0$ and
     $G = -\text{slope} - 0.6 (z - 4)^2 + d x_1$ otherwise (so that, with the
     defaults, $\dot x_1 = -x_1^3 - 2 x_1^2 + 1 - z + I_{ext}$ on the interictal
-    branch), and the same $z$ target $h$ as [`neuromass.models.Epileptor`][]
+    branch), and the same $z$ target $h$ as `neuromass.models.Epileptor`
     (linear with slope 4, or sigmoidal with `modification=True`). With the defaults
     ($x_0 = -1.6$) the node relaxes slowly along the interictal branch, jumps to the
     ictal (seizure) branch, and back: a slow relaxation oscillation of $z$ with fast
@@ -230,7 +231,7 @@ class Epileptor2D(AbstractNode):
     **State variables:** `x1` ([-2, 1]) and `z` ([2, 5]). Coupled by default:
     `("x1",)`. External inputs: `x1` (added to $\dot x_1$).
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): $\ell(x_1)$
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(x_1)$
     is added to $I_{ext}$ (TVB: `Iext = self.Iext + local_coupling * x1`).
 
     !!! example
@@ -266,6 +267,7 @@ class Epileptor2D(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x1", "z")
     coupled_vars: ClassVar[tuple[str, ...]] = ("x1",)
+    observable: ClassVar[str] = "x1"
     default_state: ClassVar[dict[str, float]] = {"x1": -1.5, "z": 3.0}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "x1": (-2.0, 1.0),
@@ -343,7 +345,7 @@ class EpileptorRestingState(AbstractNode):
     **State variables:** `x1`, `y1`, `z`, `x2`, `y2`, `g`, `x_rs`, `y_rs`. Coupled
     by default: `("x1", "x2", "x_rs")`. External inputs: `x1`.
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): $\ell(x_1)$
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(x_1)$
     is added to $I_{ext}$ and $\ell(x_{rs})$ to the bracket of $\dot x_{rs}$, after
     $\gamma_{rs} K_{rs} C^3_i$ and not multiplied by $\gamma_{rs}$ (TVB:
     `Iext + local_coupling * x1` and `lc_1 = local_coupling * x_rs`).
@@ -398,6 +400,7 @@ class EpileptorRestingState(AbstractNode):
         "x1", "y1", "z", "x2", "y2", "g", "x_rs", "y_rs",
     )  # fmt: skip
     coupled_vars: ClassVar[tuple[str, ...]] = ("x1", "x2", "x_rs")
+    observable: ClassVar[str] = "x2 - x1"
     default_state: ClassVar[dict[str, float]] = {
         "x1": -1.6, "y1": -12.0, "z": 3.8, "x2": -1.0,
         "y2": 0.005, "g": 0.0, "x_rs": 1.0, "y_rs": 0.0,

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 from ._base import AbstractNode
 from ._epileptor import _flag
-from ._params import param
+from ._params import leading, param
 
 
 def _unit(v):
@@ -138,6 +138,7 @@ class EpileptorCodim3(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x", "y", "z")
     coupled_vars: ClassVar[tuple[str, ...]] = ("x",)
+    observable: ClassVar[str] = "x"
     default_state: ClassVar[dict[str, float]] = {"x": 0.5, "y": 0.0, "z": 0.05}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "x": (0.4, 0.6),
@@ -162,7 +163,7 @@ class EpileptorCodim3(AbstractNode):
 class EpileptorCodim3SlowMod(AbstractNode):
     r"""Epileptor codimension-3 burster with slow modulation of its path (Saggio et
     al. 2017), as in The Virtual Brain (`EpileptorCodim3SlowMod`): the arc on which
-    [`neuromass.models.EpileptorCodim3`][] bursts itself drifts, its two ends moving
+    `neuromass.models.EpileptorCodim3` bursts itself drifts, its two ends moving
     on great circles driven by two ultra-slow variables $u_A$, $u_B$.
 
     $$
@@ -175,7 +176,7 @@ class EpileptorCodim3SlowMod(AbstractNode):
 
     with $(G, H)$ the arc from `*_Ain` towards `*_Aend` and $(L, M)$ the arc from
     `*_Bin` towards `*_Bend`; $x$, $y$, $z$ then follow the equations of
-    [`neuromass.models.EpileptorCodim3`][] on the arc $(E, F)$.
+    `neuromass.models.EpileptorCodim3` on the arc $(E, F)$.
 
     **Arguments:**
 
@@ -232,6 +233,7 @@ class EpileptorCodim3SlowMod(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x", "y", "z", "uA", "uB")
     coupled_vars: ClassVar[tuple[str, ...]] = ("x",)
+    observable: ClassVar[str] = "x"
     default_state: ClassVar[dict[str, float]] = {
         "x": 0.5, "y": 0.0, "z": 0.05, "uA": 0.0, "uB": 0.0,
     }  # fmt: skip
@@ -255,8 +257,11 @@ class EpileptorCodim3SlowMod(AbstractNode):
             _point(self.mu1_Bin, self.mu2_Bin, self.nu_Bin),
             _point(self.mu1_Bend, self.mu2_Bend, self.nu_Bend),
         )
-        ua, ub = state["uA"][..., None], state["uB"][..., None]
-        R = jnp.asarray(self.R)[..., None]
+        ua, ub = state["uA"][..., None], state["uB"][..., None]  # (N, 1)
+        # the points g, h, l, m ((3,) or per region (N, 3)) and R (scalar or (N,))
+        # against each region's angle, with explicit leading axes: (N, 3)
+        g, h, l_, m_ = (leading(v, ua.ndim) for v in (g, h, l_, m_))
+        R = leading(jnp.asarray(self.R)[..., None], ua.ndim)
         a = R * (g * jnp.cos(ua) + h * jnp.sin(ua))
         b = R * (l_ * jnp.cos(ub) + m_ * jnp.sin(ub))
         e, f = _arc(a, b)

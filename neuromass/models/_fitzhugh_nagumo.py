@@ -31,7 +31,7 @@ class FitzHughNagumo(AbstractNode):
     The model is written in FitzHugh's dimensionless time; in a network one unit is
     one millisecond (scale `tau` and the inputs to change the time scale).
     The Virtual Brain has no separate FitzHugh-Nagumo class: this system is its
-    [`neuromass.models.Generic2dOscillator`][] with `d = 1/sqrt(tau)`,
+    `neuromass.models.Generic2dOscillator` with `d = 1/sqrt(tau)`,
     `tau_g2d = sqrt(tau)`, `alpha = -1`, `f = 1/3`, `e = 0`, `g = 1`, `gamma = 1`,
     `b_g2d = 1`, `c = 0`, `beta = b` and `a_g2d = a`.
 
@@ -50,7 +50,7 @@ class FitzHughNagumo(AbstractNode):
     [-2.5, 2.5]) and `W` (recovery; [-1, 2]). Coupled by default: `("V",)`.
     External inputs: `V` (added to $\dot V$).
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): $\ell(V)$
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(V)$
     is added to $\dot V$ after $C_i$, as in TVB's `Generic2dOscillator` (`+ lc_0`).
 
     !!! example
@@ -77,6 +77,7 @@ class FitzHughNagumo(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "W")
     coupled_vars: ClassVar[tuple[str, ...]] = ("V",)
+    observable: ClassVar[str] = "V"
     default_state: ClassVar[dict[str, float]] = {"V": -1.199, "W": -0.624}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "V": (-2.5, 2.5),

@@ -52,7 +52,7 @@ class Generic2dOscillator(AbstractNode):
     [-2, 4]) and `W` (slow recovery; [-6, 6]). Coupled by default: `("V",)`.
     External inputs: `V` (added to $\dot V$, as TVB's stimulus).
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): $\ell(V)$
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(V)$
     is added inside the bracket of $\dot V$, not multiplied by $\gamma$ (TVB:
     `+ gamma * c_0 + lc_0`, `lc_0 = local_coupling * V`).
 
@@ -88,6 +88,7 @@ class Generic2dOscillator(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "W")
     coupled_vars: ClassVar[tuple[str, ...]] = ("V",)
+    observable: ClassVar[str] = "V"
     default_state: ClassVar[dict[str, float]] = {"V": 0.0, "W": 0.0}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "V": (-2.0, 4.0),

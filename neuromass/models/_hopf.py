@@ -38,7 +38,7 @@ class Hopf(AbstractNode):
     Coupled by default: `("x", "y")`. External inputs: `x`, `y` (added to the
     derivatives).
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): $\ell(x)$
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(x)$
     is added to $\dot x$ (TVB's `SupHopf`: `+ lc_0`, `lc_0 = local_coupling * x`).
 
     !!! example
@@ -63,6 +63,7 @@ class Hopf(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x", "y")
     coupled_vars: ClassVar[tuple[str, ...]] = ("x", "y")
+    observable: ClassVar[str] = "x"
     default_state: ClassVar[dict[str, float]] = {"x": 0.1, "y": 0.1}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "x": (-1.0, 1.0),

@@ -28,7 +28,7 @@ class Hopfield(AbstractNode):
 
     TVB's static mode returns $\dot\theta = \dot x$ (kept for parity). The
     threshold enters through the coupling: use it with
-    [`neuromass.coupling.PreSigmoidal`][] (`dynamic=True` needs the network to
+    `neuromass.coupling.PreSigmoidal` (`dynamic=True` needs the network to
     couple both variables, `nm.Network(..., coupled_vars=("x", "theta"))`, as TVB
     does when `dynamic` is set).
 
@@ -67,6 +67,7 @@ class Hopfield(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x", "theta")
     coupled_vars: ClassVar[tuple[str, ...]] = ("x",)
+    observable: ClassVar[str] = "x"
     default_state: ClassVar[dict[str, float]] = {"x": 0.5, "theta": 0.5}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "x": (-1.0, 2.0),

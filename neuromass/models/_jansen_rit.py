@@ -27,7 +27,7 @@ class JansenRit(AbstractNode):
 
     $y_1 - y_2$ (mV) is the pyramidal membrane potential, the usual observable (EEG
     proxy). $c_i$ is the afferent coupling delivered on the first coupled variable
-    (with [`neuromass.coupling.SigmoidalJansenRit`][] it is the weighted sum of the
+    (with `neuromass.coupling.SigmoidalJansenRit` it is the weighted sum of the
     sigmoid-transformed potentials $S(y_{1,j} - y_{2,j})$ of the source regions).
     $u_i$ is the external input `inputs["p"]` (1/ms), added to the mean input $\mu$.
 
@@ -58,7 +58,7 @@ class JansenRit(AbstractNode):
     (TVB): `y0` [-1, 1], `y1` [-500, 500], `y2` [-50, 50], `y3` [-6, 6],
     `y4` [-20, 20], `y5` [-500, 500]. Coupled by default: `("y1", "y2")`.
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]):
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`):
     $\ell(y_1 - y_2)$, the local sum of the pyramidal potentials (not of their
     sigmoids), is added to the drive of $\dot y_4$ after $c_i$ (TVB:
     `local_coupling * (y1 - y2)`).
@@ -98,6 +98,7 @@ class JansenRit(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("y0", "y1", "y2", "y3", "y4", "y5")
     coupled_vars: ClassVar[tuple[str, ...]] = ("y1", "y2")
+    observable: ClassVar[str] = "y1 - y2"
     default_state: ClassVar[dict[str, float]] = {
         "y0": 0.0,
         "y1": 15.0,
@@ -191,7 +192,7 @@ class ZetterbergJansen(AbstractNode):
     **State variables:** `v1` ... `v7` (mV) and `y1` ... `y5` (mV/ms), in TVB's order
     `v1 y1 v2 y2 v3 y3 v4 y4 v5 y5 v6 v7`. Coupled by default: `("v6",)`.
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): $\ell(v_6)$
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(v_6)$
     is added to the afferent coupling before the sigmoid, $c_i = S(C_i +
     \ell(v_6))$ (TVB: `sigma_fun(c_0 + local_coupling * v6)`).
 
@@ -234,6 +235,7 @@ class ZetterbergJansen(AbstractNode):
         "v1", "y1", "v2", "y2", "v3", "y3", "v4", "y4", "v5", "y5", "v6", "v7",
     )  # fmt: skip
     coupled_vars: ClassVar[tuple[str, ...]] = ("v6",)
+    observable: ClassVar[str] = "v6"
     default_state: ClassVar[dict[str, float]] = {
         "v1": 0.0, "y1": 0.0, "v2": 10.0, "y2": 0.0, "v3": 5.0, "y3": 0.0,
         "v4": 0.0, "y4": 0.0, "v5": 0.0, "y5": 0.0, "v6": 5.0, "v7": 0.0,

@@ -100,6 +100,7 @@ class KIonEx(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x", "V", "n", "DKi", "Kg")
     coupled_vars: ClassVar[tuple[str, ...]] = ("x",)
+    observable: ClassVar[str] = "x"
     default_state: ClassVar[dict[str, float]] = {
         "x": 0.1, "V": -60.0, "n": 0.1, "DKi": -5.0, "Kg": -10.0,
     }  # fmt: skip

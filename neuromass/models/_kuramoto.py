@@ -17,7 +17,7 @@ class Kuramoto(AbstractNode):
 
     $$\dot\theta_i = \omega_i + C_i + u_i$$
 
-    With [`neuromass.coupling.Kuramoto`][] the coupling is
+    With `neuromass.coupling.Kuramoto` the coupling is
     $C_i = a \sum_j w_{ij} \sin(\theta_j(t - \tau_{ij}) - \theta_i(t))$, the classic
     Kuramoto network (with all-to-all unit weights and $a = K/N$: Kuramoto's
     mean-field model, which synchronises above the critical coupling
@@ -39,7 +39,7 @@ class Kuramoto(AbstractNode):
     **State variables:** `theta` (phase, rad; typical range [0, 2π]). Coupled by
     default: `("theta",)`. External inputs: `theta` (added to $\dot\theta$).
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]):
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`):
     $\sin(\ell(\theta))$ is added to $C_i$, the sine of the locally summed
     phases, as TVB's `Kuramoto` computes it (`sin(local_coupling * theta)`, not
     the sum of the sines of the phase differences).
@@ -70,6 +70,7 @@ class Kuramoto(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("theta",)
     coupled_vars: ClassVar[tuple[str, ...]] = ("theta",)
+    observable: ClassVar[str] = "theta"
     default_state: ClassVar[dict[str, float]] = {"theta": 0.0}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "theta": (0.0, 2.0 * math.pi)

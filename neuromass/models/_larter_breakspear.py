@@ -24,7 +24,7 @@ class LarterBreakspear(AbstractNode):
     Q_Z = \tfrac12 Q_{Z}^{max}\big(1 + \tanh\tfrac{Z - Z_T}{\delta_Z}\big)$$
 
     and the afferent coupling $\langle Q_V\rangle_i$ (on `V`; with
-    [`neuromass.coupling.Tanh`][]`(a=0.5*QV_max, midpoint=VT, sigma=d_V)` it is the
+    `neuromass.coupling.Tanh``(a=0.5*QV_max, midpoint=VT, sigma=d_V)` it is the
     weighted sum of the other regions' rates $Q_V$):
 
     $$
@@ -92,7 +92,7 @@ class LarterBreakspear(AbstractNode):
     channels), `Z` (mean inhibitory potential); typical range [-1.5, 1.5] each.
     Coupled by default: `("V",)`. External inputs: `V` (added to $\dot V$).
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): the local
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): the local
     recurrent rate $Q_V$ becomes $Q_V + \ell(Q_V)$ in both $(1 - C)$ terms of
     $\dot V$ (not in $\dot Z$), as TVB's `(QV + lc_0)`, `lc_0 = local_coupling * QV`.
 
@@ -151,6 +151,7 @@ class LarterBreakspear(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "W", "Z")
     coupled_vars: ClassVar[tuple[str, ...]] = ("V",)
+    observable: ClassVar[str] = "V"
     default_state: ClassVar[dict[str, float]] = {"V": -0.1, "W": 0.2, "Z": 0.1}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "V": (-1.5, 1.5),

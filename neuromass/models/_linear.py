@@ -34,7 +34,7 @@ class Linear(AbstractNode):
     **State variables:** `x` (typical range [-1, 1]). Coupled by default:
     `("x",)`. External inputs: `x` (added to $\dot x$).
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): $\ell(x)$
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(x)$
     is added to $\dot x$ (TVB: `gamma * x + c + local_coupling * x`).
 
     !!! example
@@ -59,6 +59,7 @@ class Linear(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("x",)
     coupled_vars: ClassVar[tuple[str, ...]] = ("x",)
+    observable: ClassVar[str] = "x"
     default_state: ClassVar[dict[str, float]] = {"x": 0.0}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {"x": (-1.0, 1.0)}
     input_names: ClassVar[tuple[str, ...]] = ("x",)

@@ -86,6 +86,7 @@ class MontbrioPazoRoxin(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("r", "V")
     coupled_vars: ClassVar[tuple[str, ...]] = ("r", "V")
+    observable: ClassVar[str] = "r"
     default_state: ClassVar[dict[str, float]] = {"r": 0.1, "V": -2.0}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "r": (0.0, 2.0),
@@ -179,6 +180,7 @@ class CoombesByrne(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("r", "V", "g", "q")
     coupled_vars: ClassVar[tuple[str, ...]] = ("r",)
+    observable: ClassVar[str] = "r"
     default_state: ClassVar[dict[str, float]] = {
         "r": 1.0,
         "V": -1.0,
@@ -262,6 +264,7 @@ class CoombesByrne2D(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("r", "V")
     coupled_vars: ClassVar[tuple[str, ...]] = ("r",)
+    observable: ClassVar[str] = "r"
     default_state: ClassVar[dict[str, float]] = {"r": 0.5, "V": -1.0}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "r": (0.0, 2.0),
@@ -354,6 +357,7 @@ class GastSchmidtKnosche_SD(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("r", "V", "A", "B")
     coupled_vars: ClassVar[tuple[str, ...]] = ("r", "V")
+    observable: ClassVar[str] = "r"
     default_state: ClassVar[dict[str, float]] = {
         "r": 0.5,
         "V": -1.0,
@@ -441,6 +445,7 @@ class GastSchmidtKnosche_SF(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("r", "V", "A", "B")
     coupled_vars: ClassVar[tuple[str, ...]] = ("r", "V")
+    observable: ClassVar[str] = "r"
     default_state: ClassVar[dict[str, float]] = {
         "r": 0.5,
         "V": -1.0,
@@ -555,6 +560,7 @@ class DumontGutkin(AbstractNode):
         "r_e", "V_e", "s_ee", "s_ei", "r_i", "V_i", "s_ie", "s_ii",
     )  # fmt: skip
     coupled_vars: ClassVar[tuple[str, ...]] = ("r_e",)
+    observable: ClassVar[str] = "r_e"
     default_state: ClassVar[dict[str, float]] = {
         "r_e": 0.1, "V_e": -1.0, "s_ee": 0.0, "s_ei": 0.0,
         "r_i": 0.1, "V_i": -1.0, "s_ie": 0.0, "s_ii": 0.0,

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import AbstractNode
-from ._params import param
+from ._params import leading, param
 
 
 _N_MODES = 3
@@ -34,11 +34,12 @@ def _mode_integrals(mu, sigma):
     distribution N(mu, sigma) of the parameter; each entry has shape `(..., 3)`
     (`mu`, `sigma` scalars or per-region `(N,)`)."""
     mu, sigma = jnp.asarray(mu)[..., None], jnp.asarray(sigma)[..., None]
-    z0 = jnp.asarray(_Z0, dtype=mu.dtype)
+    z0 = leading(jnp.asarray(_Z0, dtype=mu.dtype), mu.ndim)  # (..., samples)
     z = (mu + sigma * z0)[..., None, :]  # (..., 1, samples)
-    modes = jnp.asarray(_MODES, dtype=mu.dtype)  # (3, samples)
+    modes = leading(jnp.asarray(_MODES, dtype=mu.dtype), z.ndim)  # (..., 3, samples)
 
     def trapz(y):
+        y = jnp.broadcast_to(y, jnp.broadcast_shapes(y.shape, z.shape))
         return jnp.trapezoid(y, z, axis=-1)
 
     v = modes / jnp.sqrt(trapz(modes * modes))[..., None]
@@ -117,7 +118,7 @@ class ReducedSetFitzHughNagumo(AbstractNode):
     `("xi_0", "xi_1", "xi_2")` (TVB's coupling variables are `xi` and `alpha`, but
     only the coupling of `xi` enters its equations).
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): mode by
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): mode by
     mode, $\ell(\xi_i)$ is added after $C$ inside $\tau(\cdot)$ of both
     $\dot\xi_i$ and $\dot\alpha_i$ (TVB: `tau * (IE_i + c_0 + local_coupling * xi)`,
     the sparse matrix applied to each mode's column).
@@ -151,6 +152,7 @@ class ReducedSetFitzHughNagumo(AbstractNode):
     number_of_modes: ClassVar[int] = _N_MODES
     state_names: ClassVar[tuple[str, ...]] = _names(("xi", "eta", "alpha", "beta"))
     coupled_vars: ClassVar[tuple[str, ...]] = _names(("xi",))
+    observable: ClassVar[str] = "xi_0 + xi_1 + xi_2"
     default_state: ClassVar[dict[str, float]] = _expand(
         {"xi": 0.0, "eta": 0.0, "alpha": 0.0, "beta": 0.0}
     )
@@ -223,7 +225,7 @@ class ReducedSetHindmarshRose(AbstractNode):
     `s`, `xo` as in TVB, with its correction of $d_i$, $p_i$ (`corrected_d_p=True`,
     TVB's default).
 
-    **Modes:** as for [`neuromass.models.ReducedSetFitzHughNagumo`][]: one state
+    **Modes:** as for `neuromass.models.ReducedSetFitzHughNagumo`: one state
     variable per (variable, mode), `xi_0, xi_1, xi_2, eta_0, ..., gamma_2` (18 in
     all, TVB's order).
 
@@ -244,7 +246,7 @@ class ReducedSetHindmarshRose(AbstractNode):
     [-20, 20], `tau`, `gamma` [2, 10]). Coupled by default: `("xi_0", "xi_1",
     "xi_2")`.
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): mode by
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): mode by
     mode, $\ell(\xi_i)$ is added after $C$ to both $\dot\xi_i$ and
     $\dot\alpha_i$ (TVB: `IE_i + c_0 + local_coupling * xi`, the sparse matrix
     applied to each mode's column).
@@ -283,6 +285,7 @@ class ReducedSetHindmarshRose(AbstractNode):
         ("xi", "eta", "tau", "alpha", "beta", "gamma")
     )
     coupled_vars: ClassVar[tuple[str, ...]] = _names(("xi",))
+    observable: ClassVar[str] = "xi_0 + xi_1 + xi_2"
     default_state: ClassVar[dict[str, float]] = _expand(
         {"xi": 0.0, "eta": 0.0, "tau": 5.0, "alpha": 0.0, "beta": 0.0, "gamma": 5.0}
     )

@@ -80,7 +80,7 @@ class WilsonCowan(AbstractNode):
     variables, but only the coupling of `E` enters the equations, into $x^E$).
     External inputs: `E`, `I` (added to the derivatives).
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]):
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`):
     $\ell(E) + \ell(I)$ is added inside both $x^E$ and $x^I$ (TVB: `lc_0 + lc_1`
     in both populations, the local inhibitory activity entering with a plus sign).
 
@@ -127,6 +127,7 @@ class WilsonCowan(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("E", "I")
     coupled_vars: ClassVar[tuple[str, ...]] = ("E",)
+    observable: ClassVar[str] = "E"
     default_state: ClassVar[dict[str, float]] = {"E": 0.1, "I": 0.05}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "E": (0.0, 1.0),

@@ -66,7 +66,7 @@ class ReducedWongWang(AbstractNode):
     [0, 1]). Coupled by default: `("S",)`. External inputs: `S` (added to
     $\dot S$).
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): $\ell(S)$
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(S)$
     is added to $C_i$, so $x_i$ gains $J_N \ell(S)$ (TVB's `dfun`:
     `c + local_coupling * S`, scaled by $J_N$).
 
@@ -102,6 +102,7 @@ class ReducedWongWang(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("S",)
     coupled_vars: ClassVar[tuple[str, ...]] = ("S",)
+    observable: ClassVar[str] = "S"
     default_state: ClassVar[dict[str, float]] = {"S": 0.1}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {"S": (0.0, 1.0)}
     state_bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
@@ -144,7 +145,7 @@ class ReducedWongWangExcInh(AbstractNode):
     1/1000 to give derivatives per ms). Both gating variables are kept in [0, 1] by
     `state_bounds`. `G` is TVB's global coupling scale of this model: the coupling
     reaching the node is $G$ times the network's (so the effective global coupling
-    is `G * k` for a [`neuromass.Network`][] with strength `k`); $\lambda$ routes a
+    is `G * k` for a `neuromass.Network` with strength `k`); $\lambda$ routes a
     fraction of it onto the inhibitory population (feed-forward inhibition).
 
     With the defaults an isolated node sits in a low-activity state
@@ -180,7 +181,7 @@ class ReducedWongWangExcInh(AbstractNode):
     [0, 1]). Coupled by default: `("S_e",)`. External inputs: `S_e`, `S_i` (added to
     the derivatives).
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]):
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`):
     $\ell(S^e)$ is added to $C_i$, so it reaches both populations through
     $G J_N (C_i + \ell(S^e))$ (TVB: `G * J_N * (c_0 + local_coupling * S_e)`).
 
@@ -222,6 +223,7 @@ class ReducedWongWangExcInh(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("S_e", "S_i")
     coupled_vars: ClassVar[tuple[str, ...]] = ("S_e",)
+    observable: ClassVar[str] = "S_e"
     default_state: ClassVar[dict[str, float]] = {"S_e": 0.1, "S_i": 0.05}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "S_e": (0.0, 1.0),
@@ -256,7 +258,7 @@ class ReducedWongWangExcInh(AbstractNode):
 class DecoBalancedExcInh(AbstractNode):
     r"""Reduced Wong-Wang E-I model with a regional effective gain $M_i$ (Deco et
     al. 2021), as in The Virtual Brain (`DecoBalancedExcInh`); with
-    [`neuromass.models.feedback_inhibition_control`][] the inhibitory weight $J_i$
+    `neuromass.models.feedback_inhibition_control` the inhibitory weight $J_i$
     of every region is set so that its excitatory rate sits at a target (feedback
     inhibition control, FIC, Deco et al. 2014).
 
@@ -274,10 +276,10 @@ class DecoBalancedExcInh(AbstractNode):
     \end{aligned}
     $$
 
-    With `M_i = 1` this is [`neuromass.models.ReducedWongWangExcInh`][]. Both gating
+    With `M_i = 1` this is `neuromass.models.ReducedWongWangExcInh`. Both gating
     variables are kept in [0, 1] by `state_bounds`.
 
-    **Arguments:** those of [`neuromass.models.ReducedWongWangExcInh`][] (same
+    **Arguments:** those of `neuromass.models.ReducedWongWangExcInh` (same
     names, defaults and units: `a_e`, `b_e`, `d_e`, `gamma_e`, `tau_e`, `w_p`, `J_N`,
     `W_e`, `a_i`, `b_i`, `d_i`, `gamma_i`, `tau_i`, `J_i`, `W_i`, `I_o`, `I_ext`,
     `G`, `lamda`), plus
@@ -289,7 +291,7 @@ class DecoBalancedExcInh(AbstractNode):
     **State variables:** `S_e`, `S_i` (range and hard bounds [0, 1]). Coupled by
     default: `("S_e",)`. External inputs: `S_e`, `S_i`.
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): as for
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): as for
     `ReducedWongWangExcInh`, $\ell(S^e)$ is added to $C_k$ (TVB:
     `G * J_N * (c_0 + local_coupling * S_e)`).
 
@@ -337,6 +339,7 @@ class DecoBalancedExcInh(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("S_e", "S_i")
     coupled_vars: ClassVar[tuple[str, ...]] = ("S_e",)
+    observable: ClassVar[str] = "S_e"
     default_state: ClassVar[dict[str, float]] = {"S_e": 0.1, "S_i": 0.05}
     state_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "S_e": (0.0, 1.0),
@@ -404,12 +407,12 @@ def feedback_inhibition_control(
 
     **Arguments:**
 
-    - `node`: a [`neuromass.models.ReducedWongWangExcInh`][] or
-      [`neuromass.models.DecoBalancedExcInh`][] (per-region parameters allowed).
+    - `node`: a `neuromass.models.ReducedWongWangExcInh` or
+      `neuromass.models.DecoBalancedExcInh` (per-region parameters allowed).
     - `weights`: the connectome `(N, N)`, `[to, from]`, as given to
-      [`neuromass.Network`][].
+      `neuromass.Network`.
     - `k`: the strength of the network's linear coupling
-      ([`neuromass.coupling.Linear`][] `a`).
+      (`neuromass.coupling.Linear` `a`).
     - `target_rate`: the excitatory rate to reach, Hz (3 Hz in Deco et al. 2014).
 
     **Returns:** `node` with `J_i` replaced by the `(N,)` FIC values.

@@ -133,7 +133,7 @@ class ZerlautAdaptationFirstOrder(AbstractNode):
     **State variables:** `E`, `I` (kHz, [0.001, 0.25]), `W_e` (pA, [0, 200]),
     `W_i` ([0, 0]), `ou_drift` ([0, 0]). Coupled by default: `("E",)`.
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): $\ell(E)$
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(E)$
     is added to $C_i$ in $\nu_{ext}$ (before the clipping) and $\ell(I)$ is the
     external inhibitory rate of both populations, added to $\nu^{ei}_x$,
     $\nu^{ii}_x$ (TVB: `Fe_ext = c_0 + lc_E + ...`, `Fi_ext = lc_I`).
@@ -192,6 +192,7 @@ class ZerlautAdaptationFirstOrder(AbstractNode):
 
     state_names: ClassVar[tuple[str, ...]] = ("E", "I", "W_e", "W_i", "ou_drift")
     coupled_vars: ClassVar[tuple[str, ...]] = ("E",)
+    observable: ClassVar[str] = "E"
     default_state: ClassVar[dict[str, float]] = {
         "E": 0.01, "I": 0.01, "W_e": 0.0, "W_i": 0.0, "ou_drift": 0.0,
     }  # fmt: skip
@@ -280,7 +281,7 @@ class ZerlautAdaptationSecondOrder(AbstractNode):
     2009), as in The Virtual Brain (`ZerlautAdaptationSecondOrder`).
 
     With $F_p$ the transfer functions of
-    [`neuromass.models.ZerlautAdaptationFirstOrder`][], $\partial_\mu$ their
+    `neuromass.models.ZerlautAdaptationFirstOrder`, $\partial_\mu$ their
     derivatives with respect to the rates (per Hz), $N_e = N_{tot}(1-g)$,
     $N_i = N_{tot}\,g$:
 
@@ -304,7 +305,7 @@ class ZerlautAdaptationSecondOrder(AbstractNode):
     differences' round-off (about 1e-6 relative on the second derivatives in
     float64) rather than to machine precision.
 
-    **Arguments:** those of [`neuromass.models.ZerlautAdaptationFirstOrder`][]
+    **Arguments:** those of `neuromass.models.ZerlautAdaptationFirstOrder`
     (same names, defaults and units), of which:
 
     | parameter | default | unit | meaning |
@@ -317,7 +318,7 @@ class ZerlautAdaptationSecondOrder(AbstractNode):
     `C_ei` ([-0.0005, 0.0005]), `C_ii` ([0, 0.0005]), `W_e` (pA, [0, 200]), `W_i`
     ([0, 0]), `ou_drift` ([0, 0]). Coupled by default: `("E",)`.
 
-    **Local coupling** (on a surface, [`neuromass.SurfaceNetwork`][]): $\ell(E)$
+    **Local coupling** (on a surface, `neuromass.SurfaceNetwork`): $\ell(E)$
     is added to the excitatory drive of both populations after the long-range term
     ($C_i$, $S_i C_i$) and before the clipping, $\ell(I)$ to their inhibitory
     drives (TVB: `c_0 + lc_E + ...`, `S_i * c_0 + lc_E + ...`, `lc_I + ...`).
@@ -377,6 +378,7 @@ class ZerlautAdaptationSecondOrder(AbstractNode):
         "E", "I", "C_ee", "C_ei", "C_ii", "W_e", "W_i", "ou_drift",
     )  # fmt: skip
     coupled_vars: ClassVar[tuple[str, ...]] = ("E",)
+    observable: ClassVar[str] = "E"
     default_state: ClassVar[dict[str, float]] = {
         "E": 0.01, "I": 0.01, "C_ee": 0.0, "C_ei": 0.0, "C_ii": 0.0,
         "W_e": 0.0, "W_i": 0.0, "ou_drift": 0.0,

@@ -1,5 +1,5 @@
 """Monitors: observation models stepped inside the simulation loop (raw and
-subsampled states, temporal and spatial averages, EEG/MEG projections, BOLD, and
+subsampled states, temporal and spatial averages, EEG/MEG/sEEG projections, BOLD,
 streaming statistics such as an online FC, and the afferent coupling)."""
 
 from ._afferent import AfferentCoupling as AfferentCoupling
@@ -11,6 +11,7 @@ from ._basic import (
     Raw as Raw,
     Subsample as Subsample,
     TemporalAverage as TemporalAverage,
+    iEEG as iEEG,
 )
 from ._bold import Bold as Bold
 from ._spatial import GlobalAverage as GlobalAverage, SpatialAverage as SpatialAverage

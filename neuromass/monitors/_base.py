@@ -51,6 +51,15 @@ class AbstractMonitor(eqx.Module):
     def update(self, state, t, y: State, dt: float):
         """Advance the monitor's state with the network state after a step."""
 
+    def bind(self, network) -> "AbstractMonitor":
+        """This monitor checked against `network` and ready for it: `simulate`
+        calls it on every monitor before the run. Monitors whose defaults depend on
+        the model (a projection's observable) fill them in; monitors tied to a
+        parcellation (a lead field's regions) raise a `ValueError` for a network of
+        another one. The default returns the monitor unchanged."""
+        del network
+        return self
+
     def emit(self, state):
         """Return `(new_state, sample)` at the end of a sampling period."""
         raise TypeError(

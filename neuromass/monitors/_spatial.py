@@ -40,7 +40,7 @@ class SpatialAverage(AbstractMonitor):
     variables, sampled every `every` ms (instantaneous values, as in TVB), or of the
     samples of another periodic monitor given as `source`: with
     `source=Bold(...)`, the ROI BOLD signal (the average of the regional BOLD
-    signals of each ROI, at every TR). [`neuromass.monitors.SpatialAverage.reduce`][]
+    signals of each ROI, at every TR). `neuromass.monitors.SpatialAverage.reduce`
     applies the same average to any `(..., N)` array after a simulation.
 
     **Arguments:**

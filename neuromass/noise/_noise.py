@@ -24,7 +24,7 @@ class AbstractNoise(AbstractInput):
 
     A noise model is an input to the vector field (`neuromass.AbstractInput`): white
     noise gives the diffusion; coloured noise
-    ([`neuromass.noise.OrnsteinUhlenbeck`][]) carries its own state variables and
+    (`neuromass.noise.OrnsteinUhlenbeck`) carries its own state variables and
     adds to the drift.
     """
 

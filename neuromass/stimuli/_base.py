@@ -45,7 +45,7 @@ class AbstractStimulus(eqx.Module):
     evaluated at every solver stage time $t$. Stimuli are pytrees (their weights,
     samples and equation parameters are array leaves), so they can be swept with
     `vmap` and differentiated. Stimuli add: `stim_a + stim_b` is a
-    [`neuromass.stimuli.SumStimulus`][], and `sum([...])` works too.
+    `neuromass.stimuli.SumStimulus`, and `sum([...])` works too.
 
     **Methods to implement:**
 
@@ -109,7 +109,7 @@ class AbstractPatternStimulus(AbstractStimulus):
     **Fields and methods to define:** `variables` (a tuple of state-variable names,
     or None for the network's coupled variables), `values(t)`, `n_nodes`,
     `per_variable`, and the coverage methods of
-    [`neuromass.stimuli.AbstractStimulus`][].
+    `neuromass.stimuli.AbstractStimulus`.
     """
 
     variables: eqx.AbstractVar[tuple[str, ...] | None]

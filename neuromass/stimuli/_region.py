@@ -28,7 +28,7 @@ class RegionStimulus(AbstractPatternStimulus):
     - `weights`: `(N,)` weight per region, in the connectome's region order (any
       sign; zero for the regions left unstimulated).
     - `temporal`: the time course $f(t)$, $t$ in ms: an equation from
-      `neuromass.equations` (e.g. [`neuromass.equations.PulseTrain`][]) or any
+      `neuromass.equations` (e.g. `neuromass.equations.PulseTrain`) or any
       callable returning a scalar, or one value per region, at a time $t$.
     - `variables`: the stimulated state variable(s), a name or a tuple of names;
       None (default) for the network's coupled variables, as TVB's `stvar` defaults

@@ -20,7 +20,7 @@ class SurfaceStimulus(AbstractPatternStimulus):
 
     with $d_{fv}$ the geodesic distance (mm, along the mesh) from focal vertex $f$
     to vertex $v$ (infinite across hemispheres), $g$ a spatial equation (e.g.
-    [`neuromass.equations.Gaussian`][]) and $h$ a temporal equation, added to the
+    `neuromass.equations.Gaussian`) and $h$ a temporal equation, added to the
     derivative of each stimulated variable of vertex $v$. The distances are
     computed once, when the stimulus is built (tvb-gdist, TVB's own code); the
     equations' parameters (width, amplitude, onset, ...) are array leaves that can be
@@ -28,7 +28,7 @@ class SurfaceStimulus(AbstractPatternStimulus):
 
     **Arguments:**
 
-    - `cortex`: the [`neuromass.datasets.Cortex`][].
+    - `cortex`: the `neuromass.datasets.Cortex`.
     - `focal_vertices`: the focal vertex indices. TVB gives focal *triangles* and
       uses the first vertex of each: `SurfaceStimulus.from_triangles`.
     - `spatial`: the spatial equation $g$ of the distance (mm).

@@ -53,7 +53,7 @@ def _need_key(cls: str, key: PRNGKeyArray | None) -> PRNGKeyArray:
 
 
 class AbstractAxis(eqx.Module):
-    """Base class for the axes of a [`neuromass.sweep.Space`][].
+    """Base class for the axes of a `neuromass.sweep.Space`.
 
     An axis is a one-dimensional family of `size` values for one parameter. The
     values may be scalars or arrays (a per-region vector, a connectivity matrix...):
@@ -129,7 +129,7 @@ class LogGridAxis(AbstractAxis):
     """`n` logarithmically spaced values from `low` to `high` (both > 0, included).
 
     Useful for rates, time constants and noise amplitudes spanning decades.
-    `shape=` broadcasts each value as for [`neuromass.sweep.GridAxis`][].
+    `shape=` broadcasts each value as for `neuromass.sweep.GridAxis`.
 
     !!! example
 
@@ -185,9 +185,9 @@ LogGridAxis.__init__.__doc__ = """**Arguments:**
 class UniformAxis(AbstractAxis):
     """`n` values drawn independently and uniformly from `[low, high)`.
 
-    Needs a key (given to [`neuromass.sweep.Space`][]); the same key gives the same
+    Needs a key (given to `neuromass.sweep.Space`); the same key gives the same
     values. With `shape=`, *one* value is drawn per point and broadcast to that shape
-    (use [`neuromass.sweep.DistributionAxis`][] with `independent=True` to draw every
+    (use `neuromass.sweep.DistributionAxis` with `independent=True` to draw every
     element separately).
 
     !!! example

@@ -22,7 +22,7 @@ _DISTRIBUTED_HINT = 'pip install "neuromass[distributed]"'
 
 
 class AbstractExecution(eqx.Module):
-    """Base class of the executors given to [`neuromass.sweep.sweep`][].
+    """Base class of the executors given to `neuromass.sweep.sweep`.
 
     An executor receives the chunks of a sweep (arrays of flat point indices) and
     yields each chunk's outputs as NumPy arrays, in any order. Results must not
@@ -33,9 +33,10 @@ class AbstractExecution(eqx.Module):
 
     batch_size: eqx.AbstractVar[int | None]
 
-    def chunk_multiple(self) -> int:
-        """Chunk sizes are rounded up to a multiple of this (e.g. the device count)."""
-        return 1
+    def points_per_call(self, lanes: int) -> int:
+        """Points one compiled call evaluates (`lanes` rows per device): chunk sizes
+        are rounded up to a multiple of this, so that no call runs partly empty."""
+        return lanes
 
     @abc.abstractmethod
     def run(
@@ -76,7 +77,7 @@ class SequentialExecution(AbstractExecution):
     """Evaluate one point at a time: for debugging and for functions that do not vmap.
 
     With `jit=True` (default) each point is one call of the sweep's compiled
-    program (the same one [`neuromass.sweep.ParallelExecution`][] runs, `lanes`
+    program (the same one `neuromass.sweep.ParallelExecution` runs, `lanes`
     rows wide, the point in its own lane), so the results are the same bytes as
     with any other executor; a call costs about as much as `lanes` points. With
     `jit=False` the function runs eagerly, one point at a time, so `print`,
@@ -100,6 +101,9 @@ class SequentialExecution(AbstractExecution):
 
     def __check_init__(self):
         _check_batch_size("SequentialExecution", self.batch_size)
+
+    def points_per_call(self, lanes: int) -> int:
+        return 1  # one point per call, whatever the chunk
 
     def run(self, job, values_at, chunks, lanes, tick):
         for c, flat in enumerate(chunks):
@@ -138,13 +142,17 @@ class ParallelExecution(AbstractExecution):
     devices.
 
     The sweep's program vmaps over `lanes` points per device (see
-    [`neuromass.sweep.sweep`][]); a chunk of `batch_size` points is evaluated by as
+    `neuromass.sweep.sweep`); a chunk of `batch_size` points is evaluated by as
     many calls of it as the chunk spans groups of `lanes * n_devices` consecutive
     point indices, dispatched together. The program is compiled once. With several
     devices (`devices=None` uses `jax.devices()`), each call is sharded over a
     one-dimensional mesh with `jax.shard_map`: every device vmaps over its `lanes`
-    points. `batch_size` is rounded up to a multiple of the device count. This is
-    the default executor of `sweep`.
+    points. `batch_size` is rounded up to a multiple of `lanes * n_devices`, so
+    that every call but the last fills all its lanes (a chunk of 16 points on 2
+    devices of 16 lanes would otherwise fill 16 of 32 rows per call, and the next
+    chunk would run the same call again for the other 16). Rounding changes no
+    result: a point always runs in the same lane. This is the default executor of
+    `sweep`.
 
     On a multi-core CPU, XLA sees one device; to use all cores, start Python with
     `XLA_FLAGS=--xla_force_host_platform_device_count=<cores>` (set before `jax` is
@@ -176,8 +184,8 @@ class ParallelExecution(AbstractExecution):
     def _devices(self) -> tuple[Any, ...]:
         return self.devices if self.devices is not None else tuple(jax.devices())
 
-    def chunk_multiple(self) -> int:
-        return len(self._devices())
+    def points_per_call(self, lanes: int) -> int:
+        return lanes * len(self._devices())
 
     def run(self, job, values_at, chunks, lanes, tick):
         devices = self._devices()
@@ -201,8 +209,8 @@ class ParallelExecution(AbstractExecution):
 
 ParallelExecution.__init__.__doc__ = """**Arguments:**
 
-- `batch_size`: points per chunk (store and error granularity; choose a multiple
-    of `lanes` × devices to waste no lanes); default: `sweep`'s.
+- `batch_size`: points per chunk (store and error granularity), rounded up to a
+    multiple of `lanes` × devices; default: `sweep`'s.
 - `devices`: the devices to shard each chunk over; default all of `jax.devices()`.
 """
 
@@ -239,7 +247,7 @@ class DaskExecution(AbstractExecution):
     """Send chunks to a `dask.distributed` cluster.
 
     Each chunk becomes one task; a worker runs it through the same compiled
-    program of `lanes` rows as [`neuromass.sweep.ParallelExecution`][] (one device
+    program of `lanes` rows as `neuromass.sweep.ParallelExecution` (one device
     per worker), so results are the same bytes as a local run on the same
     platform. The function, model and fixed values are
     sent to every worker once (`client.scatter`); the function must be picklable by
@@ -331,6 +339,7 @@ class DaskExecution(AbstractExecution):
 DaskExecution.__init__.__doc__ = """**Arguments:**
 
 - `client`: a `distributed.Client` connected to the cluster.
-- `batch_size`: points per task; default: `sweep`'s.
+- `batch_size`: points per task, rounded up to a multiple of `lanes` (the points
+    of one compiled call); default: `sweep`'s.
 - `max_pending`: chunks queued at once; default twice the cluster's threads.
 """

@@ -31,7 +31,7 @@ def _require(module: str, what: str):
 
 
 class SweepResult(eqx.Module):
-    """The outcome of [`neuromass.sweep.sweep`][], one row per point.
+    """The outcome of `neuromass.sweep.sweep`, one row per point.
 
     - `index`: each point's flat index in the unsliced space (for a product space,
       its position in the C-ordered grid);
@@ -229,7 +229,7 @@ class SweepResult(eqx.Module):
         Arrays are stored as NumPy arrays and the names and layout as a JSON
         string inside the same file; nothing is pickled. The archive's comment
         holds the SHA-256 of the file's bytes, which `load` verifies. Read it back
-        with [`neuromass.sweep.SweepResult.load`][].
+        with `neuromass.sweep.SweepResult.load`.
         """
         from .._io._npz import write_npz
 
@@ -327,7 +327,7 @@ class SweepError(RuntimeError):
 
     **Attributes:**
 
-    - `partial`: a [`neuromass.sweep.SweepResult`][] with every point finished
+    - `partial`: a `neuromass.sweep.SweepResult` with every point finished
       before the failure (and those loaded from the store). With a `store`, those
       chunks are also on disk and a re-run resumes from them.
     - `chunk`: the number of the failing chunk.

@@ -137,7 +137,7 @@ def sweep(
     """Evaluate `fn` at every point of `space`.
 
     The points are split into chunks of `batch_size`; the executor evaluates each
-    chunk (by default [`neuromass.sweep.ParallelExecution`][], sharded over the
+    chunk (by default `neuromass.sweep.ParallelExecution`, sharded over the
     devices). Only one chunk's inputs and outputs are in device memory at a time.
 
     **Bit-identical results.** Every executor evaluates points through one
@@ -171,7 +171,7 @@ def sweep(
     **Failures.** A point whose outputs contain NaN or inf gets status
     `"nonfinite"` and is kept like the others. If a chunk raises:
 
-    - `on_error="raise"` (default): a [`neuromass.sweep.SweepError`][] is raised
+    - `on_error="raise"` (default): a `neuromass.sweep.SweepError` is raised
       naming the chunk and its parameter values, with the original exception as
       its cause and `.partial` holding every finished point. Other chunks still in
       flight are cancelled.
@@ -204,15 +204,16 @@ def sweep(
     **Arguments:**
 
     - `fn`: `fn(point)` or `fn(point, key=...)` returning arrays/numbers.
-    - `space`: a [`neuromass.sweep.Space`][], or a tree of axes (then
+    - `space`: a `neuromass.sweep.Space`, or a tree of axes (then
         `Space(space)`, product mode).
     - `batch_size`: points per chunk: the unit of the store, of progress and of
-        error reports (default: the executor's, else 64 rounded up to a multiple
-        of `lanes` × devices, at most `len(space)`). It does not change results.
-        A chunk smaller than `lanes` still costs a whole call.
-    - `executor`: [`neuromass.sweep.ParallelExecution`][] (default),
-        [`neuromass.sweep.SequentialExecution`][] or
-        [`neuromass.sweep.DaskExecution`][].
+        error reports (default: the executor's, else 64, at most `len(space)`),
+        rounded up to a multiple of the points of one compiled call (`lanes` ×
+        devices with `neuromass.sweep.ParallelExecution`), so that no call runs
+        partly empty. It does not change results.
+    - `executor`: `neuromass.sweep.ParallelExecution` (default),
+        `neuromass.sweep.SequentialExecution` or
+        `neuromass.sweep.DaskExecution`.
     - `store`: a directory for finished chunks, to make the sweep resumable.
     - `progress`: show a tqdm progress bar (points/s, ETA). It reads
         "sweep (compiling…)" until the first chunk is done: that chunk compiles
@@ -234,7 +235,7 @@ def sweep(
 
     **Returns:**
 
-    A [`neuromass.sweep.SweepResult`][] with one row per point, in space order.
+    A `neuromass.sweep.SweepResult` with one row per point, in space order.
 
     !!! example
 
@@ -285,12 +286,14 @@ def sweep(
             f"and device) or None for the default; got {lanes!r}."
         )
     lanes = int(lanes)
-    multiple = executor.chunk_multiple()
-    size = batch_size or executor.batch_size
-    if size is None:
-        width = lanes * multiple
-        size = max(1, min(len(space), -(-_DEFAULT_BATCH // width) * width))
-    size = -(-int(size) // multiple) * multiple  # e.g. a multiple of the device count
+    # A chunk is a whole number of compiled calls (lanes x devices points each), so
+    # that no call runs partly empty; a point's lane, hence its result, does not
+    # depend on the chunking.
+    width = executor.points_per_call(lanes)
+    size = batch_size or executor.batch_size or _DEFAULT_BATCH
+    size = -(-int(size) // width) * width
+    if batch_size is None and executor.batch_size is None:
+        size = max(1, min(len(space), size))
 
     takes_key, needs_key = _accepts_key(fn)
     if needs_key and key is None:

@@ -16,7 +16,11 @@ the given `ax` (or a new figure), returns the matplotlib Axes, and works headles
     ```
 """
 
-from ._plots import plot_matrix as plot_matrix, plot_timeseries as plot_timeseries
+from ._plots import (
+    plot_carpet as plot_carpet,
+    plot_matrix as plot_matrix,
+    plot_timeseries as plot_timeseries,
+)
 from ._surface import (
     plot_surface as plot_surface,
     plot_surface_frames as plot_surface_frames,

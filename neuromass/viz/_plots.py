@@ -172,3 +172,84 @@ def plot_timeseries(
     if len(t) > 1:
         ax.set_xlim(t[0], t[-1])
     return ax
+
+
+def plot_carpet(
+    ts: ArrayLike,
+    ys: ArrayLike,
+    ax: Any = None,
+    *,
+    labels: Sequence[str] | None = None,
+    title: str | None = None,
+    xlabel: str = "time (ms)",
+    ylabel: str = "region",
+    colorbar_label: str | None = None,
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Any:
+    """A carpet plot: the traces of every region as an image of regions (rows)
+    against time (columns), with a colorbar. 76 regions read at a glance, where 76
+    overlaid lines would not (see `neuromass.viz.plot_timeseries` for a few).
+
+    **Arguments:**
+
+    - `ts`: times, shape `(T,)` (e.g. `sol.ts`), evenly spaced.
+    - `ys`: values, shape `(T, N)` (e.g. `sol["x"]`).
+    - `ax`: the matplotlib Axes to draw on; a new figure when `None`.
+    - `labels`: one name per region; up to 40 regions get one tick each.
+    - `title`, `xlabel`, `ylabel`: texts of the Axes.
+    - `colorbar_label`: the colorbar's label (the quantity and its unit).
+    - `cmap`, `vmin`, `vmax`: colour map and limits (default: the 1st and 99th
+      percentiles of the values, so that a few outliers do not wash it out).
+
+    **Returns:**
+
+    The matplotlib Axes.
+
+    !!! example
+
+        ```python
+        import numpy as np
+        from neuromass.viz import plot_carpet
+
+        ts = np.linspace(0.0, 200.0, 401)
+        ys = np.sin(0.1 * ts[:, None] + np.linspace(0, 3, 76))     # (T, 76)
+        ax = plot_carpet(ts, ys, colorbar_label="x")
+        ```
+    """
+    t = np.asarray(ts)
+    y = np.asarray(ys)
+    if t.ndim != 1 or y.ndim != 2 or y.shape[0] != t.shape[0]:
+        raise ValueError(
+            "`plot_carpet` needs `ts` (T,) and `ys` (T, N) with T = len(ts); got "
+            f"shapes {t.shape} and {y.shape}."
+        )
+    n = y.shape[1]
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"`labels` must have {n} entries; got {len(labels)}.")
+    finite = y[np.isfinite(y)]
+    if finite.size and vmin is None:
+        vmin = float(np.percentile(finite, 1))
+    if finite.size and vmax is None:
+        vmax = float(np.percentile(finite, 99))
+    ax = axes_or_new(ax, figsize=(8.0, 4.0))
+    dt = (t[-1] - t[0]) / max(len(t) - 1, 1)
+    image = ax.imshow(
+        np.ma.masked_invalid(y.T),
+        aspect="auto",
+        interpolation="nearest",
+        origin="upper",
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        extent=(t[0] - dt / 2, t[-1] + dt / 2, n - 0.5, -0.5),
+    )
+    if labels is not None and n <= 40:
+        ax.set_yticks(np.arange(n), [str(s) for s in labels], fontsize=6)
+    ax.figure.colorbar(image, ax=ax, label=colorbar_label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    return ax

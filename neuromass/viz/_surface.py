@@ -206,7 +206,7 @@ def plot_surface(
 
     **Arguments:**
 
-    - `cortex`: a [`neuromass.datasets.Cortex`][].
+    - `cortex`: a `neuromass.datasets.Cortex`.
     - `values`: `(V,)` per-vertex values, or `(N,)` per-region values broadcast
         to the vertices through the region mapping. `None` draws the region
         mapping (each region a colour, no colour bar). NaN is drawn grey.
@@ -214,7 +214,7 @@ def plot_surface(
         `"anterior"`, `"posterior"`; one row of panels per view.
     - `hemispheres`: `"left"`, `"right"` or `"both"` (the whole mesh in one
         panel); one column per entry. Hemispheres are found by
-        [`Cortex.hemispheres`][neuromass.datasets.Cortex.hemispheres].
+        `neuromass.datasets.Cortex.hemispheres`.
     - `cmap`: a matplotlib colormap or its name (default `"viridis"`,
         `"RdBu_r"` when `symmetric`).
     - `vmin`, `vmax`: colour limits (default: the range of the finite values).
@@ -328,11 +328,11 @@ def plot_surface_frames(
 
     **Arguments:**
 
-    - `cortex`: a [`neuromass.datasets.Cortex`][].
+    - `cortex`: a `neuromass.datasets.Cortex`.
     - `values_over_time`: `(T, V)` per-vertex or `(T, N)` per-region values.
     - `times`: the `T` times (ms), printed above each panel.
     - `view`, `hemisphere`: the view of every panel (see
-        [`plot_surface`][neuromass.viz.plot_surface]).
+        `neuromass.viz.plot_surface`).
     - `ncols`: panels per row.
     - `cmap`, `vmin`, `vmax`, `symmetric`, `colorbar_label`, `shading`: as in
         `plot_surface`; the colour limits are common to all frames (default: the

@@ -89,13 +89,13 @@ def heatmap(
 
     Cells are centred on the real axis values (cell edges halfway between
     neighbouring values), so unevenly spaced axes are drawn to scale;
-    log-spaced axes (e.g. [`neuromass.sweep.LogGridAxis`][]) get a log scale.
+    log-spaced axes (e.g. `neuromass.sweep.LogGridAxis`) get a log scale.
     An axis of at most 12 values gets one tick per value, at the centre of its
     cell. Non-finite points (status `"nonfinite"`, `"error"`, or missing) are blank.
 
     **Arguments:**
 
-    - `result`: a [`neuromass.sweep.SweepResult`][] of a product space.
+    - `result`: a `neuromass.sweep.SweepResult` of a product space.
     - `value`: the name of a scalar output.
     - `x`: the axis path along the horizontal; `y`: along the vertical. With two
         axes they default to the second and the first (`y` = rows of `grid`).
@@ -228,7 +228,7 @@ def line(
 
     **Arguments:**
 
-    - `result`: a [`neuromass.sweep.SweepResult`][].
+    - `result`: a `neuromass.sweep.SweepResult`.
     - `value`: the name of a scalar output.
     - `x`: the parameter path on the horizontal axis; default: the only axis.
     - `ax`: the matplotlib Axes to draw on; a new figure when `None`.
