@@ -36,7 +36,8 @@ def _error(command: str, message: str, code: int) -> int:
 def _blame(error, prepare, path, overrides) -> str:
     """Where to report a `SpecError` of a run prepared by `prepare(overrides)`:
     the `--set` override after which the error first appears (found by preparing
-    the run again with fewer overrides), else the spec file."""
+    the run again with fewer overrides, silently), else the spec file."""
+    import warnings
     from pathlib import Path
 
     from ._spec import SpecError
@@ -46,11 +47,15 @@ def _blame(error, prepare, path, overrides) -> str:
     if error.origin is not None or not overrides:
         return error.where(source, overrides)
     for k in range(len(overrides)):
-        try:
-            prepare(overrides[:k])
-        except SpecError as earlier:
-            if str(earlier) == str(error):
-                return source if k == 0 else f"--set {overrides[k - 1]}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the run was reported once already
+            try:
+                prepare(overrides[:k])
+            except SpecError as earlier:
+                if str(earlier) == str(error):
+                    return source if k == 0 else f"--set {overrides[k - 1]}"
+            except Exception:  # another problem of the shorter spec: not this one
+                continue
     return f"--set {overrides[-1]}"
 
 
