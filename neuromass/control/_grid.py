@@ -213,7 +213,7 @@ class ControlGrid(eqx.Module):
         if not bool(jnp.all(jnp.isfinite(init))):
             raise ValueError("`ControlGrid(init=...)` must be finite.")
         mask_j = jnp.asarray(mask)
-        init = jnp.where(mask_j, jnp.clip(init, lower, upper), 0.0)
+        init = jnp.where(mask_j[None], jnp.clip(init, lower[None], upper[None]), 0.0)
         stimulus = TimeSeriesStimulus(
             jnp.asarray(times, dtype), init, variables=variables
         )
@@ -236,6 +236,5 @@ class Layout(eqx.Module):
 
     def with_samples(self, samples) -> TimeSeriesStimulus:
         """The control stimulus with these samples (masked)."""
-        return eqx.tree_at(
-            lambda s: s.samples, self.stimulus, jnp.where(self.mask, samples, 0.0)
-        )
+        masked = jnp.where(self.mask[None], samples, 0.0)
+        return eqx.tree_at(lambda s: s.samples, self.stimulus, masked)

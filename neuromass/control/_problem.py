@@ -194,7 +194,7 @@ class ControlProblem(eqx.Module):
                 lambda v: jnp.mean(v, axis=0), jax.vmap(precisions)(keys)
             )
         total = sum(t.weight * values[t.name] for t in self.cost.precisions)
-        masked = jnp.where(self.layout.mask, samples, 0.0)
+        masked = jnp.where(self.layout.mask[None], samples, 0.0)
         energy, sparsity = self.cost.energy, self.cost.sparsity
         if energy is not None:
             values[energy.name] = energy.value(self.times, masked)

@@ -58,6 +58,7 @@ def soft_threshold(thresholds: PyTree[ArrayLike]) -> optax.GradientTransformatio
 
         def prox(p, u, lam):
             z = p + u
+            lam = jnp.broadcast_to(lam, z.shape)
             return jnp.sign(z) * jnp.maximum(jnp.abs(z) - lam, 0.0) - p
 
         if isinstance(thresholds, jax.Array | float | int):
@@ -123,10 +124,12 @@ def project_box(
 
         def project(p, u, lo, hi, m):
             z = p + u
-            if lo is not None or hi is not None:
-                z = jnp.clip(z, lo, hi)
+            if lo is not None:
+                z = jnp.maximum(z, jnp.broadcast_to(lo, z.shape))
+            if hi is not None:
+                z = jnp.minimum(z, jnp.broadcast_to(hi, z.shape))
             if m is not None:
-                z = jnp.where(m, z, 0.0)
+                z = jnp.where(jnp.broadcast_to(m, z.shape), z, 0.0)
             return z - p
 
         lo, hi, m = (leaves(t, params) for t in (lower, upper, mask))
