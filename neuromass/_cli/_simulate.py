@@ -9,6 +9,7 @@ from ._common import (
     _announce_compile,
     _check_traceable,
     _describe_network,
+    _describe_stimulus,
     _error,
     _warn_in_strength,
 )
@@ -19,6 +20,7 @@ def _simulate(args) -> int:
     from ._spec import (
         SpecError,
         build_network,
+        build_stimulus,
         check_delays,
         load_spec,
         region_labels,
@@ -36,6 +38,7 @@ def _simulate(args) -> int:
 
         net = build_network(spec)
         check_delays(spec, net)
+        stimulus = build_stimulus(spec, net)
         key = spec.key() if net.noise is not None else None
         variables = spec.simulation.variables
         for v in variables or ():
@@ -52,6 +55,7 @@ def _simulate(args) -> int:
                 solver=solver,
                 variables=variables,
                 key=key,
+                stimulus=stimulus,
                 **spec.simulate_settings(),
             )
 
@@ -60,6 +64,8 @@ def _simulate(args) -> int:
         return _error("simulate", f"{Path(args.spec).name}: {e}", 2)
 
     print(f"neuromass simulate {Path(args.spec).name}: {_describe_network(spec, net)}")
+    if stimulus is not None:
+        print(_describe_stimulus(spec, stimulus))
     _warn_in_strength("simulate", net, spec.model.name)
     if args.check:
         print("spec OK (--check: nothing was run)")
