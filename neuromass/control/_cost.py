@@ -291,6 +291,14 @@ class TargetSynchrony(AbstractPrecision):
       signals give meaningful phases).
     - `weight`: $w_p$ (default 1).
     - `name`: the term's name in the trace (default `"synchrony"`).
+
+    !!! example
+
+        ```python
+        import neuromass as nm
+
+        desync = nm.control.TargetSynchrony(0.2, variable="x")  # R* = 0.2
+        ```
     """
 
     target: Float[Array, ""]
@@ -399,6 +407,16 @@ class Energy(AbstractCostTerm):
     discrete optimum without a boundary layer).
 
     **Arguments:** `weight`: $w_2$ (default 1); `name` (default `"energy"`).
+
+    !!! example
+
+        ```python
+        import jax.numpy as jnp
+        import neuromass as nm
+
+        times, u = jnp.array([0.0, 1.0, 2.0]), jnp.ones((3, 4))  # 4 regions, u = 1
+        print(nm.control.Energy().value(times, u))   # 4.0 = 1/2 * 2 ms * 4 * 1^2
+        ```
     """
 
     weight: Float[Array, ""]
@@ -428,6 +446,17 @@ class Sparsity(AbstractCostTerm):
     (step size $\eta$ = `prox_step`), which sets small samples to exactly 0.
 
     **Arguments:** `weight`: $w_1$ (default 1); `name` (default `"sparsity"`).
+
+    !!! example
+
+        ```python
+        import jax.numpy as jnp
+        import neuromass as nm
+
+        times, u = jnp.array([0.0, 1.0, 2.0]), -jnp.ones((3, 4))
+        print(nm.control.Sparsity().value(times, u))        # 8.0 = 2 ms * 4 * |-1|
+        print(nm.control.Sparsity(0.5).thresholds(times, 0.1))  # [0.025 0.05 0.025]
+        ```
     """
 
     weight: Float[Array, ""]
@@ -462,6 +491,18 @@ class Cost(eqx.Module):
 
     - `terms`: the terms, [`neuromass.control.AbstractCostTerm`][]s (at most one
       [`neuromass.control.Energy`][] and one [`neuromass.control.Sparsity`][]).
+
+    !!! example
+
+        ```python
+        import jax.numpy as jnp
+        import neuromass as nm
+
+        cost = (nm.control.TargetFC(jnp.eye(76), variable="x")
+                + 1e-2 * nm.control.Energy() + 1e-3 * nm.control.Sparsity())
+        print(cost.names)                # ('fc', 'energy', 'sparsity')
+        print(float(cost.energy.weight))  # 0.01
+        ```
     """
 
     terms: tuple[AbstractCostTerm, ...]

@@ -129,21 +129,24 @@ class TimeSeriesStimulus(AbstractPatternStimulus):
         t = jnp.asarray(t)
         last = self.times.shape[0] - 2
 
-        def index(ti):
-            if not self.evenly_spaced:
-                return jnp.searchsorted(self.times, ti, side="right") - 1
-            # Arithmetic, then one comparison each way against the stored times:
-            # exact for times within 1e-3 steps of an even grid (round-off).
-            h = (self.times[-1] - self.times[0]) / (last + 1)
-            k = jnp.clip(jnp.floor((ti - self.times[0]) / h).astype(jnp.int32), 0, last)
-            k = k - (ti < self.times[k]).astype(k.dtype)
-            return k + (ti >= self.times[jnp.minimum(k + 1, last + 1)]).astype(k.dtype)
-
-        def at(ti):
-            k = jnp.clip(index(ti), 0, last)
+        def at_search(ti):
+            k = jnp.clip(jnp.searchsorted(self.times, ti, side="right") - 1, 0, last)
             t0, t1 = self.times[k], self.times[k + 1]
             w = jnp.clip((ti - t0) / (t1 - t0), 0.0, 1.0)
             return self.samples[k] * (1.0 - w) + self.samples[k + 1] * w
+
+        def at_even(ti):
+            # k = floor((t - t_0) / h) and the weight by arithmetic, no search.
+            # Where round-off puts t one sample off (t within an ulp of a sample
+            # time) the weight is clipped to 0 or 1: the same value, to round-off.
+            s = (ti - self.times[0]) * ((last + 1) / (self.times[-1] - self.times[0]))
+            k = jnp.clip(jnp.floor(s).astype(jnp.int32), 0, last)
+            w = jnp.clip(s - k.astype(s.dtype), 0.0, 1.0)
+            a = jax.lax.dynamic_index_in_dim(self.samples, k, 0, keepdims=False)
+            b = jax.lax.dynamic_index_in_dim(self.samples, k + 1, 0, keepdims=False)
+            return a * (1.0 - w) + b * w
+
+        at = at_even if self.evenly_spaced else at_search
 
         if t.ndim == 0:
             return at(t)
