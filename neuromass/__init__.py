@@ -6,6 +6,7 @@ Importing neuromass has no side effects (no global state, no XLA flags).
 import importlib.metadata
 
 from . import (
+    control as control,
     coupling as coupling,
     datasets as datasets,
     equations as equations,

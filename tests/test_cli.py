@@ -503,3 +503,99 @@ def test_interpolations_come_from_the_library():
     from neuromass._delay.interpolation import INTERPOLATIONS as LIBRARY
 
     assert INTERPOLATIONS == tuple(LIBRARY)
+
+
+STIMULATED = """
+[stimulus]
+temporal = { name = "PulseTrain", onset = 5.0, T = 10.0, tau = 3.0, amp = 0.5 }
+regions = [1, "R02"]
+weights = [1.0, 2.0]
+variables = ["x"]
+"""
+
+
+def test_simulate_with_a_stimulus(workdir, capsys):
+    spec = workdir / "spec.toml"
+    spec.write_text(BASE + STIMULATED)
+    code, out, err = _run(capsys, "simulate", spec, "--set", "output.plot=false")
+    assert code == 0, err
+    assert (
+        "stimulus: PulseTrain(onset = 5.0, T = 10.0, tau = 3.0, amp = 0.5) on 2 " in out
+    )
+    with np.load(workdir / "spec" / "simulation.npz", allow_pickle=False) as f:
+        x = f["x"]
+        assert json.loads(str(f["spec"]))["stimulus"]["regions"] == [1, "R02"]
+    # the same run from Python
+    net = nm.Network(nm.models.Hopf(), nm.datasets.load_connectome("tiny.npz").weights,
+                     coupling="diffusive")  # fmt: skip
+    weights = np.zeros(6)
+    weights[[1, 4]] = [1.0, 2.0]
+    stim = nm.stimuli.RegionStimulus(
+        weights, nm.equations.PulseTrain(onset=5.0, T=10.0, tau=3.0, amp=0.5), "x"
+    )
+    sol = nm.simulate(net, t1=20.0, dt=0.1, stimulus=stim)
+    np.testing.assert_allclose(x, sol["x"], rtol=1e-6, atol=1e-7)
+    free = np.asarray(nm.simulate(net, t1=20.0, dt=0.1)["x"])
+    assert np.abs(x - free)[:, [1, 4]].max() > 0.1
+    # TVB's evaluation, and a sweep with the stimulus at every point
+    code, out, err = _run(capsys, "simulate", spec, "--set", "stimulus.evaluation=step",
+                          "--set", "output.plot=false")  # fmt: skip
+    assert code == 0, err
+    assert "evaluated per step" in out
+    with np.load(workdir / "spec" / "simulation.npz", allow_pickle=False) as f:
+        assert 0 < np.abs(f["x"] - x).max() < 0.1
+    no_files = ["--set", "output.plot=false", "--set", "sweep.store=false"]
+    code, out, err = _run(capsys, "sweep", spec, "--quiet", *no_files)
+    assert code == 0, err
+    assert "stimulus: PulseTrain" in out and "3 points" in out
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("stimulus.temporal=Pulsetrain", "Unknown equation `stimulus.temporal = "
+         "'Pulsetrain'`. Did you mean 'PulseTrain'?"),
+        ("stimulus.temporal.ampl=0.5", "Unknown parameter `stimulus.temporal.ampl` "
+         "of PulseTrain. Did you mean 'amp'?"),
+        ("stimulus.temporal={name='PulseTrain', T=-5.0}", "`stimulus.temporal`: "
+         "`PulseTrain(T=...)` must be"),
+        ("stimulus.temporal=3", "`stimulus.temporal` must be an equation name"),
+        ("stimulus.regions=['R9', 0]", "`stimulus.regions[0]` = 'R9' is not a region "
+         "label of the connectome."),
+        ("stimulus.regions=[0, 6]", "`stimulus.regions[1]` = 6, but the network has 6"
+         " regions (indices 0 to 5)"),
+        ("stimulus.regions=[0, 0]", "`stimulus.regions` names a region twice"),
+        ("stimulus.regions=[-1, 0]", "`stimulus.regions[0]` = -1: region indices"),
+        ("stimulus.regions=[3, 'R01']", "names a region twice (by index and by label)"),
+        ("stimulus.weights=[1, 2, 3]", "`stimulus.weights` has 3 values but "
+         "`stimulus.regions` names 2 regions"),
+        ("stimulus.variables=['z']", "`stimulus.variables`: 'z' is not a state "
+         "variable of Hopf"),
+        ("stimulus.evaluation=steps", "`stimulus.evaluation` must be one of 'stage', "
+         "'step'; got 'steps'. Did you mean 'step'?"),
+        ("stimulus.onset=3", "Unknown key `stimulus.onset`."),
+    ],
+)  # fmt: skip
+def test_bad_stimulus_is_a_one_line_error(workdir, capsys, override, message):
+    spec = workdir / "spec.toml"
+    spec.write_text(BASE + STIMULATED)
+    code, out, err = _run(capsys, "simulate", spec, "--set", override, "--check")
+    assert code == 2, out
+    assert err.startswith("neuromass simulate: error: spec.toml: ")
+    assert message in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ("[stimulus]\nregions = [1]", "Missing `stimulus.temporal`"),
+        ("[stimulus]\ntemporal = 'Sinusoid'", "[stimulus] needs `regions`"),
+        ("[stimulus]\ntemporal = 'Sinusoid'\nweights = [1.0, 2.0]",
+         "`stimulus.weights` has 2 values, but the network has 6 regions"),
+    ],
+)  # fmt: skip
+def test_incomplete_stimulus_table(workdir, capsys, table, message):
+    (workdir / "spec.toml").write_text(BASE + table)
+    code, out, err = _run(capsys, "simulate", "spec.toml", "--check")
+    assert code == 2 and message in err and "Traceback" not in err

@@ -207,6 +207,7 @@ _API_NAMESPACES = (
     "neuromass.noise",
     "neuromass.equations",
     "neuromass.stimuli",
+    "neuromass.control",
     "neuromass.monitors",
     "neuromass.metrics",
     "neuromass.sweep",

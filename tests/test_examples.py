@@ -212,6 +212,34 @@ def _check_surface_activity(printed):
     assert active[-1] > active[1]
 
 
+def _check_control(out: str) -> None:
+    # both switches of the bistable Wilson-Cowan node: the cost falls by a factor
+    # (83 and 16 in the quick run) and the node stays in the goal state on its own
+    found = re.findall(
+        r"fell by a factor of (\d+)\); E settles at (-?[\d.]+) after the control "
+        r"\(goal ([\d.]+)\), without control it stays at ([\d.]+)",
+        out,
+    )
+    assert len(found) == 2, out
+    for factor, settled, goal, free in found:
+        assert float(factor) >= 10
+        assert abs(float(settled) - float(goal)) < 0.01
+        assert abs(float(free) - float(goal)) > 0.4  # no control: no switch
+
+
+def _check_resonance(out: str) -> None:
+    # a damped oscillator's gain peaks at its natural frequency omega / 2 pi
+    match = re.search(
+        r"resonance of the stimulated regions at ([\d.]+) Hz \(natural frequency "
+        r"omega / 2 pi = ([\d.]+) Hz, sweep spacing ([\d.]+) Hz\)",
+        out,
+    )
+    assert match, out
+    peak, natural, spacing = map(float, match.groups())
+    assert abs(peak - natural) <= spacing
+
+
+# script, arguments ({out}: the output folder), files written, extra check
 CASES = [
     ("connectome_tour.py", [], [], _check_connectome_tour),
     ("custom_model.py", [], [], _check_custom_model),
@@ -234,7 +262,9 @@ CASES = [
     ("metrics_tour.py", [], [], _check_metrics),
     ("model_gallery.py", ["{out}"], ["model_gallery.png"], _check_gallery),
     ("monitors_bold.py", ["{out}"], ["monitors_bold.png"], _check_bold),
+    ("optimal_control.py", ["{out}"], ["optimal_control.png"], _check_control),
     ("ou_noise_ensemble.py", ["{out}"], ["ou_ensemble.png"], _check_ou),
+    ("stimulus_resonance.py", ["{out}"], ["stimulus_resonance.png"], _check_resonance),
     ("stimulus_shapes.py", ["{out}"], ["stimulus_shapes.png"], _check_stimulus_shapes),
     (
         "surface_data.py",

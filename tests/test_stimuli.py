@@ -104,6 +104,29 @@ def test_time_series_matches_numpy_interp(x64):
     np.testing.assert_array_equal(stim.values(times[0]), values[0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_evenly_spaced_time_series_matches_numpy_interp(dtype):
+    # evenly spaced samples are found by arithmetic (with a correction of one
+    # sample each way for round-off): the same values as a binary search, also
+    # at the sample times themselves, between them and outside
+    with jax.enable_x64(dtype == np.float64):
+        times = np.linspace(0.0, 1000.0, 1001).astype(dtype)
+        values = np.random.default_rng(3).normal(size=(1001, 2)).astype(dtype)
+        stim = S.TimeSeriesStimulus(times, values)
+        assert stim.evenly_spaced
+        assert not S.TimeSeriesStimulus(times[[0, 1, 3]], values[:3]).evenly_spaced
+        t = np.concatenate([times, times[:-1] + 0.5, [-5.0, 1e4],
+                            np.arange(0.0, 1000.0, 0.1, dtype=dtype)])  # fmt: skip
+        expected = np.stack([np.interp(t, times, values[:, i]) for i in range(2)], -1)
+        atol = 1e-6 if dtype == np.float32 else 1e-13
+        np.testing.assert_allclose(stim.values(jnp.asarray(t, dtype)), expected,
+                                   atol=atol)  # fmt: skip
+        np.testing.assert_array_equal(stim.values(times[7]), values[7])
+        uneven = eqx.tree_at(lambda s: s.times, stim, times.copy() ** 1.01)
+        with pytest.raises(ValueError, match="replaced by unevenly spaced times"):
+            uneven.check_covers(0.0, 100.0)
+
+
 def test_time_series_per_variable(x64):
     rng = np.random.default_rng(1)
     times, values = _series(rng, extra=(2,))

@@ -36,6 +36,8 @@ FIGURES = {
     "fit_bold_fc.png": (["examples/fit_bold_fc.py", "{out}"], None),
     "monitors_bold.png": (["examples/monitors_bold.py", "{out}"], None),
     "stimulus_shapes.png": (["examples/stimulus_shapes.py", "{out}"], None),
+    "stimulus_resonance.png": (["examples/stimulus_resonance.py", "{out}"], None),
+    "optimal_control.png": (["examples/optimal_control.py", "{out}"], None),
     "surface_regions.png": (["examples/surface_data.py", "{out}"], None),
     "surface_spread.png": (["examples/surface_data.py", "{out}"], None),
     "surface_activity.png": (["examples/surface_simulation.py", "{out}"], None),

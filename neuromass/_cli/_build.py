@@ -8,7 +8,7 @@ import numpy as np
 
 from .._delay._structure import too_short
 from .._delay.interpolation import get_interpolation
-from ._registry import fields_of, model_classes
+from ._registry import equation_classes, fields_of, model_classes
 from ._schema import Spec
 from ._summary import OUTPUTS, PointSummary
 from ._table import SpecError, _choices, _quote, _suggest
@@ -229,6 +229,7 @@ def point_summary(spec: Spec, net: Any) -> PointSummary:
         variable=variable,
         settings=tuple(sorted(spec.simulate_settings().items())),
         solver=spec.simulation.solver,
+        stimulus=build_stimulus(spec, net),
     )
 
 
@@ -259,6 +260,79 @@ def _load_connectome(name: str, normalisation: str):
     if normalisation != "none":
         conn = conn.normalised(normalisation)
     return conn
+
+
+def build_stimulus(spec: Spec, net: Any):
+    """The `nm.stimuli.RegionStimulus` of `[stimulus]` for this network (None
+    without the table)."""
+    import neuromass as nm
+
+    stim = spec.stimulus
+    if stim is None:
+        return None
+    n = net.n_regions
+    if stim.regions is None:
+        weights = np.asarray(stim.weights, dtype=float)
+        if weights.ndim == 1 and weights.shape[0] != n:
+            raise SpecError(
+                f"`stimulus.weights` has {weights.shape[0]} values, but the network "
+                f"has {n} regions; give one weight per region, or list the "
+                "stimulated regions in `stimulus.regions`."
+            )
+        weights = np.broadcast_to(weights, (n,))
+    else:
+        labels = list(region_labels(spec, n))
+        index = []
+        for i, r in enumerate(stim.regions):
+            if isinstance(r, str):
+                if r not in labels:
+                    raise SpecError(
+                        f"`stimulus.regions[{i}]` = {r!r} is not a region label of "
+                        f"the connectome.{_suggest(r, labels)} Its labels are "
+                        f"{_choices(labels[:8])}{', ...' if n > 8 else ''}."
+                    )
+                index.append(labels.index(r))
+            elif r >= n:
+                raise SpecError(
+                    f"`stimulus.regions[{i}]` = {r}, but the network has {n} "
+                    f"regions (indices 0 to {n - 1})."
+                )
+            else:
+                index.append(r)
+        if len(set(index)) != len(index):
+            raise SpecError(
+                "`stimulus.regions` names a region twice (by index and by label)."
+            )
+        weights = np.zeros(n)
+        weights[index] = np.asarray(stim.weights, dtype=float)
+    temporal = _build_temporal(stim.temporal, stim.temporal_parameters)
+    try:
+        out = nm.stimuli.RegionStimulus(weights, temporal, variables=stim.variables)
+        out.check(net.node, net.n_nodes, net.coupled_vars)
+    except (TypeError, ValueError) as e:
+        raise SpecError(f"[stimulus]: {e}") from None
+    return out
+
+
+def _build_temporal(name: str, parameters: dict[str, Any]):
+    classes = equation_classes()
+    if name not in classes:
+        raise SpecError(
+            f"Unknown equation `stimulus.temporal = {name!r}`.{_suggest(name, classes)}"
+            f" Valid equations are: {_choices(list(classes))}."
+        )
+    cls = classes[name]
+    valid = fields_of(cls)
+    for p in parameters:
+        if p not in valid:
+            raise SpecError(
+                f"Unknown parameter `stimulus.temporal.{_quote(p)}` of {name}."
+                f"{_suggest(p, valid)} Valid parameters are: {_choices(valid)}."
+            )
+    try:
+        return cls(**{k: _array(v) for k, v in parameters.items()})
+    except (TypeError, ValueError) as e:
+        raise SpecError(f"`stimulus.temporal`: {e}") from None
 
 
 def _build_coupling(name: str, parameters: dict[str, Any]):

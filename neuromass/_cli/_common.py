@@ -78,6 +78,20 @@ def _check_traceable(spec, fn, *args) -> None:
         ) from None
 
 
+def _describe_stimulus(spec, stimulus) -> str:
+    """One line: the stimulus's equation, regions, variables and evaluation."""
+    import numpy as np
+
+    stim = spec.stimulus
+    params = ", ".join(f"{k} = {v}" for k, v in stim.temporal_parameters.items())
+    n = int(np.count_nonzero(np.asarray(stimulus.weights)))
+    variables = ", ".join(stim.variables) if stim.variables else "the coupled ones"
+    return (
+        f"stimulus: {stim.temporal}({params}) on {n} region{'s' * (n != 1)}, "
+        f"variables {variables}, evaluated per {stim.evaluation}"
+    )
+
+
 def _describe_network(spec, net) -> str:
     noise = f", {spec.network.noise_kind} noise" if net.noise is not None else ""
     if spec.network.connectome is None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._build import _build_coupling
+from ._build import _build_coupling, _build_temporal
 from ._registry import (
     COUPLING_EVALUATIONS,
     INTERPOLATIONS,
@@ -21,6 +21,8 @@ from ._registry import (
     NOISE_KEYS,
     NOISE_KINDS,
     NORMALISATIONS,
+    STIMULUS_EVALUATIONS,
+    equation_classes,
     fields_of,
     model_classes,
     model_names,
@@ -33,6 +35,7 @@ from ._schema import (
     NetworkSpec,
     SimulationSpec,
     Spec,
+    StimulusSpec,
     SweepSpec,
 )
 from ._summary import OUTPUTS
@@ -151,6 +154,7 @@ def parse_spec(data: dict, *, source: str = "spec", command: str = "sweep") -> S
     model = _parse_model(data.get("model", _REQUIRED))
     network = _parse_network(data.get("network"), model)
     simulation = _parse_simulation(data.get("simulation", _REQUIRED))
+    stimulus = _parse_stimulus(data["stimulus"], model) if "stimulus" in data else None
     sweep = None
     if "sweep" in data or command == "sweep":
         if "sweep" not in data:
@@ -176,6 +180,7 @@ def parse_spec(data: dict, *, source: str = "spec", command: str = "sweep") -> S
         model=model,
         network=network,
         simulation=simulation,
+        stimulus=stimulus,
         sweep=sweep,
         axes=axes,
         folder=folder,
@@ -355,6 +360,95 @@ def _parse_simulation(data: Any) -> SimulationSpec:
         coupling_evaluation=evaluation,
         seed=seed,
         variables=variables,
+    )
+
+
+_TEMPORAL_EXAMPLE = (
+    'temporal = { name = "PulseTrain", onset = 20.0, T = 50.0, tau = 10.0, amp = 0.5 }'
+)
+
+
+def _parse_stimulus(data: Any, model: ModelSpec) -> StimulusSpec:
+    t = _Table(data, "stimulus", SPEC_KEYS["stimulus"])
+    equations = list(equation_classes())
+    if "temporal" not in data:
+        raise SpecError(
+            "Missing `stimulus.temporal`: the stimulus's time course, e.g. "
+            f"{_TEMPORAL_EXAMPLE}; equations: {_choices(equations)}."
+        )
+    raw = data["temporal"]
+    if isinstance(raw, str):
+        name, params = raw, {}
+    elif isinstance(raw, dict) and isinstance(raw.get("name"), str):
+        name = raw["name"]
+        params = {
+            k: _parameter(f"stimulus.temporal.{_quote(k)}", v)
+            for k, v in raw.items()
+            if k != "name"
+        }
+    else:
+        raise SpecError(
+            '`stimulus.temporal` must be an equation name such as "Sinusoid", or '
+            f"a table with `name` and parameters, e.g. {_TEMPORAL_EXAMPLE}; got "
+            f"{_fmt(raw)}."
+        )
+    _build_temporal(name, params)  # validate the name, parameters and values now
+    regions = None
+    if "regions" in data:
+        raw = data["regions"]
+        if (
+            not isinstance(raw, list)
+            or not raw
+            or not all(
+                isinstance(r, str) or (isinstance(r, int) and not isinstance(r, bool))
+                for r in raw
+            )
+        ):
+            raise SpecError(
+                "`stimulus.regions` must be a non-empty list of region indices "
+                f'(from 0) or labels, e.g. regions = [10, "rV1"]; got {_fmt(raw)}.'
+            )
+        for i, r in enumerate(raw):
+            if isinstance(r, int) and r < 0:
+                raise SpecError(
+                    f"`stimulus.regions[{i}]` = {r}: region indices start at 0."
+                )
+        if len(set(raw)) != len(raw):
+            raise SpecError(f"`stimulus.regions` names a region twice: {raw}.")
+        regions = tuple(raw)
+    weights = None
+    if "weights" in data:
+        weights = _parameter("stimulus.weights", data["weights"])
+    if regions is None and weights is None:
+        raise SpecError(
+            "[stimulus] needs `regions` (indices or labels of the stimulated "
+            "regions) or `weights` (one per region of the network), e.g. "
+            "regions = [10, 48]."
+        )
+    if regions is not None and isinstance(weights, tuple):
+        if len(weights) != len(regions):
+            raise SpecError(
+                f"`stimulus.weights` has {len(weights)} values but "
+                f"`stimulus.regions` names {len(regions)} regions; give one weight "
+                "per listed region, or one number for all of them."
+            )
+    variables = t.strings("variables", None)
+    cls = model_classes()[model.name]
+    for v in variables or ():
+        if v not in cls.state_names:
+            raise SpecError(
+                f"`stimulus.variables`: {v!r} is not a state variable of "
+                f"{model.name}; its variables are {_choices(cls.state_names)}."
+                + _suggest(v, cls.state_names)
+            )
+    evaluation = t.string("evaluation", "stage", STIMULUS_EVALUATIONS)
+    return StimulusSpec(
+        temporal=name,
+        temporal_parameters=params,
+        regions=regions,
+        weights=1.0 if weights is None else weights,
+        variables=variables,
+        evaluation=evaluation,
     )
 
 

@@ -14,6 +14,7 @@ COUPLING_EVALUATIONS = ("stage", "step")
 MODES = ("product", "zip")
 NOISE_KINDS = ("additive", "multiplicative")
 NOISE_KEYS = ("kind", "sigma", "variables")
+STIMULUS_EVALUATIONS = ("stage", "step")
 
 
 def model_names() -> list[str]:
@@ -35,6 +36,23 @@ def model_classes() -> dict[str, type]:
         if (
             inspect.isclass(cls)
             and issubclass(cls, nm.models.AbstractNode)
+            and not inspect.isabstract(cls)
+        ):
+            out[name] = cls
+    return dict(sorted(out.items()))
+
+
+def equation_classes() -> dict[str, type]:
+    """The equations of `neuromass.equations` (temporal time courses, and the
+    spatial shapes, which serve as time courses too), by class name."""
+    import neuromass as nm
+
+    out = {}
+    for name in dir(nm.equations):
+        cls = getattr(nm.equations, name)
+        if (
+            inspect.isclass(cls)
+            and issubclass(cls, nm.equations.AbstractEquation)
             and not inspect.isabstract(cls)
         ):
             out[name] = cls

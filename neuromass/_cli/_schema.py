@@ -57,6 +57,18 @@ class SimulationSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class StimulusSpec:
+    """`[stimulus]`: a region stimulus (TVB's `StimuliRegion`)."""
+
+    temporal: str
+    temporal_parameters: dict[str, Any] = dataclasses.field(metadata=_part_of(None))
+    regions: tuple[int | str, ...] | None = dataclasses.field()
+    weights: Any = dataclasses.field()
+    variables: tuple[str, ...] | None = dataclasses.field()
+    evaluation: str = dataclasses.field()
+
+
+@dataclasses.dataclass(frozen=True)
 class SweepSpec:
     outputs: tuple[str, ...]
     variable: str | None
@@ -96,6 +108,9 @@ class Spec:
     simulation: SimulationSpec = dataclasses.field(
         metadata=_table("simulation", SimulationSpec)
     )
+    stimulus: StimulusSpec | None = dataclasses.field(
+        metadata=_table("stimulus", StimulusSpec)
+    )
     sweep: SweepSpec | None = dataclasses.field(metadata=_table("sweep", SweepSpec))
     axes: dict[str, AxisSpec] = dataclasses.field(
         metadata=_table("axes", AxisSpec.KINDS)
@@ -118,6 +133,8 @@ class Spec:
             "outputs": list(self.sweep.outputs) if self.sweep else None,
             "variable": self.sweep_variable() if self.sweep else None,
         }
+        if self.stimulus is not None:  # (absent: the fingerprints of before)
+            what["stimulus"] = dataclasses.asdict(self.stimulus)
         text = json.dumps(what, sort_keys=True, default=str)
         return "neuromass-cli-spec-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -130,9 +147,13 @@ class Spec:
         return coupled[0]
 
     def simulate_settings(self) -> dict[str, Any]:
-        """Keyword arguments of `nm.simulate` (except `solver`, `key`, `variables`)."""
+        """Keyword arguments of `nm.simulate` (except `solver`, `key`, `variables`,
+        `stimulus`)."""
         sim = self.simulation
-        return {
+        extra = {}
+        if self.stimulus is not None:
+            extra["stimulus_evaluation"] = self.stimulus.evaluation
+        return extra | {
             "t1": sim.t1,
             "dt": sim.dt,
             "save_every": sim.save_every,

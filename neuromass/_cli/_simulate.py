@@ -10,6 +10,7 @@ from ._common import (
     _blame,
     _check_traceable,
     _describe_network,
+    _describe_stimulus,
     _error,
     _warn_in_strength,
 )
@@ -22,11 +23,18 @@ def _prepare(path, overrides):
 
     import neuromass as nm
 
-    from ._spec import SpecError, build_network, check_delays, load_spec
+    from ._spec import (
+        SpecError,
+        build_network,
+        build_stimulus,
+        check_delays,
+        load_spec,
+    )
 
     spec = load_spec(path, overrides, command="simulate")
     net = build_network(spec)
     check_delays(spec, net)
+    stimulus = build_stimulus(spec, net)
     key = spec.key() if net.noise is not None else None
     variables = spec.simulation.variables
     for v in variables or ():
@@ -43,11 +51,12 @@ def _prepare(path, overrides):
             solver=solver,
             variables=variables,
             key=key,
+            stimulus=stimulus,
             **spec.simulate_settings(),
         )
 
     _check_traceable(spec, run, net, key)
-    return spec, net, key, run
+    return spec, net, stimulus, key, run
 
 
 def _simulate(args) -> int:
@@ -62,12 +71,14 @@ def _simulate(args) -> int:
 
         import neuromass as nm
 
-        spec, net, key, run = _prepare(args.spec, args.set or ())
+        spec, net, stimulus, key, run = _prepare(args.spec, args.set or ())
     except SpecError as e:
         where = _blame(e, lambda o: _prepare(args.spec, o), args.spec, args.set)
         return _error("simulate", f"{where}: {e}", 2)
 
     print(f"neuromass simulate {Path(args.spec).name}: {_describe_network(spec, net)}")
+    if stimulus is not None:
+        print(_describe_stimulus(spec, stimulus))
     _warn_in_strength("simulate", net, spec.model.name)
     if args.check:
         print("spec OK (--check: nothing was run)")

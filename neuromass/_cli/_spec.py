@@ -9,7 +9,8 @@ live in one module each:
 - `_schema`: the dataclasses of a validated spec, and `SPEC_KEYS` derived from
   them;
 - `_parse`: `read_spec` (TOML and `--set KEY=VALUE` overrides), `parse_spec`;
-- `_build`: the network, the sweep space and the per-point summary of a spec;
+- `_build`: the network, the stimulus, the sweep space and the per-point summary
+  of a spec;
 - `_summary`: the per-point summaries (`OUTPUTS`) and the point runner.
 
 This module gathers the names the commands use.
@@ -18,6 +19,7 @@ This module gathers the names the commands use.
 from ._build import (
     build_network as build_network,
     build_space as build_space,
+    build_stimulus as build_stimulus,
     build_sweep_network as build_sweep_network,
     check_delays as check_delays,
     point_summary as point_summary,

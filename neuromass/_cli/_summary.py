@@ -102,13 +102,14 @@ class PointSummary(eqx.Module):
     """Simulate one network and reduce the trajectory of `variable` to scalars.
 
     Its configuration is static, so two sweeps of equal specs share one compiled
-    program.
+    program; `stimulus` (None without one) holds arrays, the same at every point.
     """
 
     outputs: tuple[str, ...] = eqx.field(static=True)
     variable: str = eqx.field(static=True)
     settings: tuple[tuple[str, Any], ...] = eqx.field(static=True)
     solver: str = eqx.field(static=True)
+    stimulus: Any = None
 
     def __call__(self, net: Any, key: jax.Array | None = None) -> dict[str, jax.Array]:
         import diffrax
@@ -121,6 +122,7 @@ class PointSummary(eqx.Module):
             solver=getattr(diffrax, self.solver)(),
             variables=(self.variable,),
             key=key,
+            stimulus=self.stimulus,
             **settings,
         )
         x = sol[self.variable]

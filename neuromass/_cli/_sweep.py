@@ -9,6 +9,7 @@ from ._common import (
     _blame,
     _check_traceable,
     _describe_network,
+    _describe_stimulus,
     _error,
     _stored_points,
     _warn_in_strength,
@@ -67,6 +68,8 @@ def _sweep(args) -> int:
         f"{path} ({axis.size} {axis.kind})" for path, axis in spec.axes.items()
     )
     print(f"neuromass sweep {Path(args.spec).name}: {_describe_network(spec, net)}")
+    if fn.stimulus is not None:
+        print(_describe_stimulus(spec, fn.stimulus))
     print(
         f"{len(space)} points ({spec.sweep.mode}: {shape}); recording "
         f"{', '.join(spec.sweep.outputs)} of {spec.sweep_variable()!r}"

@@ -113,7 +113,9 @@ class RegionStimulus(AbstractPatternStimulus):
         """The pattern $w\\,f(t)$ at time(s) `t` (ms): shape `(N,)` for a scalar
         time, `S + (N,)` for times of shape `S`."""
         t = jnp.asarray(t)
-        return self.weights * self.temporal(t[..., None])
+        f = self.temporal(t[..., None])  # S + (1,) or S + (N,)
+        w = self.weights.reshape((1,) * (jnp.ndim(f) - 1) + self.weights.shape)
+        return w * f
 
     def covers(self, t0: float, t1: float) -> bool:
         """Always true: an equation is defined at every time."""

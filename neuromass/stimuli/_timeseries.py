@@ -20,7 +20,10 @@ class TimeSeriesStimulus(AbstractPatternStimulus):
       \qquad t_k \leq t \leq t_{k+1}$$
 
     Outside $[t_0, t_{T-1}]$ the first or last sample is held (as `numpy.interp`
-    does); a simulation should check `covers(t0, t1)` first, and
+    does). Evenly spaced sample times (an optimised control's grid, a resampled
+    recording) are found by arithmetic, $k = \lfloor (t - t_0)/h \rfloor$, and
+    other times by a binary search (`jnp.searchsorted`), which costs more at every
+    solver stage; a simulation should check `covers(t0, t1)` first, and
     `check_covers(t0, t1)` raises a `ValueError` that names the fix. The
     interpolation is differentiable with respect to the samples (and to `t`), so the
     samples can be optimised by gradient descent.
@@ -55,6 +58,7 @@ class TimeSeriesStimulus(AbstractPatternStimulus):
     times: Float[Array, " times"]
     samples: Float[Array, "times nodes *vars"]
     variables: tuple[str, ...] | None = eqx.field(static=True)
+    evenly_spaced: bool = eqx.field(static=True)
     _nodes_argument: ClassVar[str] = "values"
 
     def __init__(
@@ -108,6 +112,7 @@ class TimeSeriesStimulus(AbstractPatternStimulus):
         self.times = times
         self.samples = values
         self.variables = variables
+        self.evenly_spaced = t is not None and _evenly_spaced(t)
 
     @property
     def n_nodes(self) -> int:
@@ -124,11 +129,24 @@ class TimeSeriesStimulus(AbstractPatternStimulus):
         t = jnp.asarray(t)
         last = self.times.shape[0] - 2
 
-        def at(ti):
+        def at_search(ti):
             k = jnp.clip(jnp.searchsorted(self.times, ti, side="right") - 1, 0, last)
             t0, t1 = self.times[k], self.times[k + 1]
             w = jnp.clip((ti - t0) / (t1 - t0), 0.0, 1.0)
             return self.samples[k] * (1.0 - w) + self.samples[k + 1] * w
+
+        def at_even(ti):
+            # k = floor((t - t_0) / h) and the weight by arithmetic, no search.
+            # Where round-off puts t one sample off (t within an ulp of a sample
+            # time) the weight is clipped to 0 or 1: the same value, to round-off.
+            s = (ti - self.times[0]) * ((last + 1) / (self.times[-1] - self.times[0]))
+            k = jnp.clip(jnp.floor(s).astype(jnp.int32), 0, last)
+            w = jnp.clip(s - k.astype(s.dtype), 0.0, 1.0)
+            a = jax.lax.dynamic_index_in_dim(self.samples, k, 0, keepdims=False)
+            b = jax.lax.dynamic_index_in_dim(self.samples, k + 1, 0, keepdims=False)
+            return a * (1.0 - w) + b * w
+
+        at = at_even if self.evenly_spaced else at_search
 
         if t.ndim == 0:
             return at(t)
@@ -155,6 +173,13 @@ class TimeSeriesStimulus(AbstractPatternStimulus):
     def check_covers(self, t0: float, t1: float) -> None:
         """Raise a `ValueError` if `[t0, t1]` (ms) is not within the sampled
         interval (nothing is checked when the values are traced)."""
+        times = concrete(self.times)
+        if self.evenly_spaced and times is not None and not _evenly_spaced(times):
+            raise ValueError(
+                "`TimeSeriesStimulus(times=...)` were evenly spaced when it was built "
+                "and have been replaced by unevenly spaced times (e.g. with "
+                "`eqx.tree_at`); build a new `TimeSeriesStimulus(times, values)`."
+            )
         covered = self.covers(t0, t1)
         if isinstance(covered, bool) and not covered:
             first, last, _ = self._span()
@@ -163,3 +188,12 @@ class TimeSeriesStimulus(AbstractPatternStimulus):
                 f"the simulation needs it over [{float(t0):g}, {float(t1):g}] ms; give "
                 "samples over the whole simulated interval (or shorten the run)."
             )
+
+
+def _evenly_spaced(t: np.ndarray) -> bool:
+    """Whether the times `t` lie within 1e-3 steps of an even grid."""
+    if t.ndim != 1 or t.shape[0] < 2:
+        return False
+    h = (t[-1] - t[0]) / (t.shape[0] - 1)
+    grid = t[0] + h * np.arange(t.shape[0])
+    return bool(h > 0 and np.max(np.abs(t - grid)) <= 1e-3 * h)
