@@ -1,4 +1,5 @@
-"""Plotting with matplotlib: sweep heatmaps and lines, matrices, time series.
+"""Plotting with matplotlib: sweep heatmaps and lines, matrices, time series, fits
+and loss landscapes.
 
 matplotlib is imported only when a function is called. Every function draws on
 the given `ax` (or a new figure), returns the matplotlib Axes, and works headless
@@ -15,5 +16,6 @@ the given `ax` (or a new figure), returns the matplotlib Axes, and works headles
     ```
 """
 
+from ._fit_plots import plot_fit as plot_fit, plot_landscape as plot_landscape
 from ._plots import plot_matrix as plot_matrix, plot_timeseries as plot_timeseries
 from ._sweep_plots import heatmap as heatmap, line as line
