@@ -61,6 +61,9 @@ class Problem:
     def start(self, i):  # far-away start of problem i
         raise NotImplementedError
 
+    def quick(self):  # shorter runs, for a smoke test of the script
+        self.t1 = self.quick_t1
+
 
 def _connectome():
     import numpy as np
@@ -78,6 +81,7 @@ class JansenRit(Problem):
     names = ("k",)
     bounds = {"k": (0.005, 0.3)}
     t1, dt, sigma = 2000.0, 0.1, 0.01
+    quick_t1 = 200.0
 
     def __init__(self):
         self.w, self.lengths = _connectome()
@@ -129,8 +133,9 @@ class JansenRit(Problem):
 class Hopf(Problem):
     name = "hopf"
     names = ("k", "node.a")
-    bounds = {"k": (0.001, 0.5), "node.a": (-0.2, -0.001)}
-    t1, dt, transient, sigma, omega = 4000.0, 0.2, 500.0, 0.02, 0.06
+    bounds = {"k": (0.001, 0.4), "node.a": (-0.2, -0.001)}
+    t1, dt, transient, sigma, omega = 2500.0, 0.2, 500.0, 0.02, 0.06
+    quick_t1 = 700.0
 
     def __init__(self):
         self.w, self.lengths = _connectome()
@@ -170,14 +175,15 @@ class Hopf(Problem):
         t = self.truth(i)
         if i % 2 == 0:
             return {"k": 0.3 * t["k"], "node.a": max(3.0 * t["node.a"], -0.19)}
-        return {"k": min(3.0 * t["k"], 0.45), "node.a": t["node.a"] / 3.0}
+        return {"k": min(3.0 * t["k"], 0.38), "node.a": t["node.a"] / 3.0}
 
 
 class WongWang(Problem):
     name = "ww"
     names = ("k", "node.w_p")
-    bounds = {"k": (0.01, 1.0), "node.w_p": (1.0, 1.6)}
-    t1, dt, tr, sigma = 62_000.0, 1.0, 720.0, 0.01
+    bounds = {"k": (0.01, 0.5), "node.w_p": (1.0, 1.6)}
+    t1, dt, tr, sigma = 32_000.0, 1.0, 720.0, 0.01
+    quick_t1 = 6000.0
 
     def __init__(self):
         self.w, self.lengths = _connectome()
@@ -208,15 +214,15 @@ class WongWang(Problem):
     loss_for = JansenRit.loss_for
 
     def truth(self, i):
-        ks = [0.2, 0.3, 0.4, 0.5, 0.25, 0.35, 0.45, 0.3, 0.4, 0.2]
-        wp = [1.4, 1.3, 1.2, 1.4, 1.45, 1.25, 1.35, 1.5, 1.3, 1.2]
+        ks = [0.06, 0.08, 0.1, 0.12, 0.15, 0.07, 0.09, 0.11, 0.13, 0.14]
+        wp = [1.4, 1.3, 1.2, 1.45, 1.35, 1.25, 1.5, 1.3, 1.4, 1.2]
         return {"k": ks[i], "node.w_p": wp[i]}
 
     def start(self, i):
         t = self.truth(i)
         if i % 2 == 0:
             return {"k": 0.3 * t["k"], "node.w_p": 1.05}
-        return {"k": min(2.5 * t["k"], 0.95), "node.w_p": 1.55}
+        return {"k": min(3.0 * t["k"], 0.45), "node.w_p": 1.55}
 
 
 PROBLEMS = {p.name: p for p in (JansenRit, Hopf, WongWang)}
@@ -232,10 +238,12 @@ def landscape(model: str, which: str, points: int, lanes: int, gradient: bool):
     truth = prob.truth(4)
     loss = prob.loss_for(truth, 4)
     net = prob.network(truth)
-    name = prob.names[0] if which == "coarse" else which
-    lo, hi = prob.bounds[name]
-    if which == "fine":
+    if which in ("coarse", "fine"):
         name = prob.names[0]
+    else:
+        name = which
+    lo, hi = prob.bounds[name]
+    if which == "fine":  # steps of 1e-4 from the far start of problem 4
         lo, hi = 0.3 * truth[name], 0.3 * truth[name] + 1e-4 * (points - 1)
     t0 = time.perf_counter()
     land = nm.landscape(
@@ -258,6 +266,323 @@ def landscape(model: str, which: str, points: int, lanes: int, gradient: bool):
     print(json.dumps(record), flush=True)
 
 
+def ripples(t1: float, n: int, dt: float, points: int, lanes: int):
+    """How rugged the Jansen-Rit loss is at a run length `t1` (ms) averaged over
+    `n` noise realisations: at `points` values of k away from the truth (0.1),
+    the loss's gradient against the secant slope over +-0.004 (the landscape at the
+    scale of a few Adam steps). One JSON line."""
+    import jax
+    import numpy as np
+
+    import neuromass as nm
+
+    prob = JansenRit()
+    prob.t1, prob.dt = t1, dt
+    truth = {"k": 0.1}
+    key = jax.random.key(1004)
+    import equinox as eqx
+
+    target = eqx.filter_jit(prob.signal)(prob.network(truth), key)
+
+    def noisy(net, k):
+        return nm.metrics.fc_mse(prob.signal(net, k), target)
+
+    if n == 1:
+
+        def loss(net):
+            return noisy(net, key)
+
+    else:
+        loss = nm.ensemble_loss(noisy, n, key=jax.random.key(77))
+    ks = np.linspace(0.03, 0.18, points)
+    ks = ks[np.abs(ks - 0.1) > 0.015]
+    net = prob.network(truth)
+    t0 = time.perf_counter()
+    at = nm.landscape(
+        loss, net, nm.Space({"k": nm.DataAxis(ks)}, mode="zip"), gradient=True,
+        lanes=lanes, progress=False,
+    )  # fmt: skip
+    side = nm.landscape(
+        loss, net, nm.Space({"k": nm.DataAxis(np.concatenate([ks - 0.004,
+        ks + 0.004]))}, mode="zip"), lanes=8, progress=False,
+    )  # fmt: skip
+    wall = time.perf_counter() - t0
+    lo, hi = np.split(np.asarray(side.loss), 2)
+    secant = (hi - lo) / 0.008
+    g = np.asarray(at.slope["k"])
+    record = {
+        "ripples": True,
+        "t1": t1,
+        "dt": dt,
+        "n": n,
+        "k": ks.tolist(),
+        "loss": np.asarray(at.loss).tolist(),
+        "gradient": g.tolist(),
+        "secant": secant.tolist(),
+        "wrong_sign": int(np.sum(np.sign(g) != np.sign(secant))),
+        "points": len(ks),
+        "median_rel_error": float(np.median(np.abs(g - secant) / np.abs(secant))),
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": round(C.peak_rss_mb()),
+    }
+    print(json.dumps(record), flush=True)
+
+
+# ------------------------------------------------------------------- strategies
+#: Per model and strategy: the keywords of `nm.fit` (besides model, loss, params
+#: and constraints). Chosen from the landscape scans and the per-evaluation costs
+#: (see benchmarks/README.md, "Recovery studies").
+def settings(model: str, strategy: str, quick: bool) -> dict:
+    import optax
+
+    import neuromass as nm
+
+    s = dict(SETTINGS[model][strategy])
+    if quick:  # a smoke test of the machinery, not a measurement
+        s = {k: v for k, v in QUICK_SETTINGS[strategy].items()}
+    kw = {}
+    if "lr" in s:
+        kw["optimizer"] = optax.adam(s["lr"])
+        kw["steps"] = s["steps"]
+    if "population" in s:
+        kw["strategy"] = nm.CMAES(
+            population_size=s["population"],
+            generations=s["generations"],
+            sigma=s["sigma"],
+        )
+    if "starts" in s:
+        kw["starts"] = s["starts"]
+    if "lanes" in s:
+        kw["lanes"] = s["lanes"]
+    return kw
+
+
+SETTINGS = {
+    "jr": {
+        "adam": dict(lr=0.2, steps=20),
+        "multistart": dict(lr=0.2, steps=8, starts=4, lanes=2),
+        "cmaes": dict(population=8, generations=8, sigma=1.0),
+        "hybrid": dict(
+            population=8,
+            generations=5,
+            sigma=1.0,
+            lr=0.05,
+            steps=4,
+            starts=2,
+            lanes=2,
+        ),
+    },
+    "hopf": {
+        "adam": dict(lr=0.1, steps=25),
+        "multistart": dict(lr=0.1, steps=15, starts=4, lanes=2),
+        "cmaes": dict(population=12, generations=10, sigma=1.0),
+        "hybrid": dict(
+            population=12,
+            generations=6,
+            sigma=1.0,
+            lr=0.05,
+            steps=8,
+            starts=2,
+            lanes=2,
+        ),
+    },
+    "ww": {
+        "adam": dict(lr=0.1, steps=25),
+        "multistart": dict(lr=0.1, steps=12, starts=4, lanes=2),
+        "cmaes": dict(population=12, generations=10, sigma=1.0),
+        "hybrid": dict(
+            population=12,
+            generations=6,
+            sigma=1.0,
+            lr=0.05,
+            steps=8,
+            starts=2,
+            lanes=2,
+        ),
+    },
+}
+
+QUICK_SETTINGS = {
+    "adam": dict(lr=0.2, steps=3),
+    "multistart": dict(lr=0.2, steps=2, starts=2, lanes=2),
+    "cmaes": dict(population=4, generations=2, sigma=1.0),
+    "hybrid": dict(
+        population=4, generations=2, sigma=1.0, lr=0.05, steps=2, starts=2, lanes=2
+    ),
+}
+
+STRATEGIES = ("adam", "multistart", "cmaes", "hybrid")
+
+
+def _getter(path: str):
+    from neuromass.sweep._space import _getter as getter
+
+    return getter(path)
+
+
+def study(model: str, strategy: str, problems: int, quick: bool, first: int = 0):
+    """Fit problems `first` .. `first + problems - 1`; one JSON line each, then a
+    summary line."""
+    import jax
+    import numpy as np
+
+    import neuromass as nm
+
+    prob = PROBLEMS[model]()
+    if quick:
+        prob.quick()
+    getters = [_getter(n) for n in prob.names]
+    constraints = {g: nm.Bounded(*prob.bounds[n]) for g, n in zip(getters, prob.names)}
+
+    def params(net):
+        return tuple(g(net) for g in getters)
+
+    rows = []
+    for i in range(first, first + problems):
+        truth, start = prob.truth(i), prob.start(i)
+        t_target = time.perf_counter()
+        loss = prob.loss_for(truth, i)
+        t_target = time.perf_counter() - t_target
+        kw = settings(model, strategy, quick)
+        t0 = time.perf_counter()
+        if "strategy" in kw or "starts" in kw:
+            kw["search_key"] = jax.random.key(i)
+        fitted, trace = nm.fit(
+            prob.network(start), loss, params=params, constraints=constraints,
+            progress=False, **kw,
+        )  # fmt: skip
+        wall = time.perf_counter() - t0
+        got = {n: float(np.asarray(g(fitted))) for n, g in zip(prob.names, getters)}
+        rel = {n: abs(got[n] - truth[n]) / abs(truth[n]) for n in prob.names}
+        evaluations = _evaluations(trace)
+        row = {
+            "model": model,
+            "strategy": strategy,
+            "problem": i,
+            "truth": truth,
+            "start": start,
+            "fitted": got,
+            "rel_error": {n: round(v, 4) for n, v in rel.items()},
+            "success": bool(max(rel.values()) <= 0.1),
+            "best_loss": float(trace.best_loss),
+            "evaluations": evaluations,
+            "wall_s": round(wall, 1),
+            "target_s": round(t_target, 1),
+            "peak_rss_mb": round(C.peak_rss_mb()),
+            "quick": quick,
+        }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    walls = [r["wall_s"] for r in rows]
+    print(
+        json.dumps(
+            {
+                "summary": True,
+                "model": model,
+                "strategy": strategy,
+                "settings": (
+                    QUICK_SETTINGS[strategy] if quick else SETTINGS[model][strategy]
+                ),
+                "success": sum(r["success"] for r in rows),
+                "problems": len(rows),
+                "wall_s_median": round(float(np.median(walls)), 1),
+                "wall_s_max": round(float(np.max(walls)), 1),
+                "wall_s_total": round(float(np.sum(walls)), 1),
+                "peak_rss_mb": round(C.peak_rss_mb()),
+                "environment": C.environment(),
+            }
+        ),
+        flush=True,
+    )
+
+
+def _evaluations(trace) -> dict:
+    import neuromass as nm
+
+    out = {}
+    if isinstance(trace, nm.GlobalTrace):
+        out["loss"] = trace.evaluations
+    elif isinstance(trace, nm.MultiStartTrace):
+        out["value_and_grad"] = int(trace.loss.size)
+        if trace.global_phase is not None:
+            out["loss"] = trace.global_phase.evaluations
+    else:
+        out["value_and_grad"] = int(trace.steps)
+    return out
+
+
+def grid(model: str, points: int, problems: int):
+    """A grid sweep of the loss over the first parameter's box (the others at their
+    truth would be cheating: for a 1-parameter problem only), best grid point as
+    the estimate; the same JSON lines as `study`."""
+    import numpy as np
+
+    import neuromass as nm
+
+    prob = PROBLEMS[model]()
+    if len(prob.names) != 1:
+        raise SystemExit("`grid` compares on one-parameter problems (jr).")
+    name = prob.names[0]
+    lo, hi = prob.bounds[name]
+    rows = []
+    for i in range(problems):
+        truth = prob.truth(i)
+        loss = prob.loss_for(truth, i)
+        t0 = time.perf_counter()
+        land = nm.landscape(
+            loss, prob.network(prob.start(i)), {name: nm.GridAxis(lo, hi, points)},
+            lanes=8, progress=False,
+        )  # fmt: skip
+        wall = time.perf_counter() - t0
+        got = float(land.argmin()[name])
+        rel = abs(got - truth[name]) / abs(truth[name])
+        row = {
+            "model": model,
+            "strategy": f"grid{points}",
+            "problem": i,
+            "truth": truth,
+            "fitted": {name: got},
+            "rel_error": {name: round(rel, 4)},
+            "success": bool(rel <= 0.1),
+            "best_loss": float(np.nanmin(land.loss)),
+            "evaluations": {"loss": points},
+            "wall_s": round(wall, 1),
+            "peak_rss_mb": round(C.peak_rss_mb()),
+        }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    print(
+        json.dumps(
+            {
+                "summary": True,
+                "model": model,
+                "strategy": f"grid{points}",
+                "success": sum(r["success"] for r in rows),
+                "problems": len(rows),
+                "wall_s_median": round(
+                    float(np.median([r["wall_s"] for r in rows])), 1
+                ),
+                "peak_rss_mb": round(C.peak_rss_mb()),
+            }
+        ),
+        flush=True,
+    )
+
+
+def run_all(models, strategies, out: Path, problems: int):
+    """Every model x strategy in its own process (peak memory is per process),
+    appending to `out`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for model in models:
+        for strategy in strategies:
+            cmd = [sys.executable, __file__, "study", model, strategy,
+                   "--problems", str(problems)]  # fmt: skip
+            t0 = time.perf_counter()
+            with open(out, "a") as f:
+                subprocess.run(cmd, stdout=f, check=True)
+            print(f"{model} {strategy}: {time.perf_counter() - t0:.0f} s", flush=True)
+
+
 # ------------------------------------------------------------------------- main
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -268,9 +593,38 @@ def main(argv=None):
     p.add_argument("--points", type=int, default=31)
     p.add_argument("--lanes", type=int, default=4)
     p.add_argument("--gradient", action="store_true")
+    p = sub.add_parser("study", help="one model x strategy over the problems")
+    p.add_argument("model", choices=sorted(PROBLEMS))
+    p.add_argument("strategy", choices=STRATEGIES)
+    p.add_argument("--problems", type=int, default=10)
+    p.add_argument("--first", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="tiny settings (smoke test)")
+    p = sub.add_parser("grid", help="a grid sweep of the same budget as CMA-ES")
+    p.add_argument("model", choices=sorted(PROBLEMS))
+    p.add_argument("--points", type=int, default=64)
+    p.add_argument("--problems", type=int, default=10)
+    p = sub.add_parser("ripples", help="gradient vs secant slope of the jr loss")
+    p.add_argument("--t1", type=float, default=2000.0)
+    p.add_argument("--dt", type=float, default=0.1)
+    p.add_argument("--n", type=int, default=1)
+    p.add_argument("--points", type=int, default=12)
+    p.add_argument("--lanes", type=int, default=2)
+    p = sub.add_parser("all", help="every study, one process each")
+    p.add_argument("--models", nargs="+", default=["jr", "hopf", "ww"])
+    p.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
+    p.add_argument("--problems", type=int, default=10)
+    p.add_argument("--out", type=Path, default=Path("fit_recovery.jsonl"))
     args = parser.parse_args(argv)
     if args.command == "landscape":
         landscape(args.model, args.which, args.points, args.lanes, args.gradient)
+    elif args.command == "study":
+        study(args.model, args.strategy, args.problems, args.quick or QUICK, args.first)
+    elif args.command == "ripples":
+        ripples(args.t1, args.n, args.dt, args.points, args.lanes)
+    elif args.command == "grid":
+        grid(args.model, args.points, args.problems)
+    else:
+        run_all(args.models, args.strategies, args.out, args.problems)
 
 
 if __name__ == "__main__":

@@ -92,8 +92,8 @@ def fit(
     single-start fit (same steps, optimiser, constraints and noise keys: step $s$
     of every start gets `jax.random.fold_in(key, s)`), all of them as one
     `filter_vmap`-ed compiled program (the whole loop of steps in a `lax.scan`)
-    on the [sweep engine](sweeps.md): `lanes` starts per compiled call and device,
-    sharded over the devices, or sent to a Dask cluster with
+    on the sweep engine ([`neuromass.sweep`][]): `lanes` starts per compiled call and
+    device, sharded over the devices, or sent to a Dask cluster with
     `executor=nm.DaskExecution(...)`, in chunks of the executor's `batch_size`.
     With `store=DIR` every finished chunk of starts is written to `DIR`, and a
     rerun of the same fit after an interruption computes only the missing ones.
