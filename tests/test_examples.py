@@ -72,6 +72,14 @@ def _check_alpha(out: str) -> None:
     assert 7.0 <= peak <= 14.0
 
 
+def _check_rugged(out: str) -> None:
+    # The hybrid (a CMA-ES phase, then Adam) ends closer to k = 0.1 than plain Adam
+    # from k = 0.03 with the same run length.
+    adam = _number(r"errors: adam ([\d.]+)", out)
+    hybrid = _number(r"errors: adam [\d.]+ hybrid ([\d.]+)", out)
+    assert hybrid < 0.5 * adam, out
+
+
 # script, arguments ({out}: the output folder), files written, extra check
 CASES = [
     ("connectome_tour.py", [], [], None),
@@ -79,6 +87,12 @@ CASES = [
     ("delayed_network.py", ["{out}"], ["delayed_network.png"], _check_delayed_network),
     ("fit_bold_fc.py", ["{out}/fit_bold.png"], ["fit_bold.png"], None),
     ("fit_hopf_fc.py", ["{out}/fit.png"], ["fit.png"], None),
+    (
+        "fit_rugged_jansen_rit.py",
+        ["{out}"],
+        ["fit_rugged_jansen_rit.png"],
+        _check_rugged,
+    ),
     ("fit_whole_brain_nearest.py", ["{out}/fit76.png"], ["fit76.png"], None),
     (
         "inference_hopf.py",

@@ -9,6 +9,10 @@ import numpy as np
 from ._common import axes_or_new
 
 
+#: Colours of the non-best starts (C1 draws the global phase, C3 the best start).
+_OTHERS = ("C0", "C2", "C4", "C5", "C6", "C7", "C8", "C9")
+
+
 def _auto_log(values: np.ndarray) -> bool:
     v = values[np.isfinite(values)]
     return bool(v.size) and bool(np.all(v > 0)) and v.max() > 30 * v.min()
@@ -89,7 +93,7 @@ def plot_fit(
             best = i == trace.best_start
             ax.plot(
                 steps, loss, lw=2.0 if best else 0.9, alpha=1.0 if best else 0.6,
-                color="C3" if best else f"C{i % 10 if i % 10 != 3 else 0}",
+                color="C3" if best else _OTHERS[i % len(_OTHERS)],
                 label=f"start {i} (best)" if best else None,
             )  # fmt: skip
             drawn.append(loss)
