@@ -238,13 +238,17 @@ def landscape(model: str, which: str, points: int, lanes: int, gradient: bool):
     truth = prob.truth(4)
     loss = prob.loss_for(truth, 4)
     net = prob.network(truth)
-    if which in ("coarse", "fine"):
+    if which in ("coarse", "fine", "truth"):
         name = prob.names[0]
     else:
         name = which
     lo, hi = prob.bounds[name]
     if which == "fine":  # steps of 1e-4 from the far start of problem 4
         lo, hi = 0.3 * truth[name], 0.3 * truth[name] + 1e-4 * (points - 1)
+    if which == "truth":  # steps of 1e-4 across the truth of problem 4
+        name = prob.names[0]
+        half = 0.5e-4 * (points - 1)
+        lo, hi = truth[name] - half, truth[name] + half
     t0 = time.perf_counter()
     land = nm.landscape(
         loss, net, {name: nm.GridAxis(lo, hi, points)}, gradient=gradient,
@@ -266,7 +270,9 @@ def landscape(model: str, which: str, points: int, lanes: int, gradient: bool):
     print(json.dumps(record), flush=True)
 
 
-def ripples(t1: float, n: int, dt: float, points: int, lanes: int):
+def ripples(
+    t1: float, n: int, dt: float, points: int, lanes: int, regions: int, seed: int
+):
     """How rugged the Jansen-Rit loss is at a run length `t1` (ms) averaged over
     `n` noise realisations: at `points` values of k away from the truth (0.1),
     the loss's gradient against the secant slope over +-0.004 (the landscape at the
@@ -278,8 +284,11 @@ def ripples(t1: float, n: int, dt: float, points: int, lanes: int):
 
     prob = JansenRit()
     prob.t1, prob.dt = t1, dt
+    if regions < len(prob.w):
+        w = prob.w[:regions, :regions]
+        prob.w, prob.lengths = w / w.max(), prob.lengths[:regions, :regions]
     truth = {"k": 0.1}
-    key = jax.random.key(1004)
+    key = jax.random.key(seed)
     import equinox as eqx
 
     target = eqx.filter_jit(prob.signal)(prob.network(truth), key)
@@ -293,7 +302,8 @@ def ripples(t1: float, n: int, dt: float, points: int, lanes: int):
             return noisy(net, key)
 
     else:
-        loss = nm.ensemble_loss(noisy, n, key=jax.random.key(77))
+        # one realisation at a time (`batch_size=1`): the memory of one gradient
+        loss = nm.ensemble_loss(noisy, n, key=jax.random.key(77), batch_size=1)
     ks = np.linspace(0.03, 0.18, points)
     ks = ks[np.abs(ks - 0.1) > 0.015]
     net = prob.network(truth)
@@ -312,6 +322,8 @@ def ripples(t1: float, n: int, dt: float, points: int, lanes: int):
     g = np.asarray(at.slope["k"])
     record = {
         "ripples": True,
+        "regions": regions,
+        "seed": seed,
         "t1": t1,
         "dt": dt,
         "n": n,
@@ -589,7 +601,7 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("landscape", help="scan the loss of problem 4")
     p.add_argument("model", choices=sorted(PROBLEMS))
-    p.add_argument("which", help="coarse, fine, or a parameter path")
+    p.add_argument("which", help="coarse, fine, truth, or a parameter path")
     p.add_argument("--points", type=int, default=31)
     p.add_argument("--lanes", type=int, default=4)
     p.add_argument("--gradient", action="store_true")
@@ -609,6 +621,8 @@ def main(argv=None):
     p.add_argument("--n", type=int, default=1)
     p.add_argument("--points", type=int, default=12)
     p.add_argument("--lanes", type=int, default=2)
+    p.add_argument("--regions", type=int, default=76)
+    p.add_argument("--seed", type=int, default=1004, help="noise key of the runs")
     p = sub.add_parser("all", help="every study, one process each")
     p.add_argument("--models", nargs="+", default=["jr", "hopf", "ww"])
     p.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
@@ -620,7 +634,9 @@ def main(argv=None):
     elif args.command == "study":
         study(args.model, args.strategy, args.problems, args.quick or QUICK, args.first)
     elif args.command == "ripples":
-        ripples(args.t1, args.n, args.dt, args.points, args.lanes)
+        ripples(
+            args.t1, args.n, args.dt, args.points, args.lanes, args.regions, args.seed
+        )
     elif args.command == "grid":
         grid(args.model, args.points, args.problems)
     else:

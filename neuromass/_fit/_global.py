@@ -37,7 +37,7 @@ class AbstractGlobalStrategy(eqx.Module):
     unconstrained coordinates of the fit (every candidate is valid, see
     [`neuromass.CMAES`][]), learns from their losses, and proposes the next. `fit`
     evaluates each generation's population in one vectorised
-    [`neuromass.sweep`][] call. Subclasses declare `population_size` and
+    [`neuromass.sweep.sweep`][] call. Subclasses declare `population_size` and
     `generations` and implement:
 
     - `init(mean, key) -> state`: the search state, around the flat start `mean`.

@@ -118,10 +118,10 @@ def landscape(
 
     Every point sets the parameters named by the axes' paths on `model`
     ([`neuromass.sweep.apply_point`][]) and evaluates `loss` there, through one
-    vectorised [`neuromass.sweep`][] call (chunked, on every device, resumable with
-    `store=`). A stochastic `loss(model, key)` gets the same `key` at every
-    point (common random numbers), so the scan shows the landscape that a fit
-    with that fixed key descends, not noise between points.
+    vectorised [`neuromass.sweep.sweep`][] call (chunked, on every device,
+    resumable with `store=`). A stochastic `loss(model, key)` gets the same `key`
+    at every point (common random numbers), so the scan shows the landscape that
+    a fit with that fixed key descends, not noise between points.
 
     With `gradient=True` each point also returns the derivative of the loss along
     every axis (reverse-mode AD, as [`neuromass.fit`][] uses it), in
@@ -137,10 +137,10 @@ def landscape(
     - `model`: the model (e.g. an [`neuromass.Network`][]).
     - `axes`: `{path: axis}` for one or two (or more) parameters, e.g.
         `{"k": nm.GridAxis(0.0, 0.3, 61)}`, scanned as a product grid; or an
-        [`neuromass.Space`][] of points.
+        [`neuromass.sweep.Space`][] of points.
     - `key`: the key of a stochastic loss (the same at every point).
     - `gradient`: also compute the loss's derivative along each axis.
-    - `executor`, `store`, `lanes`, `progress`: as for [`neuromass.sweep`][].
+    - `executor`, `store`, `lanes`, `progress`: as for [`neuromass.sweep.sweep`][].
 
     **Returns:**
 
