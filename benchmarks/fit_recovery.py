@@ -340,6 +340,136 @@ def ripples(
     print(json.dumps(record), flush=True)
 
 
+def loglik_scan(regions: int, t1: float, points: int, spacing: float, seed: int):
+    """The Gaussian FC log-likelihood of `neuromass.inference` (Fisher z,
+    sigma = 1 / sqrt(T - 3) for T one-ms samples) of the Jansen-Rit problem along k
+    across its truth (0.1), at `points` values `spacing` apart: how many local
+    maxima a sampler's chain meets, and how deep the valleys between them are (in
+    nats). One JSON line."""
+    import equinox as eqx
+    import jax
+    import numpy as np
+
+    import neuromass as nm
+    import neuromass.inference as nmi
+
+    prob = JansenRit()
+    prob.t1 = t1
+    if regions < len(prob.w):
+        w = prob.w[:regions, :regions]
+        prob.w, prob.lengths = w / w.max(), prob.lengths[:regions, :regions]
+    key = jax.random.key(seed)
+
+    def observe(net):
+        sol = nm.simulate(
+            net, t1=prob.t1, dt=prob.dt, save_every=1.0, key=key,
+            variables=("y1", "y2"),
+        )  # fmt: skip
+        return sol["y1"] - sol["y2"]
+
+    truth = prob.network({"k": 0.1})
+    observed = nm.metrics.fc(eqx.filter_jit(observe)(truth))
+    n_samples = int(round(t1))
+    lik = nmi.GaussianFC(observed, observe, sigma=1.0 / np.sqrt(n_samples - 3))
+
+    def neg_loglik(net):
+        return -lik(net)
+
+    half = 0.5 * spacing * (points - 1)
+    t0 = time.perf_counter()
+    land = nm.landscape(
+        neg_loglik, truth, {"k": nm.GridAxis(0.1 - half, 0.1 + half, points)},
+        lanes=8, progress=False,
+    )  # fmt: skip
+    wall = time.perf_counter() - t0
+    ll = -np.asarray(land.loss, dtype=float)
+    interior = (ll[1:-1] > ll[:-2]) & (ll[1:-1] > ll[2:])
+    maxima = np.flatnonzero(interior) + 1
+    # the deepest dip between neighbouring local maxima (nats)
+    dips = [
+        float(min(ll[a], ll[b]) - ll[a : b + 1].min())
+        for a, b in zip(maxima[:-1], maxima[1:])
+    ]
+    record = {
+        "loglik_scan": True,
+        "regions": regions,
+        "t1": t1,
+        "seed": seed,
+        "k": land.coords["k"].tolist(),
+        "loglik": ll.tolist(),
+        "local_maxima": int(len(maxima)),
+        "deepest_dip_nats": max(dips) if dips else 0.0,
+        "median_dip_nats": float(np.median(dips)) if dips else 0.0,
+        "range_nats": float(ll.max() - ll.min()),
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": round(C.peak_rss_mb()),
+    }
+    print(json.dumps(record), flush=True)
+
+
+def noise_floor(t1s: list[float], realisations: int, save_every: float):
+    """How much of the Jansen-Rit FC is the noise realisation and how much the
+    coupling: FCs of `realisations` noise keys at k = 0.05, 0.1, 0.15 for each run
+    length in `t1s` (ms, samples every `save_every` ms). `within`: the mean
+    `fc_mse` between two realisations at the same k (what a fit against data from
+    another realisation cannot remove); `between`: `fc_mse` between the
+    realisation-averaged FCs at 0.1 and at 0.05 / 0.15 (what k changes). One JSON
+    line per run length."""
+    import itertools
+
+    import equinox as eqx
+    import jax
+    import numpy as np
+
+    import neuromass as nm
+
+    prob = JansenRit()
+    base = prob.network({"k": 0.1})
+    ks = [0.05, 0.1, 0.15]
+    for t1 in t1s:
+
+        def fc(point, t1=t1):
+            net = eqx.tree_at(lambda n: n.k, base, point["k"])
+            sol = nm.simulate(
+                net, t1=t1, dt=prob.dt, save_every=save_every,
+                key=jax.random.key(point["r"]), variables=("y1", "y2"),
+            )  # fmt: skip
+            return {"fc": nm.metrics.fc(sol["y1"] - sol["y2"])}
+
+        space = nm.Space(
+            {"k": nm.DataAxis(ks), "r": nm.DataAxis(np.arange(realisations))},
+            mode="product",
+        )
+        t0 = time.perf_counter()
+        res = nm.sweep(fc, space, lanes=6, progress=False)
+        wall = time.perf_counter() - t0
+        fcs = np.asarray(res.grid("fc"))  # (k, r, N, N)
+        iu = np.triu_indices(fcs.shape[-1], 1)
+        u = fcs[..., iu[0], iu[1]]  # (k, r, pairs)
+        within = np.mean(
+            [
+                np.mean((u[i, a] - u[i, b]) ** 2)
+                for i in range(len(ks))
+                for a, b in itertools.combinations(range(realisations), 2)
+            ]
+        )
+        mean = u.mean(axis=1)
+        between = [float(np.mean((mean[1] - mean[j]) ** 2)) for j in (0, 2)]
+        record = {
+            "noise_floor": True,
+            "t1": t1,
+            "save_every": save_every,
+            "realisations": realisations,
+            "within": float(within),
+            "between_0.05": between[0],
+            "between_0.15": between[1],
+            "ratio": float(min(between) / within),
+            "wall_s": round(wall, 1),
+            "peak_rss_mb": round(C.peak_rss_mb()),
+        }
+        print(json.dumps(record), flush=True)
+
+
 # ------------------------------------------------------------------- strategies
 #: Per model and strategy: the keywords of `nm.fit` (besides model, loss, params
 #: and constraints). Chosen from the landscape scans and the per-evaluation costs
@@ -623,6 +753,16 @@ def main(argv=None):
     p.add_argument("--lanes", type=int, default=2)
     p.add_argument("--regions", type=int, default=76)
     p.add_argument("--seed", type=int, default=1004, help="noise key of the runs")
+    p = sub.add_parser("loglik", help="the FC log-likelihood along k (jr)")
+    p.add_argument("--regions", type=int, default=76)
+    p.add_argument("--t1", type=float, default=2000.0)
+    p.add_argument("--points", type=int, default=41)
+    p.add_argument("--spacing", type=float, default=1e-4)
+    p.add_argument("--seed", type=int, default=1004)
+    p = sub.add_parser("noise-floor", help="jr FC: realisation vs coupling")
+    p.add_argument("--t1", type=float, nargs="+", default=[2000.0, 8000.0, 32000.0])
+    p.add_argument("--realisations", type=int, default=4)
+    p.add_argument("--save-every", type=float, default=2.0)
     p = sub.add_parser("all", help="every study, one process each")
     p.add_argument("--models", nargs="+", default=["jr", "hopf", "ww"])
     p.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
@@ -637,6 +777,10 @@ def main(argv=None):
         ripples(
             args.t1, args.n, args.dt, args.points, args.lanes, args.regions, args.seed
         )
+    elif args.command == "loglik":
+        loglik_scan(args.regions, args.t1, args.points, args.spacing, args.seed)
+    elif args.command == "noise-floor":
+        noise_floor(args.t1, args.realisations, args.save_every)
     elif args.command == "grid":
         grid(args.model, args.points, args.problems)
     else:
