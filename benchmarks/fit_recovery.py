@@ -15,14 +15,22 @@ fitted parameter is within 10 % of its true value. Every fit's wall time
 includes its compilation (a new target is a new loss); peak memory is the
 process's peak RSS (one process per model x strategy).
 
-Usage (one JSON line per fit, then a summary line):
+Usage (one JSON line per fit, then a summary line; numbers in
+benchmarks/README.md and docs/fitting.md):
 
     python benchmarks/fit_recovery.py study jr hybrid            # 10 problems
     python benchmarks/fit_recovery.py study hopf adam --problems 3 --quick
-    python benchmarks/fit_recovery.py landscape jr               # loss scans
-    python benchmarks/fit_recovery.py grid jr                    # grid vs CMA-ES
-    python benchmarks/fit_recovery.py all                        # every study, one
+    python benchmarks/fit_recovery.py all --out results.jsonl    # every study, one
                                                                  # process each
+    python benchmarks/fit_recovery.py grid jr                    # grid vs CMA-ES
+
+Measurements of the landscapes behind the choice of settings (one JSON line each):
+
+    python benchmarks/fit_recovery.py landscape jr coarse        # loss along k
+    python benchmarks/fit_recovery.py ripples --t1 2000 --seed 0 # gradient vs slope
+    python benchmarks/fit_recovery.py ripples --n 4 --seed 0     # noise-averaged
+    python benchmarks/fit_recovery.py loglik                     # FC log-likelihood
+    python benchmarks/fit_recovery.py noise-floor                # FC: noise vs k
 """
 
 import argparse

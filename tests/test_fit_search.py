@@ -754,3 +754,34 @@ def test_plots(tmp_path):
     assert Path(tmp_path / "land.png").exists() and os.path.getsize(
         tmp_path / "fit.png"
     )
+
+
+@pytest.mark.slow
+def test_multistart_on_a_dask_cluster_matches_the_local_fit():
+    distributed = pytest.importorskip("distributed")
+    kw = dict(
+        params=lambda m: (m["a"], m["b"]),
+        constraints=CONS,
+        optimizer=optax.adam(0.1),
+        steps=10,
+        starts=4,
+        lanes=2,
+        progress=False,
+    )
+    _, local = nm.fit(toy(), quadratic, **kw)
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            worker_dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        fitted, remote = nm.fit(
+            toy(), quadratic, executor=nm.DaskExecution(client, batch_size=2), **kw
+        )
+    np.testing.assert_array_equal(remote.loss, local.loss)
+    np.testing.assert_array_equal(remote.params["b"], local.params["b"])
+    assert remote.best_start == local.best_start
