@@ -279,13 +279,23 @@ def landscape(model: str, which: str, points: int, lanes: int, gradient: bool):
 
 
 def ripples(
-    t1: float, n: int, dt: float, points: int, lanes: int, regions: int, seed: int
+    t1: float,
+    n: int,
+    dt: float,
+    points: int,
+    lanes: int,
+    regions: int,
+    seed: int,
+    stat: str = "fc",
 ):
     """How rugged the Jansen-Rit loss is at a run length `t1` (ms) averaged over
     `n` noise realisations: at `points` values of k away from the truth (0.1),
     the loss's gradient against the secant slope over +-0.004 (the landscape at the
-    scale of a few Adam steps). One JSON line."""
+    scale of a few Adam steps). `stat`: `"fc"` (`fc_mse`) or `"psd"` (mean squared
+    difference of the log power spectra, 2-40 Hz, Welch segments of 500 ms). One
+    JSON line."""
     import jax
+    import jax.numpy as jnp
     import numpy as np
 
     import neuromass as nm
@@ -299,10 +309,24 @@ def ripples(
     key = jax.random.key(seed)
     import equinox as eqx
 
-    target = eqx.filter_jit(prob.signal)(prob.network(truth), key)
+    if stat == "psd":
+
+        def signal(net, k):
+            sol = nm.simulate(
+                net, t1=prob.t1, dt=prob.dt, save_every=1.0, key=k,
+                variables=("y1", "y2"),
+            )  # fmt: skip
+            _, power = nm.metrics.psd(sol["y1"] - sol["y2"], dt=1.0, nperseg=500)
+            return jnp.log(power[1:21] + 1e-12)  # 2-40 Hz in steps of 2 Hz
+
+        def compare(a, b):
+            return jnp.mean((a - b) ** 2)
+    else:
+        signal, compare = prob.signal, nm.metrics.fc_mse
+    target = eqx.filter_jit(signal)(prob.network(truth), key)
 
     def noisy(net, k):
-        return nm.metrics.fc_mse(prob.signal(net, k), target)
+        return compare(signal(net, k), target)
 
     if n == 1:
 
@@ -330,6 +354,7 @@ def ripples(
     g = np.asarray(at.slope["k"])
     record = {
         "ripples": True,
+        "stat": stat,
         "regions": regions,
         "seed": seed,
         "t1": t1,
@@ -761,6 +786,7 @@ def main(argv=None):
     p.add_argument("--lanes", type=int, default=2)
     p.add_argument("--regions", type=int, default=76)
     p.add_argument("--seed", type=int, default=1004, help="noise key of the runs")
+    p.add_argument("--stat", choices=("fc", "psd"), default="fc")
     p = sub.add_parser("loglik", help="the FC log-likelihood along k (jr)")
     p.add_argument("--regions", type=int, default=76)
     p.add_argument("--t1", type=float, default=2000.0)
@@ -783,8 +809,9 @@ def main(argv=None):
         study(args.model, args.strategy, args.problems, args.quick or QUICK, args.first)
     elif args.command == "ripples":
         ripples(
-            args.t1, args.n, args.dt, args.points, args.lanes, args.regions, args.seed
-        )
+            args.t1, args.n, args.dt, args.points, args.lanes, args.regions,
+            args.seed, args.stat,
+        )  # fmt: skip
     elif args.command == "loglik":
         loglik_scan(args.regions, args.t1, args.points, args.spacing, args.seed)
     elif args.command == "noise-floor":
