@@ -785,3 +785,41 @@ def test_multistart_on_a_dask_cluster_matches_the_local_fit():
     np.testing.assert_array_equal(remote.loss, local.loss)
     np.testing.assert_array_equal(remote.params["b"], local.params["b"])
     assert remote.best_start == local.best_start
+
+
+def test_a_user_strategy():
+    """The extension point: the random search of `AbstractGlobalStrategy`'s
+    docstring finds the minimum of a quadratic."""
+
+    class RandomSearch(nm.AbstractGlobalStrategy):
+        population_size: int = eqx.field(default=16, static=True)
+        generations: int = eqx.field(default=10, static=True)
+        sigma: float = 1.0
+
+        def init(self, mean, key):
+            return mean, self.sigma
+
+        def ask(self, state, key):
+            mean, sigma = state
+            noise = jax.random.normal(key, (self.population_size, mean.size))
+            return mean + sigma * noise, state
+
+        def tell(self, state, population, losses):
+            return population[jnp.argmin(losses)], 0.7 * state[1]
+
+        def mean(self, state):
+            return state[0]
+
+        def stddev(self, state):
+            return float(state[1])
+
+    fitted, trace = nm.fit(
+        {"x": jnp.array([2.0, -1.0])},
+        lambda m: jnp.sum(m["x"] ** 2),
+        params=lambda m: m["x"],
+        strategy=RandomSearch(),
+        progress=False,
+    )
+    assert trace.loss.shape == (10, 16)
+    np.testing.assert_allclose(trace.sigma, 0.7 ** np.arange(10), rtol=1e-5)
+    assert trace.best_loss < 1e-2 and np.all(np.abs(fitted["x"]) < 0.1)

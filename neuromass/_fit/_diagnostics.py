@@ -24,8 +24,25 @@ class RuggedLossWarning(UserWarning):
     (multi-start) or `strategy=nm.CMAES(...)` in [`neuromass.fit`][].
 
     It is not checked for a stochastic loss (`fit(..., key=...)`), whose
-    consecutive steps see different noise and are not comparable. Silence it
-    with `warnings.filterwarnings("ignore", category=nm.RuggedLossWarning)`.
+    consecutive steps see different noise and are not comparable.
+
+    !!! example
+
+        ```python
+        import warnings
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", nm.RuggedLossWarning)
+            fitted, trace = nm.fit(net, loss, params=lambda n: n.k,
+                                   optimizer=optax.adam(0.1), steps=20)
+        if caught:  # the loss is rugged: search globally instead
+            fitted, trace = nm.fit(net, loss, params=lambda n: n.k,
+                                   constraints={lambda n: n.k: nm.Bounded(0.0, 0.3)},
+                                   strategy=nm.CMAES(8, 6))
+
+        # or silence it
+        warnings.filterwarnings("ignore", category=nm.RuggedLossWarning)
+        ```
     """
 
 

@@ -49,6 +49,46 @@ class AbstractGlobalStrategy(eqx.Module):
         coordinates), recorded in the trace.
 
     All of them run on the host between generations.
+
+    !!! example
+
+        A (1+λ)-style random search that recentres on the best candidate and
+        shrinks its step size by a factor 0.7 every generation:
+
+        ```python
+        import equinox as eqx
+        import jax
+        import jax.numpy as jnp
+        import neuromass as nm
+
+
+        class RandomSearch(nm.AbstractGlobalStrategy):
+            population_size: int = eqx.field(default=16, static=True)
+            generations: int = eqx.field(default=10, static=True)
+            sigma: float = 1.0
+
+            def init(self, mean, key):
+                return mean, self.sigma
+
+            def ask(self, state, key):
+                mean, sigma = state
+                noise = jax.random.normal(key, (self.population_size, mean.size))
+                return mean + sigma * noise, state
+
+            def tell(self, state, population, losses):
+                return population[jnp.argmin(losses)], 0.7 * state[1]
+
+            def mean(self, state):
+                return state[0]
+
+            def stddev(self, state):
+                return float(state[1])
+
+
+        fitted, trace = nm.fit({"x": jnp.array([2.0, -1.0])},
+                               lambda m: jnp.sum(m["x"] ** 2),
+                               params=lambda m: m["x"], strategy=RandomSearch())
+        ```
     """
 
     population_size: eqx.AbstractVar[int]

@@ -34,6 +34,16 @@ class Landscape(eqx.Module):
         an empty dict.
     - `result`: the underlying [`neuromass.sweep.SweepResult`][] (outputs `"loss"`
         and `"slope.<path>"`).
+
+    !!! example
+
+        ```python
+        land = nm.landscape(loss, net, {"k": nm.GridAxis(0.0, 0.3, 31)},
+                            gradient=True)
+        land.argmin()                                  # {"k": ...}
+        disagree = np.sign(land.slope["k"]) != np.sign(land.finite_difference("k"))
+        land.coords["k"][disagree]                     # where the gradient misleads
+        ```
     """
 
     loss: np.ndarray

@@ -85,6 +85,18 @@ class MultiStartTrace(eqx.Module):
     - `global_phase`: for a hybrid fit, the [`neuromass.GlobalTrace`][] of the
         global search whose best candidates were refined; else `None`.
     - `template`: the model with its frozen leaves, to rebuild models from.
+
+    !!! example
+
+        ```python
+        fitted, trace = nm.fit(net, loss, params=lambda n: n.k,
+                               constraints={lambda n: n.k: nm.Bounded(0.0, 0.5)},
+                               optimizer=optax.adam(0.05), steps=30, starts=8)
+        trace.loss.shape, trace.params.k.shape       # (8, 30), (8, 30)
+        trace.best_loss_per_start                    # (8,)
+        trace.trace(trace.best_start).loss           # that start's FitTrace
+        nm.viz.plot_fit(trace)
+        ```
     """
 
     loss: np.ndarray
@@ -165,6 +177,17 @@ class GlobalTrace(eqx.Module):
         times the root mean square of its covariance's diagonal.
     - `best_generation`, `best_index`, `best_loss`: the best candidate.
     - `template`: the model with its frozen leaves.
+
+    !!! example
+
+        ```python
+        fitted, trace = nm.fit(net, loss, params=lambda n: n.k,
+                               constraints={lambda n: n.k: nm.Bounded(0.0, 0.5)},
+                               strategy=nm.CMAES(population_size=8, generations=6))
+        trace.loss.shape, trace.evaluations          # (6, 8), 48
+        trace.best_so_far                            # (6,)
+        trace.model_at(trace.best_generation, trace.best_index)
+        ```
     """
 
     loss: np.ndarray
