@@ -39,6 +39,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 
@@ -622,11 +623,14 @@ def study(model: str, strategy: str, problems: int, quick: bool, first: int = 0)
         t0 = time.perf_counter()
         if "strategy" in kw or "starts" in kw:
             kw["search_key"] = jax.random.key(i)
-        fitted, trace = nm.fit(
-            prob.network(start), loss, params=params, constraints=constraints,
-            progress=False, **kw,
-        )  # fmt: skip
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", nm.RuggedLossWarning)
+            fitted, trace = nm.fit(
+                prob.network(start), loss, params=params, constraints=constraints,
+                progress=False, **kw,
+            )  # fmt: skip
         wall = time.perf_counter() - t0
+        rugged = any(issubclass(w.category, nm.RuggedLossWarning) for w in caught)
         got = {n: float(np.asarray(g(fitted))) for n, g in zip(prob.names, getters)}
         rel = {n: abs(got[n] - truth[n]) / abs(truth[n]) for n in prob.names}
         evaluations = _evaluations(trace)
@@ -641,6 +645,7 @@ def study(model: str, strategy: str, problems: int, quick: bool, first: int = 0)
             "success": bool(max(rel.values()) <= 0.1),
             "best_loss": float(trace.best_loss),
             "evaluations": evaluations,
+            "rugged_warning": rugged,
             "wall_s": round(wall, 1),
             "target_s": round(t_target, 1),
             "peak_rss_mb": round(C.peak_rss_mb()),
