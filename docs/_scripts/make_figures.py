@@ -37,6 +37,7 @@ FIGURES = {
     "k_mean_fc.png": (["examples/sweeps/coupling_vs_mean_fc.py", "{out}"], None),
     "hopf_a_omega.png": (["examples/sweeps/hopf_a_omega_heatmap.py", "{out}"], None),
     "fit_bold_fc.png": (["examples/fit_bold_fc.py", "{out}/fit_bold_fc.png"], None),
+    "fit_rugged_jansen_rit.png": (["examples/fit_rugged_jansen_rit.py", "{out}"], None),
     "monitors_bold.png": (["examples/monitors_bold.py", "{out}"], None),
 }
 MAX_BYTES = 150_000
