@@ -10,14 +10,19 @@ The script
 
 1. looks at the landscape first (`nm.landscape`): coarse over the whole range,
    then in steps of 1e-4 around the start with the gradient at every point;
-2. runs plain Adam from the start, and catches the `nm.RuggedLossWarning` that
-   `fit` raises when the loss moves against its gradient;
+2. runs plain Adam from the start (the protocol of the issue: `nm.Positive`,
+   `optax.adam(0.1)`, 20 steps) and prints the `nm.RuggedLossWarning` if `fit`
+   raises one (when, at the scale of its steps, the loss moved against the
+   gradients at both ends of several steps; here the misleading stretch near the
+   start is wider than a step: Adam's loss first rises for three steps, then it
+   turns back and ends at k = 0.078, without the warning);
 3. runs the hybrid: a CMA-ES global phase (`strategy=nm.CMAES(...)`), then Adam
    from its two best candidates, in one `nm.fit` call;
 
-and plots them. About ten minutes on a 2-core CPU (most of it the
-value-and-gradient of 20 Adam steps); `NEUROMASS_QUICK=1` runs a 12-region,
-300 ms version in a couple of minutes (as in the test suite).
+and plots them (docs/images/fit_rugged_jansen_rit.png). The hybrid ends at
+k = 0.0995. About ten minutes on a quiet 2-core CPU (19 on a loaded one, most of
+it the value-and-gradient of 20 Adam steps); `NEUROMASS_QUICK=1` runs a
+12-region, 300 ms version in a couple of minutes (as in the test suite).
 
     python examples/fit_rugged_jansen_rit.py [OUT_DIR]
 """
