@@ -31,11 +31,19 @@ from ._delay.interpolation import (
     NearestInterpolation as NearestInterpolation,
 )
 from ._fit import (
+    CMAES as CMAES,
     AbstractConstraint as AbstractConstraint,
+    AbstractGlobalStrategy as AbstractGlobalStrategy,
     Bounded as Bounded,
     FitTrace as FitTrace,
+    GlobalTrace as GlobalTrace,
+    Landscape as Landscape,
+    MultiStartTrace as MultiStartTrace,
     Positive as Positive,
+    RuggedLossWarning as RuggedLossWarning,
+    ensemble_loss as ensemble_loss,
     fit as fit,
+    landscape as landscape,
 )
 from ._inputs import (
     AbstractInput as AbstractInput,

@@ -239,6 +239,14 @@ def _check_resonance(out: str) -> None:
     assert abs(peak - natural) <= spacing
 
 
+def _check_rugged(out: str) -> None:
+    # The hybrid (a CMA-ES phase, then Adam) ends closer to k = 0.1 than plain Adam
+    # from k = 0.03 with the same run length.
+    adam = _number(r"errors: adam ([\d.]+)", out)
+    hybrid = _number(r"errors: adam [\d.]+ hybrid ([\d.]+)", out)
+    assert hybrid < 0.5 * adam, out
+
+
 # script, arguments ({out}: the output folder), files written, extra check
 CASES = [
     ("connectome_tour.py", [], [], _check_connectome_tour),
@@ -246,6 +254,12 @@ CASES = [
     ("delayed_network.py", ["{out}"], ["delayed_network.png"], _check_delayed_network),
     ("fit_bold_fc.py", ["{out}"], ["fit_bold_fc.png"], _check_fit),
     ("fit_hopf_fc.py", ["{out}"], ["fit_hopf_fc.png"], _check_fit_hopf),
+    (
+        "fit_rugged_jansen_rit.py",
+        ["{out}"],
+        ["fit_rugged_jansen_rit.png"],
+        _check_rugged,
+    ),
     (
         "fit_whole_brain_nearest.py",
         ["{out}"],

@@ -23,6 +23,7 @@ PUBLIC = [
     "fc_corr",
     "fc_mse",
     "fcd_ks",
+    "log_spectrum_mse",
     "psd",
     "peak_frequency",
     "analytic_signal",
@@ -205,6 +206,31 @@ def test_score_validation(fn, a, b, match):
     args = (a,) if b is None else (a, b)
     with pytest.raises(ValueError, match=match):
         getattr(metrics, fn)(*args)
+
+
+def test_log_spectrum_mse(x64, rng):
+    x = rng.standard_normal((2, 600, 4))
+    freqs, power = metrics.psd(x, dt=1.0, nperseg=100)
+    a, b = np.asarray(power[0]), np.asarray(power[1])
+    expected = np.mean((np.log(a + 1e-12) - np.log(b + 1e-12)) ** 2)
+    np.testing.assert_allclose(metrics.log_spectrum_mse(a, b), expected, rtol=1e-12)
+    batch = metrics.log_spectrum_mse(np.stack([a, b]), b)  # a batch against one
+    assert batch.shape == (2,) and batch[1] == 0.0
+    np.testing.assert_allclose(batch[0], expected, rtol=1e-12)
+    # scale invariance of the log: multiplying both spectra changes nothing
+    np.testing.assert_allclose(
+        metrics.log_spectrum_mse(3.0 * a, 3.0 * b, eps=0.0),
+        metrics.log_spectrum_mse(a, b, eps=0.0),
+        rtol=1e-10,
+    )
+    g = jax.grad(lambda p: metrics.log_spectrum_mse(p, b))(a)
+    assert np.all(np.isfinite(g))
+    with pytest.raises(ValueError, match="same \\(freqs, nodes\\)"):
+        metrics.log_spectrum_mse(a, b[:-1])
+    with pytest.raises(ValueError, match="freqs, nodes"):
+        metrics.log_spectrum_mse(a[:, 0], b[:, 0])
+    with pytest.raises(ValueError, match="`eps` >= 0"):
+        metrics.log_spectrum_mse(a, b, eps=-1.0)
 
 
 def test_fcd_ks_matches_ks_2samp(x64, rng):

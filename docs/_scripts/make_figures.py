@@ -34,6 +34,7 @@ FIGURES = {
     "k_mean_fc.png": (["examples/sweeps/coupling_vs_mean_fc.py", "{out}"], None),
     "hopf_a_omega.png": (["examples/sweeps/hopf_a_omega_heatmap.py", "{out}"], None),
     "fit_bold_fc.png": (["examples/fit_bold_fc.py", "{out}"], None),
+    "fit_rugged_jansen_rit.png": (["examples/fit_rugged_jansen_rit.py", "{out}"], None),
     "monitors_bold.png": (["examples/monitors_bold.py", "{out}"], None),
     "stimulus_shapes.png": (["examples/stimulus_shapes.py", "{out}"], None),
     "stimulus_resonance.png": (["examples/stimulus_resonance.py", "{out}"], None),

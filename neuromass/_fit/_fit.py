@@ -1,213 +1,118 @@
-"""`fit()`: gradient-based fitting of model parameters with Optax."""
+"""`fit()`: fitting model parameters by gradient descent (Optax), from one or many
+starts, with an optional gradient-free global phase."""
 
-import inspect
 import math
+import os
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
 import optax
 from jaxtyping import ArrayLike, Float, PRNGKeyArray, PyTree
 
+from ..sweep._executors import AbstractExecution
+from ..sweep._space import Space
 from ._constraints import AbstractConstraint
-from ._trace import FitTrace
+from ._diagnostics import RuggedLossWarning, rugged_message
+from ._global import AbstractGlobalStrategy, best_candidates, best_model, run_global
+from ._multistart import run_multistart, starts_of
+from ._problem import Problem, check_loss_key, check_optimizer, make_step, strong
+from ._trace import FitTrace, GlobalTrace, MultiStartTrace
 
 
-# --------------------------------------------------------------------- selection
-class _Label:
-    """Stands in for the i-th leaf of a model while a selector is applied to it."""
-
-    __slots__ = ("index",)
-
-    def __init__(self, index: int):
-        self.index = index
-
-    def __repr__(self):
-        return f"<leaf {self.index}>"
-
-
-def _is_label(x) -> bool:
-    return isinstance(x, _Label)
-
-
-def _is_float_leaf(x) -> bool:
-    if isinstance(x, float):
-        return True
-    return eqx.is_array(x) and jnp.issubdtype(x.dtype, jnp.inexact)
-
-
-def _describe(x) -> str:
-    if eqx.is_array(x) or isinstance(x, np.ndarray):
-        return f"an array of dtype {x.dtype}"
-    return f"a {type(x).__name__}"
-
-
-def _apply_selector(
-    where: Callable, labels: PyTree, arg: str
-) -> list[tuple[int, bool]]:
-    """Apply a `tree_at`-style selector to the label tree. Returns `(leaf index,
-    selected directly)` pairs; `direct` is False for leaves inside a selected
-    subtree."""
-    try:
-        chosen = where(labels)
-    except Exception as e:
-        raise ValueError(
-            f"`{arg}`: the selector raised {type(e).__name__}: {e}. A selector picks "
-            "parts of the model by attribute access only, like `lambda m: (m.k, "
-            "m.node.a)`."
-        ) from e
-    items = list(chosen) if isinstance(chosen, tuple | list) else [chosen]
-    out = []
-    for item in items:
-        if _is_label(item):
-            out.append((item.index, True))
-            continue
-        sub = jtu.tree_leaves(item, is_leaf=_is_label)
-        foreign = [x for x in sub if not _is_label(x)]
-        if foreign:
-            raise ValueError(
-                f"`{arg}`: the selector returned {foreign[0]!r}, which is not part of "
-                "the model. It must return attributes of its argument, like "
-                "`lambda m: (m.k, m.node.a)`; to train every float array pass a "
-                "filter spec such as `params=True`."
-            )
-        out.extend((x.index, False) for x in sub)
-    return out
-
-
-def _apply_spec(spec: PyTree, labels: PyTree, leaves: list) -> list[tuple[int, bool]]:
-    """Resolve an Equinox-style filter spec (bools or callables, a prefix of the
-    model) to `(leaf index, selected directly)` pairs."""
-    out: list[tuple[int, bool]] = []
-
-    def resolve(s, sub):
-        sub_labels = jtu.tree_leaves(sub, is_leaf=_is_label)
-        direct = _is_label(sub)
-        for lab in sub_labels:
-            if isinstance(s, bool | np.bool_):
-                if s:
-                    out.append((lab.index, direct))
-            elif callable(s):
-                if s(leaves[lab.index]):
-                    out.append((lab.index, True))
-            else:
-                raise ValueError(
-                    "`params`: a filter spec must hold bools (or filter functions "
-                    f"such as `eqx.is_inexact_array`); found {s!r}."
-                )
-
-    try:
-        jtu.tree_map(resolve, spec, labels, is_leaf=lambda x: x is None)
-    except ValueError as e:
-        if str(e).startswith("`params`"):
-            raise
-        raise ValueError(
-            "`params`: the filter spec does not match the model's structure (it must "
-            f"be a prefix of the model's pytree): {e}"
-        ) from e
-    return out
-
-
-def _resolve(
-    selected: list[tuple[int, bool]], leaves: list, paths: list[str], arg: str
-) -> list[int]:
-    """Keep the float leaves (in leaf order, without duplicates); refuse a directly
-    selected leaf that is not a float array."""
-    keep = set()
-    for i, direct in selected:
-        if _is_float_leaf(leaves[i]):
-            keep.add(i)
-        elif direct:
-            raise ValueError(
-                f"`{arg}` selects `{paths[i]}`, which is {_describe(leaves[i])}; only "
-                "floating-point arrays can be trained."
-            )
-    return sorted(keep)
-
-
-def _check_constraint_shape(constraint: AbstractConstraint, leaf, path: str):
-    """The constraint must map an array of the leaf's shape to that same shape."""
-    leaf = jnp.asarray(leaf)
-    spec = jax.ShapeDtypeStruct(leaf.shape, leaf.dtype)
-    try:
-        out = jax.eval_shape(constraint.forward, spec)
-        problem = None if out.shape == leaf.shape else f"gives shape {out.shape}"
-    except (TypeError, ValueError) as e:
-        problem = f"fails: {e}"
-    if problem is not None:
-        raise ValueError(
-            f"`constraints`: {constraint!r} cannot constrain `{path}` of shape "
-            f"{leaf.shape}: applied to it, it {problem}. Its bounds must broadcast "
-            "to the parameter's shape."
-        )
-
-
-def _strong(x):
-    """`x` without JAX's weak type (a weakly typed input would make the compiled
-    step trace twice)."""
-    return jnp.asarray(x, dtype=x.dtype) if eqx.is_array(x) else x
-
-
-def _loss_takes_key(loss: Callable) -> tuple[bool, bool]:
-    """(accepts a second positional argument, requires it)."""
-    try:
-        sig = inspect.signature(loss)
-    except (TypeError, ValueError):
-        return False, False
-    positional = [
-        p
-        for p in sig.parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    varargs = any(p.kind is p.VAR_POSITIONAL for p in sig.parameters.values())
-    accepts = len(positional) >= 2 or varargs
-    requires = len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
-    return accepts, requires
-
-
-# ------------------------------------------------------------------------------ fit
 def fit(
     model: PyTree,
     loss: Callable[..., Float[ArrayLike, ""]],
     *,
     params: Callable[[PyTree], Any] | PyTree,
-    optimizer: optax.GradientTransformation,
-    steps: int,
+    optimizer: optax.GradientTransformation | None = None,
+    steps: int | None = None,
     key: PRNGKeyArray | None = None,
     constraints: Mapping[Callable[[PyTree], Any], AbstractConstraint] | None = None,
     callback: Callable[[int, PyTree, float], Any] | None = None,
     progress: bool = True,
-) -> tuple[PyTree, FitTrace]:
-    r"""Fit some parameters of a model by gradient descent on a loss.
+    starts: int | Space | None = None,
+    strategy: AbstractGlobalStrategy | None = None,
+    search_key: PRNGKeyArray | None = None,
+    executor: AbstractExecution | None = None,
+    store: str | os.PathLike | None = None,
+    lanes: int | None = None,
+) -> tuple[PyTree, FitTrace | MultiStartTrace | GlobalTrace]:
+    r"""Fit some parameters of a model to a loss: by gradient descent from one or
+    many starts, by a gradient-free global search, or by both.
 
-    Each step evaluates `loss(model)` and its gradient with respect to the
-    trainable leaves chosen by `params` (reverse-mode AD through the simulation),
-    then applies one `optimizer` update. Every other leaf is frozen: the connectome
-    weights and lengths, the other parameters, integers and static fields never
-    change and get no gradient. The whole step (value, gradient and update) is one
-    `eqx.filter_jit`-compiled function, compiled once for all steps.
+    What runs depends on the arguments given:
+
+    - `optimizer=` and `steps=`: gradient descent from the model's values; the
+        trace is a [`neuromass.FitTrace`][].
+    - the same and `starts=n` or `starts=nm.Space(...)`: gradient descent from
+        every start, vectorised; a [`neuromass.MultiStartTrace`][].
+    - `strategy=nm.CMAES(...)` alone: a global gradient-free search; a
+        [`neuromass.GlobalTrace`][].
+    - `strategy=`, `optimizer=` and `steps=` (the hybrid): the search, then
+        gradient descent from its `starts` best candidates (default 1); a
+        `MultiStartTrace` whose `global_phase` is the search's `GlobalTrace`.
+
+    **Gradient descent.** Each step evaluates `loss(model)` and its gradient with
+    respect to the trainable leaves chosen by `params` (reverse-mode AD through the
+    simulation), then applies one `optimizer` update. Every other leaf is frozen:
+    the connectome weights and lengths, the other parameters, integers and static
+    fields never change and get no gradient. The whole step (value, gradient and
+    update) is one `eqx.filter_jit`-compiled function, compiled once for all steps.
 
     **Returns the best model, not the last.** The model returned is the one with the
-    lowest finite loss seen (`trace.best_step`); the model after the final update is
+    lowest finite loss seen (`trace.best_step`; over all starts and candidates when
+    there are several); the model after a single-start fit's final update is
     `trace.last_model`.
 
     **Constraints** are reparametrisations: a constrained parameter $x$ is stored as
     an unconstrained $u$ with $x = \mathrm{forward}(u)$ (softplus for
     `neuromass.Positive`, scaled sigmoid for `neuromass.Bounded`), so every
     step yields a valid value whatever the learning rate. The optimiser (and its
-    learning rate) acts on $u$. An initial value that violates its constraint is an
-    error.
+    learning rate) acts on $u$, and so does a global strategy. An initial value that
+    violates its constraint is an error.
 
     **Non-finite steps are skipped.** If the loss or any gradient is NaN or inf, the
     parameters and the optimiser state are left unchanged for that step (so one
     diverging simulation does not poison the parameters). Skipped steps are marked
     in `trace.skipped`, counted in `trace.n_skipped`, and reported by a
     `RuntimeWarning` at the end.
+
+    **Rugged losses.** After a deterministic gradient descent, `fit` checks whether
+    the loss changed against its gradient along the path (it rose where the
+    gradients at both ends of a step said it would fall, or the reverse), which a
+    smooth convex loss never does; if it did at several steps it warns with a
+    [`neuromass.RuggedLossWarning`][] that points to the options below.
+
+    **Many starts.** With `starts=`, every start runs the same optimisation as a
+    single-start fit (same steps, optimiser, constraints and noise keys: step $s$
+    of every start gets `jax.random.fold_in(key, s)`), all of them as one
+    `filter_vmap`-ed compiled program (the whole loop of steps in a `lax.scan`)
+    on the sweep engine ([`neuromass.sweep.sweep`][]): `lanes` starts per compiled
+    call and device, sharded over the devices, or sent to a Dask cluster with
+    `executor=nm.DaskExecution(...)`, in chunks of the executor's `batch_size`.
+    With `store=DIR` every finished chunk of starts is written to `DIR`, and a
+    rerun of the same fit after an interruption computes only the missing ones.
+    An integer draws that many starts inside the `Bounded` constraints of the
+    trained parameters (Latin hypercube sampling, from `search_key`); an
+    `nm.Space` gives them explicitly, with paths naming trained leaves
+    (`nm.Space({"k": nm.GridAxis(0.01, 0.3, 8)})`; leaves it does not name start
+    at the model's value). Peak memory grows with `lanes` (each lane holds one
+    start's gradient); lower `lanes` for large models.
+
+    **Global search.** With `strategy=` (e.g. [`neuromass.CMAES`][]) `fit` runs a
+    gradient-free search from the model's values, in the unconstrained
+    coordinates; each generation's population is one vectorised sweep call. With
+    a loss key, generation $g$ evaluates every candidate with
+    `jax.random.fold_in(key, g)`. Given `optimizer` and `steps` as well, the
+    search is followed by a multi-start gradient descent from its `starts` best
+    distinct candidates (the hybrid). With `store=DIR`, the generations are stored
+    in `DIR/global-0000`, ... and the refinement in `DIR/refine`; a rerun replays
+    the stored generations and continues.
 
     **Arguments:**
 
@@ -225,7 +130,8 @@ def fit(
     - `optimizer`: an `optax.GradientTransformation`, e.g. `optax.adam(1e-2)`.
         Optimisers that need the loss value or a line search (e.g. `optax.lbfgs()`,
         `optax.contrib.reduce_on_plateau`) receive `value`, `grad` and `value_fn`.
-    - `steps`: number of optimisation steps, `>= 1`.
+        Required unless a `strategy` runs alone.
+    - `steps`: number of optimisation steps, `>= 1` (with `optimizer`).
     - `key`: a `jax.random` key, required when `loss` takes one.
     - `constraints`: a mapping from selectors (same style as `params`) to
         constraints, e.g. `{lambda m: m.k: nm.Positive(), lambda m: m.node.a:
@@ -233,13 +139,29 @@ def fit(
         gets at most one constraint. Unconstrained leaves are updated directly.
     - `callback`: `callback(step, model, loss)`, called on the host after every
         step with the model at which that step's loss was evaluated; returning
-        `True` stops the fit early.
-    - `progress`: show a tqdm progress bar with the current and best loss.
+        `True` stops the fit early. Single-start fits only.
+    - `progress`: show a progress bar (steps with the current and best loss;
+        starts; generations).
+    - `starts`: a number of starts, or an [`neuromass.sweep.Space`][] of starting
+        points; with a `strategy`, the number of its best candidates to refine.
+    - `strategy`: a global, gradient-free search strategy such as
+        [`neuromass.CMAES`][].
+    - `search_key`: the key of the search's own randomness (drawn starts, CMA-ES
+        samples); default `jax.random.key(0)`, so a fit is reproducible.
+    - `executor`: how the sweep engine runs many starts or candidates:
+        [`neuromass.sweep.ParallelExecution`][] (default),
+        [`neuromass.sweep.SequentialExecution`][] or
+        [`neuromass.sweep.DaskExecution`][]; its `batch_size` is the chunk of the
+        store.
+    - `store`: a directory that makes a multi-start or global fit resumable.
+    - `lanes`: starts or candidates per compiled call and device; default the
+        sweep's (16 on a CPU), at most their number.
 
     **Returns:**
 
-    `(fitted_model, trace)`: the best model (same structure as `model`), and a
-    `neuromass.FitTrace` with the loss and the trained parameters of every step.
+    `(fitted_model, trace)`: the best model (same structure as `model`) and the
+    trace of the mode that ran (table above), which records the loss and the
+    trained parameters of every step or candidate.
 
     !!! example
 
@@ -257,19 +179,30 @@ def fit(
                                constraints={lambda n: n.k: nm.Positive()},
                                optimizer=optax.adam(2e-2), steps=100)
         print(fitted.k, trace.best_loss)
+
+        # rugged loss: a global search, then Adam from its 2 best candidates
+        fitted, trace = nm.fit(net, loss, params=lambda n: n.k,
+                               constraints={lambda n: n.k: nm.Bounded(0.0, 1.0)},
+                               strategy=nm.CMAES(population_size=8, generations=6),
+                               optimizer=optax.adam(2e-2), steps=10, starts=2)
         ```
     """
     # ---- argument checks
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
-        raise ValueError(f"`steps` must be an integer >= 1; got {steps!r}.")
-    steps = int(steps)
-    if steps < 1:
-        raise ValueError(f"`steps` must be an integer >= 1; got {steps}.")
-    if not isinstance(optimizer, optax.GradientTransformation):
+    if strategy is not None and not isinstance(strategy, AbstractGlobalStrategy):
         raise TypeError(
-            "`optimizer` must be an `optax.GradientTransformation`, e.g. "
-            f"`optax.adam(1e-2)`; got {type(optimizer).__name__}."
+            "`strategy` must be a global search strategy such as "
+            f"`nm.CMAES(population_size=16, generations=20)`; got {strategy!r}."
         )
+    descent = optimizer is not None or steps is not None
+    if descent or strategy is None:
+        if optimizer is None or steps is None:
+            missing = "optimizer" if optimizer is None else "steps"
+            raise ValueError(
+                f"`fit` needs `{missing}=`: gradient descent takes both `optimizer=` "
+                "(e.g. `optax.adam(1e-2)`) and `steps=`; for a gradient-free search "
+                "alone pass `strategy=nm.CMAES(...)` and neither."
+            )
+        steps = check_optimizer(optimizer, steps)
     if not callable(loss):
         raise TypeError(f"`loss` must be callable; got {type(loss).__name__}.")
     if callback is not None and not callable(callback):
@@ -277,167 +210,110 @@ def fit(
             "`callback` must be callable as `callback(step, model, loss)`; got "
             f"{type(callback).__name__}."
         )
-    accepts_key, requires_key = _loss_takes_key(loss)
-    if key is None and requires_key:
-        raise ValueError(
-            "`loss` takes a random key as its second argument, so `fit` needs one: "
-            "pass `key=jax.random.key(0)` (step s gets `jax.random.fold_in(key, s)`)."
-        )
-    if key is not None and not accepts_key:
-        raise ValueError(
-            "`key` was given but `loss` takes only the model; define "
-            "`loss(model, key)` to use it, or drop `key`."
-        )
-    use_key = key is not None
-
-    # ---- trainable leaves
-    path_leaves, treedef = jtu.tree_flatten_with_path(model)
-    paths = ["model" + jtu.keystr(p) for p, _ in path_leaves]
-    leaves = [x for _, x in path_leaves]
-    labels = jtu.tree_unflatten(treedef, [_Label(i) for i in range(len(leaves))])
-    if callable(params) and not isinstance(params, eqx.Module):
-        selected = _apply_selector(params, labels, "params")
-    else:
-        selected = _apply_spec(params, labels, leaves)
-    train = _resolve(selected, leaves, paths, "params")
-    if not train:
-        raise ValueError(
-            "`params` selects no floating-point array of the model: nothing to fit. "
-            "Select parameters like `params=lambda m: (m.k, m.node.a)`."
-        )
-    for i in train:
-        if isinstance(leaves[i], float):
-            leaves[i] = jnp.asarray(leaves[i], dtype=jnp.result_type(float))
-
-    # ---- constraints
-    cons: dict[int, AbstractConstraint] = {}
-    if constraints is not None:
-        if not isinstance(constraints, Mapping):
-            raise TypeError(
-                "`constraints` must be a dict mapping selectors to constraints, e.g. "
-                "`{lambda m: m.k: nm.Positive()}`; got "
-                f"{type(constraints).__name__}."
-            )
-        for where, constraint in constraints.items():
-            if not isinstance(constraint, AbstractConstraint):
-                raise TypeError(
-                    "`constraints` values must be constraints such as "
-                    f"`nm.Positive()` or `nm.Bounded(low, high)`; got {constraint!r}."
-                )
-            if not callable(where):
-                raise TypeError(
-                    "`constraints` keys must be selectors like `lambda m: m.k`; got "
-                    f"{where!r}."
-                )
-            chosen = _resolve(
-                _apply_selector(where, labels, "constraints"),
-                leaves,
-                paths,
-                "constraints",
-            )
-            if not chosen:
+    many = starts is not None or strategy is not None
+    if not many:
+        for name, value in (
+            ("search_key", search_key),
+            ("executor", executor),
+            ("store", store),
+            ("lanes", lanes),
+        ):
+            if value is not None:
                 raise ValueError(
-                    f"`constraints`: the selector for {constraint!r} selects no "
-                    "floating-point array."
+                    f"`{name}` is for fits of many starts or candidates; give "
+                    "`starts=` or `strategy=` too, or drop it."
                 )
-            for i in chosen:
-                if i not in train:
-                    raise ValueError(
-                        f"`constraints` constrains `{paths[i]}`, which is not "
-                        "trained: add it to `params` or drop the constraint."
-                    )
-                if i in cons:
-                    raise ValueError(
-                        f"`constraints` gives `{paths[i]}` two constraints "
-                        f"({cons[i]!r} and {constraint!r}); give one."
-                    )
-                _check_constraint_shape(constraint, leaves[i], paths[i])
-                why = constraint.violation(np.asarray(leaves[i]))
-                if why is not None:
-                    raise ValueError(
-                        f"The initial value of `{paths[i]}` violates its constraint "
-                        f"{constraint!r}: {why}."
-                    )
-                cons[i] = constraint
-
-    constraint_list = tuple(cons.get(i) for i in train)
-    frozen = [None if i in train else x for i, x in enumerate(leaves)]
-
-    def to_unconstrained(values):
-        return tuple(
-            v if c is None else c.inverse(v) for c, v in zip(constraint_list, values)
-        )
-
-    def to_constrained(theta):
-        return tuple(
-            u if c is None else c.forward(u) for c, u in zip(constraint_list, theta)
-        )
-
-    def build(frozen_leaves, values):
-        full = list(frozen_leaves)
-        for i, v in zip(train, values):
-            full[i] = v
-        return jtu.tree_unflatten(treedef, full)
-
-    theta0 = tuple(jnp.asarray(leaves[i]) for i in train)
-    theta0 = to_unconstrained(theta0)
-    bad = [paths[i] for i, u in zip(train, theta0) if not bool(jnp.isfinite(u).all())]
-    if bad:
+    if many and callback is not None:
         raise ValueError(
-            f"The initial value of `{bad[0]}` is not finite (or too close to a "
-            "constraint's bound to be represented); start further inside."
+            "`callback` runs on the host after each step of a single-start fit; a "
+            "multi-start or global fit runs its steps inside one compiled program. "
+            "Drop `callback`, or fit from one start."
         )
+    if strategy is not None and isinstance(starts, Space):
+        raise ValueError(
+            "With a `strategy`, `starts` is the number of its best candidates to "
+            "refine by gradient descent (an int), not a Space of starting points."
+        )
+    if strategy is not None and starts is not None and not descent:
+        raise ValueError(
+            "`starts` with a `strategy` is the number of candidates to refine by "
+            "gradient descent: give `optimizer=` and `steps=` too, or drop `starts`."
+        )
+    if search_key is None:
+        search_key = jax.random.key(0)
+    use_key = check_loss_key(loss, key)
 
-    # ---- the compiled step
-    def step_fn(theta, opt_state, frozen_leaves, step, key):
-        step_key = jax.random.fold_in(key, step) if use_key else None
+    problem = Problem(model, params, constraints)
 
-        def objective(th):
-            m = build(frozen_leaves, to_constrained(th))
-            value = loss(m, step_key) if use_key else loss(m)
-            if not (eqx.is_array_like(value)):
-                raise ValueError(
-                    f"`loss` must return a scalar array; got {type(value).__name__}."
-                )
-            value = jnp.asarray(value)
-            if value.shape != () or not jnp.issubdtype(value.dtype, jnp.floating):
-                raise ValueError(
-                    "`loss` must return a real floating-point scalar; got an array "
-                    f"of shape {value.shape} and dtype {value.dtype}."
-                )
-            return value
+    if strategy is not None:
+        trace, flat_u = run_global(
+            problem,
+            loss,
+            strategy,
+            key=key,
+            search_key=search_key,
+            executor=executor,
+            store=store,
+            lanes=lanes,
+            progress=progress,
+        )
+        if not descent:
+            return best_model(trace, problem), trace
+        n = 1 if starts is None else _count(starts)
+        n = min(n, trace.evaluations)
+        return run_multistart(
+            problem,
+            loss,
+            optimizer=optimizer,
+            steps=steps,
+            key=key,
+            start_values=best_candidates(trace, flat_u, n, problem),
+            executor=executor,
+            store=None if store is None else os.path.join(store, "refine"),
+            lanes=lanes,
+            progress=progress,
+            global_phase=trace,
+        )
+    if starts is not None:
+        return run_multistart(
+            problem,
+            loss,
+            optimizer=optimizer,
+            steps=steps,
+            key=key,
+            start_values=starts_of(problem, starts, search_key),
+            executor=executor,
+            store=store,
+            lanes=lanes,
+            progress=progress,
+        )
+    return _single(problem, loss, optimizer, steps, key, use_key, callback, progress)
 
-        value, grads = eqx.filter_value_and_grad(objective)(theta)
-        finite = jnp.isfinite(value)
-        for g in grads:
-            finite = finite & jnp.all(jnp.isfinite(g))
-        if isinstance(optimizer, optax.GradientTransformationExtraArgs):
-            extra = dict(value=value, grad=grads, value_fn=objective)
-        else:
-            extra = {}
-        updates, new_state = optimizer.update(grads, opt_state, theta, **extra)
-        new_theta = optax.apply_updates(theta, updates)
 
-        def keep(new, old):
-            if eqx.is_array(new):
-                return _strong(jnp.where(finite, new, old).astype(old.dtype))
-            return new
+def _count(starts: Any) -> int:
+    if isinstance(starts, bool) or not isinstance(starts, int | np.integer):
+        raise TypeError(
+            "With a `strategy`, `starts` must be the number of best candidates to "
+            f"refine (an int >= 1); got {type(starts).__name__}."
+        )
+    if starts < 1:
+        raise ValueError(f"`starts` must be >= 1; got {starts}.")
+    return int(starts)
 
-        theta_next = jtu.tree_map(keep, new_theta, theta)
-        state_next = jtu.tree_map(keep, new_state, opt_state)
-        return theta_next, state_next, value, finite, to_constrained(theta)
 
-    step_jit = eqx.filter_jit(step_fn)
+def _single(problem, loss, optimizer, steps, key, use_key, callback, progress):
+    """One start: a Python loop over one compiled step (host callbacks, progress)."""
+    step_jit = eqx.filter_jit(make_step(problem, loss, optimizer, use_key))
+    frozen = problem.frozen
 
-    # ---- the loop
     from tqdm.auto import tqdm
 
     # Inputs and outputs of the step must have identical types (no weak types), or
     # the second call would compile again.
-    theta = jtu.tree_map(_strong, theta0)
-    opt_state = jtu.tree_map(_strong, optimizer.init(theta))
+    theta = jtu.tree_map(strong, problem.theta0)
+    opt_state = jtu.tree_map(strong, optimizer.init(theta))
     key_arg = key if use_key else None
-    losses, skipped, history = [], [], []
+    losses, skipped, history, thetas, grads = [], [], [], [], []
     best_loss, best_step, best_theta = math.inf, -1, theta
     bar = tqdm(
         total=steps, disable=not progress, desc="fit", unit="step", dynamic_ncols=True
@@ -445,7 +321,7 @@ def fit(
     try:
         for s in range(steps):
             current = theta
-            theta, opt_state, value, finite, values = step_jit(
+            theta, opt_state, value, finite, values, grad = step_jit(
                 current, opt_state, frozen, np.asarray(s, dtype=np.int32), key_arg
             )
             value = float(value)
@@ -453,12 +329,14 @@ def fit(
             losses.append(value)
             skipped.append(not ok)
             history.append(tuple(np.asarray(v) for v in values))
+            thetas.append(current)
+            grads.append(grad)
             if ok and value < best_loss:
                 best_loss, best_step, best_theta = value, s, current
             bar.set_postfix(loss=f"{value:.4g}", best=f"{best_loss:.4g}", refresh=False)
             bar.update(1)
             if callback is not None:
-                stop = callback(s, build(frozen, values), value)
+                stop = callback(s, problem.build(frozen, values), value)
                 if stop is True:
                     break
     finally:
@@ -472,16 +350,26 @@ def fit(
             "and were skipped (no update); see `trace.skipped`. Lower the learning "
             "rate, constrain the parameters, or make the loss robust.",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    stacked = [np.stack([h[j] for h in history]) for j in range(len(train))]
+    k = len(problem.train)
+    if not use_key:
+        message = rugged_message(
+            np.asarray(losses),
+            [np.stack([np.asarray(t[j]) for t in thetas]) for j in range(k)],
+            [np.stack([np.asarray(g[j]) for g in grads]) for j in range(k)],
+            np.asarray(skipped),
+        )
+        if message is not None:
+            warnings.warn(message, RuggedLossWarning, stacklevel=3)
+    stacked = [np.stack([h[j] for h in history]) for j in range(k)]
     trace = FitTrace(
         loss=np.asarray(losses),
-        params=build([None] * len(leaves), stacked),
+        params=problem.record(stacked),
         skipped=np.asarray(skipped, dtype=bool),
         n_skipped=n_skipped,
         best_step=best_step,
         best_loss=best_loss if best_step >= 0 else math.nan,
-        last_model=build(frozen, to_constrained(theta)),
+        last_model=problem.build(frozen, problem.to_constrained(theta)),
     )
-    return build(frozen, to_constrained(best_theta)), trace
+    return problem.build(frozen, problem.to_constrained(best_theta)), trace

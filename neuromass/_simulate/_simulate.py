@@ -392,8 +392,8 @@ def _warn_if_symmetric(net, structure) -> None:
     """Warn when every region starts in the node's default state (the same for all)
     and nothing can make their trajectories differ: no noise, stimulus or external
     input, every node parameter a scalar, and a coupling that gives every region
-    the same input while the states are equal (k = 0 or no edges; or, without delays, a difference
-    coupling, or equal in-strengths). The Virtual Brain starts from a random
+    the same input while the states are equal (k = 0 or no edges; or, without
+    delays, a difference coupling, or equal in-strengths). The Virtual Brain starts from a random
     history, so its users expect differing regions (an exploration at k = 0 gave
     FC = 1 everywhere)."""
     if not isinstance(net, Network) or net.n_regions < 2 or net.inputs is not None:

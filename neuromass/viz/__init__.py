@@ -1,5 +1,5 @@
 """Plotting with matplotlib: sweep heatmaps and lines, matrices, time series, brain
-surfaces.
+surfaces, fits and loss landscapes.
 
 matplotlib is imported only when a function is called. Every function draws on
 the given `ax` (or a new figure), returns the matplotlib Axes, and works headless
@@ -16,6 +16,7 @@ the given `ax` (or a new figure), returns the matplotlib Axes, and works headles
     ```
 """
 
+from ._fit_plots import plot_fit as plot_fit, plot_landscape as plot_landscape
 from ._plots import (
     plot_carpet as plot_carpet,
     plot_matrix as plot_matrix,
