@@ -393,9 +393,9 @@ def _warn_if_symmetric(net, structure) -> None:
     and nothing can make their trajectories differ: no noise, stimulus or external
     input, every node parameter a scalar, and a coupling that gives every region
     the same input while the states are equal (k = 0 or no edges; or, without
-    delays, a difference coupling, or equal in-strengths). The Virtual Brain starts from a random
-    history, so its users expect differing regions (an exploration at k = 0 gave
-    FC = 1 everywhere)."""
+    delays, a difference coupling, or equal in-strengths). The Virtual Brain
+    starts from a random history, so its users expect differing regions (an
+    exploration at k = 0 gave FC = 1 everywhere)."""
     if not isinstance(net, Network) or net.n_regions < 2 or net.inputs is not None:
         return  # an external input may differ between regions
     params = list(net.node.parameters().values()) + [net.k]
