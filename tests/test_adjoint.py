@@ -114,7 +114,7 @@ def test_pulled_adjoint_history_horizon_checkpoint(x64):
         )
         return jnp.sum(sol["x"] ** 2) + jnp.sum(sol["y"][-1])
 
-    past = 0.3 * jnp.cos(jnp.linspace(0.0, 3.0, n_past))[:, None] * jnp.ones(N)
+    past = 0.3 * jnp.cos(jnp.linspace(0.0, 3.0, n_past))[:, None] * jnp.ones((1, N))
     g = _grads(loss, (jnp.asarray(0.5), past))
     _close(g["pulled"][1], g["autodiff"][1])
     assert float(jnp.max(jnp.abs(g["pulled"][1][1]))) > 0.0  # the history matters

@@ -535,7 +535,8 @@ def test_simulate_with_a_stimulus(workdir, capsys):
     )
     sol = nm.simulate(net, t1=20.0, dt=0.1, stimulus=stim)
     np.testing.assert_allclose(x, sol["x"], rtol=1e-6, atol=1e-7)
-    free = np.asarray(nm.simulate(net, t1=20.0, dt=0.1)["x"])
+    with pytest.warns(nm.SymmetricStartWarning):  # as the CLI printed for `free`
+        free = np.asarray(nm.simulate(net, t1=20.0, dt=0.1)["x"])
     assert np.abs(x - free)[:, [1, 4]].max() > 0.1
     # TVB's evaluation, and a sweep with the stimulus at every point
     code, out, err = _run(capsys, "simulate", spec, "--set", "stimulus.evaluation=step",
@@ -581,7 +582,7 @@ def test_bad_stimulus_is_a_one_line_error(workdir, capsys, override, message):
     spec.write_text(BASE + STIMULATED)
     code, out, err = _run(capsys, "simulate", spec, "--set", override, "--check")
     assert code == 2, out
-    assert err.startswith("neuromass simulate: error: spec.toml: ")
+    assert err.startswith(f"neuromass simulate: error: --set {override}: ")
     assert message in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 

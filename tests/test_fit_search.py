@@ -802,7 +802,7 @@ def test_a_user_strategy():
         def ask(self, state, key):
             mean, sigma = state
             noise = jax.random.normal(key, (self.population_size, mean.size))
-            return mean + sigma * noise, state
+            return mean[None] + sigma * noise, state
 
         def tell(self, state, population, losses):
             return population[jnp.argmin(losses)], 0.7 * state[1]

@@ -176,6 +176,7 @@ def test_online_fc_over_bold_source_after_a_transient(getkey):
     np.testing.assert_allclose(sol["bold_fc"]["fc"], np.corrcoef(b.T), atol=1e-4)
 
 
+@pytest.mark.filterwarnings("ignore::neuromass.SymmetricStartWarning")
 def test_monitors_on_network_without_delays_match_diffrax_path():
     w = np.random.default_rng(2).random((4, 4))
     net = nm.Network(nm.models.Hopf(), w, coupling="diffusive", k=0.1)

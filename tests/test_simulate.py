@@ -183,8 +183,9 @@ def test_zero_delays_are_instantaneous(x64):
     mixed_delays = np.where(np.eye(4, k=1) > 0, 0.0, 1.0)
     mixed = net.replace(weights=w + 0.1, delays=mixed_delays)
     nodelay = nm.Network(nm.models.Hopf(), w, coupling="diffusive", k=0.2)
-    s0 = nm.simulate(nodelay, t1=20.0, dt=0.05)
-    s1 = nm.simulate(inst, t1=20.0, dt=0.05)
+    y0 = nodelay.node.initial_state(4, key=jax.random.key(3))  # differing regions
+    s0 = nm.simulate(nodelay, t1=20.0, dt=0.05, y0=y0)
+    s1 = nm.simulate(inst, t1=20.0, dt=0.05, y0=y0)
     np.testing.assert_allclose(s0["x"], s1["x"], atol=1e-12)
     # zero-delay edges among delayed ones run through the delayed loop
     assert mixed.has_delays and mixed.min_delay == 0.0  # zero-delay edges

@@ -339,6 +339,7 @@ def test_eager_equals_jitted_bit_for_bit(case):
     np.testing.assert_array_equal(np.asarray(eager), np.asarray(traced_k))
 
 
+@pytest.mark.filterwarnings("ignore::neuromass.SymmetricStartWarning")
 def test_compiled_programs_are_bounded(monkeypatch):
     """Each new structure compiles a program of its own; only the latest
     `MAX_PROGRAMS` are kept (least recently used evicted), so a session that runs

@@ -59,16 +59,39 @@ def _blame(error, prepare, path, overrides) -> str:
     return f"--set {overrides[-1]}"
 
 
-def _check_traceable(spec, fn, *args) -> None:
+SYMMETRIC_START = (
+    "every region starts in the same state and nothing breaks the symmetry (no "
+    "noise, no stimulus, equal parameters, a coupling that gives every region the "
+    "same input): all regions follow one trajectory (FC = 1). Add noise "
+    "(`network.noise = 0.001`) or a stimulus ([stimulus])."
+)
+
+
+def _check_traceable(spec, fn, *args) -> bool:
     """Trace `fn(*args)` without running it: `simulate`'s checks of the settings
     (time grid, delays against `dt`, solver, interpolation) raise here. The
-    arguments are closed over, so that checks of concrete values run too."""
+    arguments are closed over, so that checks of concrete values run too. Returns
+    whether the run starts symmetric (`neuromass.SymmetricStartWarning`, which
+    the commands print as `SYMMETRIC_START`)."""
+    import warnings
+
     import jax
+
+    import neuromass as nm
 
     from ._spec import SpecError
 
     try:
-        jax.eval_shape(lambda: fn(*args))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", nm.SymmetricStartWarning)
+            jax.eval_shape(lambda: fn(*args))
+        symmetric = False
+        for w in caught:
+            if issubclass(w.category, nm.SymmetricStartWarning):
+                symmetric = True
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return symmetric
     except (TypeError, ValueError) as e:
         sim = spec.simulation
         raise SpecError(

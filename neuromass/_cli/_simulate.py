@@ -3,9 +3,11 @@
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from ._common import (
+    SYMMETRIC_START,
     _announce_compile,
     _blame,
     _check_traceable,
@@ -55,8 +57,8 @@ def _prepare(path, overrides):
             **spec.simulate_settings(),
         )
 
-    _check_traceable(spec, run, net, key)
-    return spec, net, stimulus, key, run
+    symmetric = _check_traceable(spec, run, net, key)
+    return spec, net, stimulus, key, run, symmetric
 
 
 def _simulate(args) -> int:
@@ -71,7 +73,7 @@ def _simulate(args) -> int:
 
         import neuromass as nm
 
-        spec, net, stimulus, key, run = _prepare(args.spec, args.set or ())
+        spec, net, stimulus, key, run, symmetric = _prepare(args.spec, args.set or ())
     except SpecError as e:
         where = _blame(e, lambda o: _prepare(args.spec, o), args.spec, args.set)
         return _error("simulate", f"{where}: {e}", 2)
@@ -80,6 +82,8 @@ def _simulate(args) -> int:
     if stimulus is not None:
         print(_describe_stimulus(spec, stimulus))
     _warn_in_strength("simulate", net, spec.model.name)
+    if symmetric:
+        print(f"neuromass simulate: warning: {SYMMETRIC_START}", file=sys.stderr)
     if args.check:
         print("spec OK (--check: nothing was run)")
         return 0
@@ -90,7 +94,9 @@ def _simulate(args) -> int:
     t = time.perf_counter()
     if not args.quiet:
         _announce_compile("the simulation")
-    compiled = eqx.filter_jit(run).lower(net, key).compile()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nm.SymmetricStartWarning)  # printed above
+        compiled = eqx.filter_jit(run).lower(net, key).compile()
     compile_s = time.perf_counter() - t
     if not args.quiet:
         print(

@@ -1,11 +1,14 @@
 """`neuromass sweep SPEC.toml`."""
 
 import json
+import sys
 import time
+import warnings
 from pathlib import Path
 
 from .._io import atomic_write
 from ._common import (
+    SYMMETRIC_START,
     _blame,
     _check_traceable,
     _describe_network,
@@ -30,8 +33,8 @@ def _prepare(path, overrides):
     fn = point_summary(spec, net)
     key = spec.key() if net.noise is not None else None
     point = nm.apply_point(net, space[0])
-    _check_traceable(spec, fn, point, *([] if key is None else [key]))
-    return spec, net, space, fn, key
+    symmetric = _check_traceable(spec, fn, point, *([] if key is None else [key]))
+    return spec, net, space, fn, key, symmetric
 
 
 def _sweep(args) -> int:
@@ -45,7 +48,7 @@ def _sweep(args) -> int:
 
         import neuromass as nm
 
-        spec, net, space, fn, key = _prepare(args.spec, args.set or ())
+        spec, net, space, fn, key, symmetric = _prepare(args.spec, args.set or ())
     except SpecError as e:
         where = _blame(e, lambda o: _prepare(args.spec, o), args.spec, args.set)
         return _error("sweep", f"{where}: {e}", 2)
@@ -77,6 +80,11 @@ def _sweep(args) -> int:
     if store is not None and store.is_dir() and (n := _stored_points(store)):
         print(f"store: {store} (holds {n} finished points)")
     _warn_in_strength("sweep", net, spec.model.name)
+    if symmetric:
+        print(
+            f"neuromass sweep: warning: at the first point, {SYMMETRIC_START}",
+            file=sys.stderr,
+        )
     if args.check:
         print("spec OK (--check: nothing was run)")
         return 0
@@ -84,17 +92,19 @@ def _sweep(args) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     try:
-        res = nm.sweep(
-            fn,
-            space,
-            model=net,
-            batch_size=spec.sweep.batch_size,
-            lanes=spec.sweep.lanes,
-            store=store,
-            progress=not args.quiet,
-            key=key,
-            fingerprint=spec.fingerprint(),
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", nm.SymmetricStartWarning)  # printed above
+            res = nm.sweep(
+                fn,
+                space,
+                model=net,
+                batch_size=spec.sweep.batch_size,
+                lanes=spec.sweep.lanes,
+                store=store,
+                progress=not args.quiet,
+                key=key,
+                fingerprint=spec.fingerprint(),
+            )
     except nm.SweepError as e:
         return _error(
             "sweep",

@@ -216,18 +216,21 @@ class CMAES(AbstractGlobalStrategy):
         params = es.default_params.replace(
             std_init=jnp.asarray(self.sigma, dtype=mean.dtype)
         )
-        return es, params, es.init(key, mean, params)
+        with jax.numpy_rank_promotion("allow"):  # evosax's code promotes ranks
+            return es, params, es.init(key, mean, params)
 
     def ask(self, state, key):
         es, params, st = state
-        population, st = es.ask(key, st, params)
+        with jax.numpy_rank_promotion("allow"):
+            population, st = es.ask(key, st, params)
         return population, (es, params, st)
 
     def tell(self, state, population, losses):
         es, params, st = state
         # evosax's `tell` takes a key for metrics only; CMA-ES's update is
         # deterministic given the population and its losses.
-        st, _ = es.tell(jax.random.key(0), population, losses, st, params)
+        with jax.numpy_rank_promotion("allow"):
+            st, _ = es.tell(jax.random.key(0), population, losses, st, params)
         return es, params, st
 
     def mean(self, state):
