@@ -210,7 +210,7 @@ _API_NAMESPACES = (
     "neuromass.control",
     "neuromass.monitors",
     "neuromass.metrics",
-    "neuromass.sweep",
+    "neuromass.sweeps",
     "neuromass.datasets",
     "neuromass.viz",
     "neuromass.utils",
@@ -220,7 +220,7 @@ _API_NAMESPACES = (
 def test_every_public_object_has_an_api_entry():
     """Every public class and function of the namespaces above has a
     `::: neuromass.X` entry in docs/api/*.md (under any namespace that exports
-    it: `nm.GridAxis` is documented as `neuromass.sweep.GridAxis`)."""
+    it: `nm.GridAxis` is documented as `neuromass.sweeps.GridAxis`)."""
     import importlib
     import inspect
 

@@ -14,8 +14,8 @@ import numpy as np
 import optax
 from jaxtyping import ArrayLike, Float, PRNGKeyArray, PyTree
 
-from ..sweep._executors import AbstractExecution
-from ..sweep._space import Space
+from ..sweeps._executors import AbstractExecution
+from ..sweeps._space import Space
 from ._constraints import AbstractConstraint
 from ._diagnostics import RuggedLossWarning, rugged_message
 from ._global import AbstractGlobalStrategy, best_candidates, best_model, run_global
@@ -92,7 +92,7 @@ def fit(
     single-start fit (same steps, optimiser, constraints and noise keys: step $s$
     of every start gets `jax.random.fold_in(key, s)`), all of them as one
     `filter_vmap`-ed compiled program (the whole loop of steps in a `lax.scan`)
-    on the sweep engine ([`neuromass.sweep.sweep`][]): `lanes` starts per compiled
+    on the sweep engine ([`neuromass.sweep`][]): `lanes` starts per compiled
     call and device, sharded over the devices, or sent to a Dask cluster with
     `executor=nm.DaskExecution(...)`, in chunks of the executor's `batch_size`.
     With `store=DIR` every finished chunk of starts is written to `DIR`, and a
@@ -142,16 +142,16 @@ def fit(
         `True` stops the fit early. Single-start fits only.
     - `progress`: show a progress bar (steps with the current and best loss;
         starts; generations).
-    - `starts`: a number of starts, or an [`neuromass.sweep.Space`][] of starting
+    - `starts`: a number of starts, or an [`neuromass.sweeps.Space`][] of starting
         points; with a `strategy`, the number of its best candidates to refine.
     - `strategy`: a global, gradient-free search strategy such as
         [`neuromass.CMAES`][].
     - `search_key`: the key of the search's own randomness (drawn starts, CMA-ES
         samples); default `jax.random.key(0)`, so a fit is reproducible.
     - `executor`: how the sweep engine runs many starts or candidates:
-        [`neuromass.sweep.ParallelExecution`][] (default),
-        [`neuromass.sweep.SequentialExecution`][] or
-        [`neuromass.sweep.DaskExecution`][]; its `batch_size` is the chunk of the
+        [`neuromass.sweeps.ParallelExecution`][] (default),
+        [`neuromass.sweeps.SequentialExecution`][] or
+        [`neuromass.sweeps.DaskExecution`][]; its `batch_size` is the chunk of the
         store.
     - `store`: a directory that makes a multi-start or global fit resumable.
     - `lanes`: starts or candidates per compiled call and device; default the

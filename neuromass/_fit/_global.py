@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
-from ..sweep._executors import AbstractExecution
+from ..sweeps._executors import AbstractExecution
 from ._engine import (
     check_engine_args,
     fingerprint,
@@ -37,7 +37,7 @@ class AbstractGlobalStrategy(eqx.Module):
     unconstrained coordinates of the fit (every candidate is valid, see
     [`neuromass.CMAES`][]), learns from their losses, and proposes the next. `fit`
     evaluates each generation's population in one vectorised
-    [`neuromass.sweep.sweep`][] call. Subclasses declare `population_size` and
+    [`neuromass.sweep`][] call. Subclasses declare `population_size` and
     `generations` and implement:
 
     - `init(mean, key) -> state`: the search state, around the flat start `mean`.
