@@ -591,7 +591,7 @@ STRATEGIES = ("adam", "multistart", "cmaes", "hybrid")
 
 
 def _getter(path: str):
-    from neuromass.sweep._space import _getter as getter
+    from neuromass.sweeps._space import _getter as getter
 
     return getter(path)
 

@@ -30,7 +30,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 
-from neuromass.sweep import GridAxis, Space, sweep  # noqa: E402
+from neuromass.sweeps import GridAxis, Space, sweep  # noqa: E402
 from neuromass.viz import heatmap  # noqa: E402
 
 

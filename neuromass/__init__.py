@@ -65,7 +65,7 @@ from ._simulate import (
 )
 from ._solution import Solution as Solution
 from ._surface import SurfaceNetwork as SurfaceNetwork
-from .sweep import (
+from .sweeps import (
     AbstractExecution as AbstractExecution,
     DaskExecution as DaskExecution,
     DataAxis as DataAxis,
@@ -80,7 +80,7 @@ from .sweep import (
     UniformAxis as UniformAxis,
     apply_point as apply_point,
 )
-from .sweep._sweep import sweep as sweep  # the function; `neuromass.sweep` the module
+from .sweeps._sweep import sweep as sweep  # the function; `neuromass.sweeps` the module
 
 
 try:

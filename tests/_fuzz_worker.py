@@ -33,7 +33,7 @@ def _load(kind, path):
             arrays.append(np.asarray(conn.centres))
         return arrays, (conn.labels, conn.name, conn.source)
     if kind == "sweep-result":
-        from neuromass.sweep import SweepResult
+        from neuromass.sweeps import SweepResult
 
         res = SweepResult.load(path)
         cols = [res.index, res.status]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import neuromass as nm
-from neuromass.sweep import (
+from neuromass.sweeps import (
     DataAxis,
     GridAxis,
     ParallelExecution,

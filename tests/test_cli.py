@@ -388,7 +388,7 @@ def test_damaged_connectome_is_a_one_line_error(workdir, capsys, how):
 
 
 def test_store_in_use_is_a_one_line_error(workdir, capsys):
-    from neuromass.sweep._store import ChunkStore
+    from neuromass.sweeps._store import ChunkStore
 
     holder = ChunkStore(workdir / "busy", {"other": "sweep"})  # holds the lock
     try:
@@ -479,7 +479,7 @@ def test_swept_speed_bounds_are_the_library_rule(workdir):
         parse_spec,
         read_spec,
     )
-    from neuromass.sweep._bounds import widen_bounds
+    from neuromass.sweeps._bounds import widen_bounds
 
     spec_file = workdir / "spec.toml"
     spec_file.write_text(BASE)

@@ -210,7 +210,7 @@ _API_NAMESPACES = (
     "neuromass.control",
     "neuromass.monitors",
     "neuromass.metrics",
-    "neuromass.sweep",
+    "neuromass.sweeps",
     "neuromass.datasets",
     "neuromass.viz",
     "neuromass.utils",
@@ -220,7 +220,7 @@ _API_NAMESPACES = (
 def test_every_public_object_has_an_api_entry():
     """Every public class and function of the namespaces above has a
     `::: neuromass.X` entry in docs/api/*.md (under any namespace that exports
-    it: `nm.GridAxis` is documented as `neuromass.sweep.GridAxis`)."""
+    it: `nm.GridAxis` is documented as `neuromass.sweeps.GridAxis`)."""
     import importlib
     import inspect
 
@@ -314,12 +314,6 @@ def test_plain_names_become_links_on_the_site():
     assert "docs/_hooks/griffe_crossrefs.py:CrossRefs" in config
 
 
-# The simulation core (`neuromass._simulate`, `neuromass._delay`) is being rebuilt;
-# its docstrings move to plain backticked names with the rebuild. Every other public
-# object is checked.
-_LINK_SYNTAX_PENDING = ("neuromass._simulate", "neuromass._delay")
-
-
 def test_docstrings_read_well_in_help():
     """No public docstring shows mkdocs-autorefs' link syntax
     (`` [`neuromass.X`][] ``) in `help()`: they write `` `neuromass.X` ``, which
@@ -335,8 +329,6 @@ def test_docstrings_read_well_in_help():
             obj = getattr(module, attr)
             where = getattr(obj, "__module__", "") or ""
             if attr.startswith("_") or not where.startswith("neuromass"):
-                continue
-            if where.startswith(_LINK_SYNTAX_PENDING):
                 continue
             docs = [inspect.getdoc(obj) or ""]
             if inspect.isclass(obj):

@@ -20,7 +20,7 @@ import pytest
 
 import neuromass as nm
 from neuromass._io import DamagedFileError
-from neuromass.sweep import GridAxis, Space, SweepResult, sweep
+from neuromass.sweeps import GridAxis, Space, SweepResult, sweep
 
 
 W = np.array([[0.0, 1.0, 0.5], [0.3, 0.0, 0.0], [0.0, 0.8, 0.0]])

@@ -17,7 +17,7 @@ import optax
 import pytest
 
 import neuromass as nm
-from neuromass.sweep import SequentialExecution
+from neuromass.sweeps import SequentialExecution
 
 
 B_STAR = np.array([-1.0, 4.0, 0.5])

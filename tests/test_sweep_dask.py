@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from neuromass.sweep import DaskExecution, GridAxis, Space, SweepError, sweep
+from neuromass.sweeps import DaskExecution, GridAxis, Space, SweepError, sweep
 
 
 distributed = pytest.importorskip("distributed")

@@ -19,9 +19,9 @@ import jax
 jax.config.update("jax_enable_x64", {x64})
 import jax.numpy as jnp
 import numpy as np
-from neuromass.sweep import (
+from neuromass.sweeps import (
     GridAxis, ParallelExecution, SequentialExecution, Space, sweep)
-from neuromass.sweep import _job as executors
+from neuromass.sweeps import _job as executors
 
 assert len(jax.devices()) == 2, jax.devices()
 seen = []

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import neuromass as nm
-from neuromass.sweep import (
+from neuromass.sweeps import (
     DataAxis,
     GridAxis,
     ParallelExecution,
@@ -76,7 +76,7 @@ def test_chunks_are_whole_calls(monkeypatch):
     points), so that no call runs partly empty: 10 points with 4 lanes and
     `batch_size=3` are 3 calls (4 + 4 + 2 points), not 4 (3 + 3 + 3 + 1, two of
     them repeating a call of the same lanes)."""
-    from neuromass.sweep import _job
+    from neuromass.sweeps import _job
 
     calls = []
     run_batch = _job.run_batch
@@ -283,7 +283,7 @@ def test_batch_size_conflict_and_bad_values():
 def test_sweep_is_a_function():
     """`nm.sweep` is the function; the axes, spaces and executors are importable from
     the top level and from `neuromass.sweep`."""
-    from neuromass.sweep import GridAxis, Space, sweep as sweep_fn
+    from neuromass.sweeps import GridAxis, Space, sweep as sweep_fn
 
     assert nm.sweep is sweep_fn and callable(nm.sweep)
     assert nm.Space is Space and nm.SequentialExecution is not None

@@ -1,4 +1,6 @@
-"""Axes, spaces and path targeting of `neuromass.sweep`."""
+"""Axes, spaces and path targeting of `neuromass.sweeps`."""
+
+import inspect
 
 import equinox as eqx
 import jax
@@ -6,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from neuromass.sweep import (
+from neuromass.sweeps import (
     DataAxis,
     DistributionAxis,
     GridAxis,
@@ -279,3 +281,12 @@ def test_apply_point_under_vmap():
     points = {"k": space.stacked()["k"], "node.a": 2.0}
     out = jax.vmap(f, in_axes=({"k": 0, "node.a": None},))(points)
     np.testing.assert_allclose(out, 2.0 * np.linspace(0.0, 1.0, 4), rtol=1e-6)
+
+
+def test_the_module_and_the_function_have_their_own_names():
+    import neuromass
+    import neuromass.sweeps as module
+
+    assert inspect.ismodule(module) and module.Space is neuromass.Space
+    assert neuromass.sweep is module.sweep and callable(neuromass.sweep)
+    assert not inspect.ismodule(neuromass.sweep)

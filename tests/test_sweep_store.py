@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 
 import neuromass
-from neuromass.sweep import GridAxis, Space, SweepError, _store, sweep as _sweep
+from neuromass.sweeps import GridAxis, Space, SweepError, _store, sweep as _sweep
 
 
 def sweep(*args, lanes=2, **kwargs):
-    """`neuromass.sweep.sweep` with 2 lanes per compiled call unless given: sweep
+    """`neuromass.sweep` with 2 lanes per compiled call unless given: sweep
     rounds chunks up to whole calls (lanes x devices), and these tests count
     chunks of 4 to 8 points."""
     return _sweep(*args, lanes=lanes, **kwargs)
@@ -311,7 +311,7 @@ def test_points_are_counted_once_whatever_the_chunks(tmp_path):
     assert_same(ref, again)
     assert len(again) == 20
     # A valid chunk whose values differ from the stored ones: the first is used.
-    from neuromass.sweep._store import ChunkStore
+    from neuromass.sweeps._store import ChunkStore
 
     with open(os.path.join(a, "manifest.json")) as f:
         identity = json.load(f)["identity"]
@@ -364,7 +364,7 @@ import os, sys, time
 import jax
 jax.config.update("jax_enable_x64", {x64})
 import jax.numpy as jnp
-from neuromass.sweep import GridAxis, Space, sweep
+from neuromass.sweeps import GridAxis, Space, sweep
 
 HOLD = sys.argv[3] if len(sys.argv) > 3 else None
 

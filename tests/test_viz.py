@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from neuromass.sweep import (  # noqa: E402
+from neuromass.sweeps import (  # noqa: E402
     DataAxis,
     GridAxis,
     LogGridAxis,

@@ -115,7 +115,7 @@ def build_sweep_network(spec: Spec):
                 )
     # The bounds of the traced values (history length, shortest delay, edges)
     # cover every point: the library's rule, as `nm.sweep(..., model=net)` applies.
-    from ..sweep._bounds import widen_bounds
+    from ..sweeps._bounds import widen_bounds
 
     net = widen_bounds(net, build_space(spec))
     check_delays(spec, net)

@@ -134,6 +134,6 @@ def _describe_network(spec, net) -> str:
 
 def _stored_points(store: Path) -> int:
     """Points already in a sweep store (from its chunk file names)."""
-    from ..sweep._store import stored_points
+    from ..sweeps._store import stored_points
 
     return stored_points(store)

@@ -4,7 +4,7 @@ import numpy as np
 
 
 class RuggedLossWarning(UserWarning):
-    """Warned by [`neuromass.fit`][] when the loss along the fit's path changed
+    """Warned by `neuromass.fit` when the loss along the fit's path changed
     against what its gradient predicted: a rugged ("washboard") loss.
 
     At a step from $\\theta_s$ to $\\theta_{s+1}$ with displacement $v$, the
@@ -18,10 +18,10 @@ class RuggedLossWarning(UserWarning):
     than towards the minimum: a fit can drift the wrong way.
 
     The warning says at how many steps this happened and gives the worst one.
-    Look at the loss with [`neuromass.landscape`][], make it smoother (average
-    noise realisations with [`neuromass.ensemble_loss`][], longer runs, summary
+    Look at the loss with `neuromass.landscape`, make it smoother (average
+    noise realisations with `neuromass.ensemble_loss`, longer runs, summary
     statistics that average over more samples), or search globally: `starts=`
-    (multi-start) or `strategy=nm.CMAES(...)` in [`neuromass.fit`][].
+    (multi-start) or `strategy=nm.CMAES(...)` in `neuromass.fit`.
 
     It is not checked for a stochastic loss (`fit(..., key=...)`), whose
     consecutive steps see different noise and are not comparable.

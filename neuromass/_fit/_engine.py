@@ -13,11 +13,11 @@ import jax
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from ..sweep._axes import DataAxis
-from ..sweep._executors import AbstractExecution
-from ..sweep._job import default_lanes
-from ..sweep._result import SweepResult
-from ..sweep._space import Space
+from ..sweeps._axes import DataAxis
+from ..sweeps._executors import AbstractExecution
+from ..sweeps._job import default_lanes
+from ..sweeps._result import SweepResult
+from ..sweeps._space import Space
 from ._problem import Problem
 
 
@@ -90,7 +90,7 @@ def run_sweep(
     progress: bool,
     fingerprint: str,
 ) -> SweepResult:
-    from ..sweep._sweep import sweep
+    from ..sweeps._sweep import sweep
 
     return sweep(
         fn,

@@ -27,11 +27,11 @@ def ensemble_loss(
     small-scale ripples. Averaging $n$ realisations keeps the large-scale shape
     and shrinks the ripples by about $\sqrt{n}$ (they are nearly independent
     between realisations), at $n$ times the cost; measure how many you need with
-    [`neuromass.landscape`][].
+    `neuromass.landscape`.
 
     - With `key`, the realisations are fixed (`jax.random.split(key, n)`, common
       random numbers): the result is a deterministic `loss(model)` for
-      [`neuromass.fit`][], whose gradient is the average gradient.
+      `neuromass.fit`, whose gradient is the average gradient.
     - Without `key`, it returns `loss(model, key)` that splits the key it is given
       into `n`: a stochastic loss with `n` times less variance, for
       `nm.fit(..., key=...)` (fresh realisations every step).

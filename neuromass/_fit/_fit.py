@@ -14,8 +14,8 @@ import numpy as np
 import optax
 from jaxtyping import ArrayLike, Float, PRNGKeyArray, PyTree
 
-from ..sweep._executors import AbstractExecution
-from ..sweep._space import Space
+from ..sweeps._executors import AbstractExecution
+from ..sweeps._space import Space
 from ._constraints import AbstractConstraint
 from ._diagnostics import RuggedLossWarning, rugged_message
 from ._global import AbstractGlobalStrategy, best_candidates, best_model, run_global
@@ -48,11 +48,11 @@ def fit(
     What runs depends on the arguments given:
 
     - `optimizer=` and `steps=`: gradient descent from the model's values; the
-        trace is a [`neuromass.FitTrace`][].
+        trace is a `neuromass.FitTrace`.
     - the same and `starts=n` or `starts=nm.Space(...)`: gradient descent from
-        every start, vectorised; a [`neuromass.MultiStartTrace`][].
+        every start, vectorised; a `neuromass.MultiStartTrace`.
     - `strategy=nm.CMAES(...)` alone: a global gradient-free search; a
-        [`neuromass.GlobalTrace`][].
+        `neuromass.GlobalTrace`.
     - `strategy=`, `optimizer=` and `steps=` (the hybrid): the search, then
         gradient descent from its `starts` best candidates (default 1); a
         `MultiStartTrace` whose `global_phase` is the search's `GlobalTrace`.
@@ -86,13 +86,13 @@ def fit(
     the loss changed against its gradient along the path (it rose where the
     gradients at both ends of a step said it would fall, or the reverse), which a
     smooth convex loss never does; if it did at several steps it warns with a
-    [`neuromass.RuggedLossWarning`][] that points to the options below.
+    `neuromass.RuggedLossWarning` that points to the options below.
 
     **Many starts.** With `starts=`, every start runs the same optimisation as a
     single-start fit (same steps, optimiser, constraints and noise keys: step $s$
     of every start gets `jax.random.fold_in(key, s)`), all of them as one
     `filter_vmap`-ed compiled program (the whole loop of steps in a `lax.scan`)
-    on the sweep engine ([`neuromass.sweep.sweep`][]): `lanes` starts per compiled
+    on the sweep engine (`neuromass.sweep`): `lanes` starts per compiled
     call and device, sharded over the devices, or sent to a Dask cluster with
     `executor=nm.DaskExecution(...)`, in chunks of the executor's `batch_size`.
     With `store=DIR` every finished chunk of starts is written to `DIR`, and a
@@ -104,7 +104,7 @@ def fit(
     at the model's value). Peak memory grows with `lanes` (each lane holds one
     start's gradient); lower `lanes` for large models.
 
-    **Global search.** With `strategy=` (e.g. [`neuromass.CMAES`][]) `fit` runs a
+    **Global search.** With `strategy=` (e.g. `neuromass.CMAES`) `fit` runs a
     gradient-free search from the model's values, in the unconstrained
     coordinates; each generation's population is one vectorised sweep call. With
     a loss key, generation $g$ evaluates every candidate with
@@ -142,16 +142,16 @@ def fit(
         `True` stops the fit early. Single-start fits only.
     - `progress`: show a progress bar (steps with the current and best loss;
         starts; generations).
-    - `starts`: a number of starts, or an [`neuromass.sweep.Space`][] of starting
+    - `starts`: a number of starts, or an `neuromass.sweeps.Space` of starting
         points; with a `strategy`, the number of its best candidates to refine.
     - `strategy`: a global, gradient-free search strategy such as
-        [`neuromass.CMAES`][].
+        `neuromass.CMAES`.
     - `search_key`: the key of the search's own randomness (drawn starts, CMA-ES
         samples); default `jax.random.key(0)`, so a fit is reproducible.
     - `executor`: how the sweep engine runs many starts or candidates:
-        [`neuromass.sweep.ParallelExecution`][] (default),
-        [`neuromass.sweep.SequentialExecution`][] or
-        [`neuromass.sweep.DaskExecution`][]; its `batch_size` is the chunk of the
+        `neuromass.sweeps.ParallelExecution` (default),
+        `neuromass.sweeps.SequentialExecution` or
+        `neuromass.sweeps.DaskExecution`; its `batch_size` is the chunk of the
         store.
     - `store`: a directory that makes a multi-start or global fit resumable.
     - `lanes`: starts or candidates per compiled call and device; default the

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
-from ..sweep._executors import AbstractExecution
+from ..sweeps._executors import AbstractExecution
 from ._engine import (
     check_engine_args,
     fingerprint,
@@ -30,14 +30,14 @@ _EVOSAX_HINT = 'pip install "neuromass[fit]"  (or: pip install evosax)'
 
 
 class AbstractGlobalStrategy(eqx.Module):
-    """Base class of the gradient-free search strategies of [`neuromass.fit`][]
+    """Base class of the gradient-free search strategies of `neuromass.fit`
     (`strategy=...`).
 
     A strategy proposes a population of candidates per generation, in the
     unconstrained coordinates of the fit (every candidate is valid, see
-    [`neuromass.CMAES`][]), learns from their losses, and proposes the next. `fit`
+    `neuromass.CMAES`), learns from their losses, and proposes the next. `fit`
     evaluates each generation's population in one vectorised
-    [`neuromass.sweep.sweep`][] call. Subclasses declare `population_size` and
+    `neuromass.sweep` call. Subclasses declare `population_size` and
     `generations` and implement:
 
     - `init(mean, key) -> state`: the search state, around the flat start `mean`.
@@ -130,7 +130,7 @@ def _check_int(cls: str, name: str, value: Any, minimum: int) -> None:
 
 class CMAES(AbstractGlobalStrategy):
     r"""Covariance matrix adaptation evolution strategy (CMA-ES), a gradient-free
-    global search for [`neuromass.fit`][], from [evosax](https://github.com/RobertTLange/evosax).
+    global search for `neuromass.fit`, from [evosax](https://github.com/RobertTLange/evosax).
 
     Each generation samples `population_size` candidates from a Gaussian
     $\mathcal{N}(m, \sigma^2 C)$, evaluates them (one vectorised sweep call), and
@@ -141,8 +141,8 @@ class CMAES(AbstractGlobalStrategy):
 
     **Constraints are honoured by searching the unconstrained coordinates** of the
     fit: a candidate $u$ is the model's parameter $x = \mathrm{forward}(u)$ of its
-    constraint (logit of the position inside a [`neuromass.Bounded`][] interval,
-    inverse softplus for [`neuromass.Positive`][], the value itself without a
+    constraint (logit of the position inside a `neuromass.Bounded` interval,
+    inverse softplus for `neuromass.Positive`, the value itself without a
     constraint). Every candidate is valid, nothing is clipped or penalised, and the
     gradient refinement of a hybrid fit continues in the same coordinates. So
     `sigma` is in those coordinates: for a `Bounded` parameter, $\sigma = 1$

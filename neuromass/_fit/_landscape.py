@@ -10,17 +10,17 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike, Float, PRNGKeyArray, PyTree
 
-from ..sweep._axes import AbstractAxis
-from ..sweep._executors import AbstractExecution
-from ..sweep._result import SweepResult
-from ..sweep._space import Space, _getter
+from ..sweeps._axes import AbstractAxis
+from ..sweeps._executors import AbstractExecution
+from ..sweeps._result import SweepResult
+from ..sweeps._space import Space, _getter
 from ._engine import describe, fn_name, key_data, wrap_key
 from ._problem import check_loss_key, check_scalar_loss
 
 
 class Landscape(eqx.Module):
     r"""A loss evaluated on a grid of parameter values, from
-    [`neuromass.landscape`][]. Host-side NumPy arrays.
+    `neuromass.landscape`. Host-side NumPy arrays.
 
     **Attributes:**
 
@@ -32,7 +32,7 @@ class Landscape(eqx.Module):
         each axis at every grid point ($\partial L / \partial p$, summed over the
         elements of a parameter set by a broadcast axis), shaped like `loss`; else
         an empty dict.
-    - `result`: the underlying [`neuromass.sweep.SweepResult`][] (outputs `"loss"`
+    - `result`: the underlying `neuromass.sweeps.SweepResult` (outputs `"loss"`
         and `"slope.<path>"`).
 
     !!! example
@@ -127,34 +127,34 @@ def landscape(
     before descending it.
 
     Every point sets the parameters named by the axes' paths on `model`
-    ([`neuromass.sweep.apply_point`][]) and evaluates `loss` there, through one
-    vectorised [`neuromass.sweep.sweep`][] call (chunked, on every device,
+    (`neuromass.sweeps.apply_point`) and evaluates `loss` there, through one
+    vectorised `neuromass.sweep` call (chunked, on every device,
     resumable with `store=`). A stochastic `loss(model, key)` gets the same `key`
     at every point (common random numbers), so the scan shows the landscape that
     a fit with that fixed key descends, not noise between points.
 
     With `gradient=True` each point also returns the derivative of the loss along
-    every axis (reverse-mode AD, as [`neuromass.fit`][] uses it), in
+    every axis (reverse-mode AD, as `neuromass.fit` uses it), in
     `Landscape.slope`. Where it disagrees with the slope of the scanned values
     (`Landscape.finite_difference`) at the grid's resolution, the loss is rugged
     below that resolution: a gradient-based fit is misled there. Plot with
-    [`neuromass.viz.plot_landscape`][].
+    `neuromass.viz.plot_landscape`.
 
     **Arguments:**
 
     - `loss`: `loss(model) -> scalar` or `loss(model, key) -> scalar`, as for
-        [`neuromass.fit`][].
-    - `model`: the model (e.g. an [`neuromass.Network`][]).
+        `neuromass.fit`.
+    - `model`: the model (e.g. an `neuromass.Network`).
     - `axes`: `{path: axis}` for one or two (or more) parameters, e.g.
         `{"k": nm.GridAxis(0.0, 0.3, 61)}`, scanned as a product grid; or an
-        [`neuromass.sweep.Space`][] of points.
+        `neuromass.sweeps.Space` of points.
     - `key`: the key of a stochastic loss (the same at every point).
     - `gradient`: also compute the loss's derivative along each axis.
-    - `executor`, `store`, `lanes`, `progress`: as for [`neuromass.sweep.sweep`][].
+    - `executor`, `store`, `lanes`, `progress`: as for `neuromass.sweep`.
 
     **Returns:**
 
-    A [`neuromass.Landscape`][].
+    A `neuromass.Landscape`.
 
     !!! example
 
@@ -203,7 +203,7 @@ def landscape(
             out[f"slope.{name}"] = jnp.sum(g)
         return out
 
-    from ..sweep._sweep import sweep
+    from ..sweeps._sweep import sweep
 
     result = sweep(
         evaluate,

@@ -14,8 +14,8 @@ import numpy as np
 import optax
 from jaxtyping import PRNGKeyArray, PyTree
 
-from ..sweep._executors import AbstractExecution
-from ..sweep._space import Space, _getter, _leaves_with_paths
+from ..sweeps._executors import AbstractExecution
+from ..sweeps._space import Space, _getter, _leaves_with_paths
 from ._diagnostics import RuggedLossWarning, rugged_message
 from ._engine import (
     check_engine_args,

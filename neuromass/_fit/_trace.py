@@ -59,14 +59,14 @@ def _index(tree: PyTree, *idx) -> PyTree:
 
 
 class MultiStartTrace(eqx.Module):
-    r"""The record of a multi-start [`neuromass.fit`][] (`starts=...`), and of the
+    r"""The record of a multi-start `neuromass.fit` (`starts=...`), and of the
     gradient refinement of a hybrid fit (`strategy=...` with an `optimizer`).
 
     Every start ran the same optimisation as a single-start fit would from its
     starting point (same optimiser, steps, constraints and noise keys), all of
     them vectorised into one compiled program on the sweep engine. Host-side
     NumPy arrays; start $i$, step $s$ refer to the point where `loss[i, s]` was
-    evaluated, as in [`neuromass.FitTrace`][].
+    evaluated, as in `neuromass.FitTrace`.
 
     **Attributes:**
 
@@ -82,7 +82,7 @@ class MultiStartTrace(eqx.Module):
         `"nonfinite"` when a loss or parameter of its path is NaN/inf).
     - `best_start`, `best_step`, `best_loss`: where the lowest finite loss was
         (`-1`, `-1`, NaN if there is none); the fitted model has those parameters.
-    - `global_phase`: for a hybrid fit, the [`neuromass.GlobalTrace`][] of the
+    - `global_phase`: for a hybrid fit, the `neuromass.GlobalTrace` of the
         global search whose best candidates were refined; else `None`.
     - `template`: the model with its frozen leaves, to rebuild models from.
 
@@ -137,7 +137,7 @@ class MultiStartTrace(eqx.Module):
         return eqx.combine(values, self.template)
 
     def trace(self, start: int) -> FitTrace:
-        """The [`neuromass.FitTrace`][] of one start, as a single-start fit from
+        """The `neuromass.FitTrace` of one start, as a single-start fit from
         its starting point would have returned it."""
         _check_index("start", start, self.n_starts)
         loss = self.loss[start]
@@ -158,7 +158,7 @@ class MultiStartTrace(eqx.Module):
 
 
 class GlobalTrace(eqx.Module):
-    r"""The record of a gradient-free global search of [`neuromass.fit`][]
+    r"""The record of a gradient-free global search of `neuromass.fit`
     (`strategy=nm.CMAES(...)`). Host-side NumPy arrays.
 
     Generation $g$ evaluated `population_size` candidates in one vectorised sweep

@@ -154,7 +154,7 @@ def simulate(
 
     **Compiled once.** `simulate` runs one compiled program per *structure*: the
     network's edge pattern and history length (derived from its values at each call,
-    see [`neuromass.Network`][]), the time grid, the solver and the options. Calling
+    see `neuromass.Network`), the time grid, the solver and the options. Calling
     it again with new parameter values (a new `k`, node parameters, weights with the
     same non-zero edges, a `speed` with the same history length, a new `y0` or `key`)
     costs run time only, with or without a `jax.jit` around it.
@@ -166,14 +166,14 @@ def simulate(
 
     **Arguments:**
 
-    - `model`: an [`neuromass.Network`][] or a node model (simulated as one region).
+    - `model`: an `neuromass.Network` or a node model (simulated as one region).
     - `t1`, `dt`, `t0`: end time, step and start time in ms.
     - `y0`: initial state `{variable: scalar or (N,)}`; default: the history's value at
       `t0`, or the node's `initial_state(N)`.
     - `history`: the state on $t \le t_0$ for delayed networks: a callable
       `history(t) -> {variable: (N,)}`, or a dict `{variable: (M, N)}` of the last M
       states sampled every `dt`, the last one at `t0` (earlier times repeat the first
-      sample), or [`neuromass.RandomHistory`][]`(key)` (drawn from the node's
+      sample), or `neuromass.RandomHistory``(key)` (drawn from the node's
       `state_ranges`). Default: constant, equal to `y0`.
     - `solver`: a Diffrax solver (default `diffrax.Heun()`).
     - `save_every`: sampling interval of the output in ms, a multiple of `dt` and at
@@ -183,9 +183,9 @@ def simulate(
     - `noise`: overrides the network's noise model.
     - `key`: a `jax.random` key, required with noise.
     - `interpolation`: how delayed states are read between grid points:
-      [`neuromass.LinearInterpolation`][] (`"linear"`, default),
-      [`neuromass.NearestInterpolation`][] (`"nearest"`: whole-step delays as TVB),
-      [`neuromass.CubicInterpolation`][] (`"cubic"`).
+      `neuromass.LinearInterpolation` (`"linear"`, default),
+      `neuromass.NearestInterpolation` (`"nearest"`: whole-step delays as TVB),
+      `neuromass.CubicInterpolation` (`"cubic"`).
     - `coupling_evaluation`: `"stage"` (default) evaluates the coupling at every solver
       stage from the history interpolated at that stage's time; `"step"` evaluates it
       once at the start of each step (delayed values at $t_n - \tau_{ij}$, local values
@@ -198,17 +198,17 @@ def simulate(
       `neuromass.monitors.AbstractMonitor`); their outputs are in
       `Solution.monitors[name]`.
     - `delay_adjoint`: how reverse-mode AD goes back through the delay history:
-      [`neuromass.PulledDelayAdjoint`][] (`"pulled"`, default) or
-      [`neuromass.AutodiffDelayAdjoint`][] (`"autodiff"`, also forward mode); each
+      `neuromass.PulledDelayAdjoint` (`"pulled"`, default) or
+      `neuromass.AutodiffDelayAdjoint` (`"autodiff"`, also forward mode); each
       takes the options `checkpoint` and `gradient_horizon` of long gradients.
     - `checkpoint`, `gradient_horizon`: shorthands for the delay adjoint's options
       when `delay_adjoint` is a string.
-    - `loop`: [`neuromass.BlockedLoop`][] (default where it applies) or
-      [`neuromass.StepByStepLoop`][].
-    - `stepper`: [`neuromass.TableauStepper`][] (default) or
-      [`neuromass.SolverStepper`][].
+    - `loop`: `neuromass.BlockedLoop` (default where it applies) or
+      `neuromass.StepByStepLoop`.
+    - `stepper`: `neuromass.TableauStepper` (default) or
+      `neuromass.SolverStepper`.
     - `stimulus`: a stimulus of `neuromass.stimuli` (e.g.
-      [`neuromass.stimuli.RegionStimulus`][]), added to the derivatives of the
+      `neuromass.stimuli.RegionStimulus`), added to the derivatives of the
       variables it stimulates (by default the coupled variables, TVB's `stvar`).
     - `stimulus_evaluation`: `"stage"` (default) evaluates the stimulus at every
       stage time; `"step"` evaluates it at the start of each step and holds it over
@@ -217,7 +217,7 @@ def simulate(
     Monitors, `checkpoint` and `gradient_horizon` use the fixed-step loop (also for
     networks without delays), so they need a fixed step.
 
-    **Returns:** a [`neuromass.Solution`][] with `ts` (T,), `ys` `{variable: (T, N)}`.
+    **Returns:** a `neuromass.Solution` with `ts` (T,), `ys` `{variable: (T, N)}`.
 
     !!! example
 

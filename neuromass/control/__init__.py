@@ -1,9 +1,9 @@
 """Optimal control: the stimulus that drives a network to a target.
 
-[`neuromass.control.optimal_control`][] descends a cost (a distance to a target
+`neuromass.control.optimal_control` descends a cost (a distance to a target
 trajectory, FC or synchrony, plus the energy and the sparsity of the control)
 through the simulation with Optax; the control is a
-[`neuromass.stimuli.TimeSeriesStimulus`][] on a [`neuromass.control.ControlGrid`][].
+`neuromass.stimuli.TimeSeriesStimulus` on a `neuromass.control.ControlGrid`.
 """
 
 from ._cost import (

@@ -31,13 +31,13 @@ class AbstractCostTerm(eqx.Module):
     r"""Base class of the terms of a control cost.
 
     A term is a scalar function of the simulation and of the control, multiplied
-    by its `weight`. Terms add (`a + b` is a [`neuromass.control.Cost`][]) and
+    by its `weight`. Terms add (`a + b` is a `neuromass.control.Cost`) and
     scale (`0.1 * term` multiplies its weight by 0.1), so a cost reads as its
     formula: `Target(...) + 1e-3 * Energy() + 1e-4 * Sparsity()`.
 
-    Subclass [`neuromass.control.AbstractPrecision`][] for a new distance to a
-    target; the control's own terms are [`neuromass.control.Energy`][] and
-    [`neuromass.control.Sparsity`][].
+    Subclass `neuromass.control.AbstractPrecision` for a new distance to a
+    target; the control's own terms are `neuromass.control.Energy` and
+    `neuromass.control.Sparsity`.
     """
 
     weight: eqx.AbstractVar[Float[Array, ""]]
@@ -64,7 +64,7 @@ class AbstractCostTerm(eqx.Module):
 
 class AbstractPrecision(AbstractCostTerm):
     r"""Base class of precision terms: a distance $P(x)$ between the simulation
-    (a [`neuromass.Solution`][]) and a target.
+    (a `neuromass.Solution`) and a target.
 
     **Methods to implement:** `value(solution)`, the unweighted distance (a
     differentiable JAX scalar), and `check(solution)`, which raises a `ValueError`
@@ -208,7 +208,7 @@ class TargetTrajectory(AbstractPrecision):
 class TargetFC(AbstractPrecision):
     r"""Precision as the distance to a target functional connectivity: the mean
     squared difference over the upper triangle,
-    [`neuromass.metrics.fc_mse`][]`(FC(x), FC*)`, with FC the Pearson correlation
+    `neuromass.metrics.fc_mse``(FC(x), FC*)`, with FC the Pearson correlation
     of the saved variable (leave the initial transient out with `simulate`'s
     `transient=`).
 
@@ -276,7 +276,7 @@ class TargetFC(AbstractPrecision):
 class TargetSynchrony(AbstractPrecision):
     r"""Precision as the distance to a target synchrony: with $R(t)$ the Kuramoto
     order parameter of the saved variable's analytic phases
-    ([`neuromass.metrics.kuramoto_order_from_signal`][]),
+    (`neuromass.metrics.kuramoto_order_from_signal`),
 
     $$P = \big(\overline{R} - R^*\big)^2,$$
 
@@ -341,7 +341,7 @@ class TargetSynchrony(AbstractPrecision):
 class Precision(AbstractPrecision):
     r"""Any differentiable function of the simulation as the precision term:
     $P = f(\text{solution})$, e.g. a spectral distance built from
-    [`neuromass.metrics.psd`][], a terminal cost on the last state, or a distance of
+    `neuromass.metrics.psd`, a terminal cost on the last state, or a distance of
     a BOLD monitor's output.
 
     **Arguments:**
@@ -441,7 +441,7 @@ class Sparsity(AbstractCostTerm):
 
     with the trapezoid weights $c_k$ of the control grid (exact where $u$ keeps its
     sign between samples). It is not differentiable at 0, so it is not in the
-    gradient: after each optimiser update, [`neuromass.control.optimal_control`][]
+    gradient: after each optimiser update, `neuromass.control.optimal_control`
     applies its proximal operator, soft-thresholding each sample by $\eta\,w_1 c_k$
     (step size $\eta$ = `prox_step`), which sets small samples to exactly 0.
 
@@ -489,8 +489,8 @@ class Cost(eqx.Module):
 
     **Arguments:**
 
-    - `terms`: the terms, [`neuromass.control.AbstractCostTerm`][]s (at most one
-      [`neuromass.control.Energy`][] and one [`neuromass.control.Sparsity`][]).
+    - `terms`: the terms, `neuromass.control.AbstractCostTerm`s (at most one
+      `neuromass.control.Energy` and one `neuromass.control.Sparsity`).
 
     !!! example
 

@@ -18,7 +18,7 @@ class ControlGrid(eqx.Module):
     The control $u_{v,i}(t)$ (variable $v$, region $i$) is piecewise linear in
     time between samples $u_{k,v,i} = u_{v,i}(t_0 + k h)$, $k = 0, \dots, K - 1$,
     with $h$ = `spacing` and $t_0 + (K - 1) h = t_1$: a
-    [`neuromass.stimuli.TimeSeriesStimulus`][] whose samples are what the
+    `neuromass.stimuli.TimeSeriesStimulus` whose samples are what the
     optimisation changes. It is added to the derivatives of the controlled
     variables, $\dot x_{v,i} = f_{v,i}(x) + u_{v,i}(t)$.
 

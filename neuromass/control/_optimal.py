@@ -85,7 +85,7 @@ def optimal_control(
 
     The control $u_{v,i}(t)$ is a time course per region $i$ and controlled variable
     $v$, piecewise linear between samples on the grid of `control` (a
-    [`neuromass.stimuli.TimeSeriesStimulus`][]), added to the derivatives:
+    `neuromass.stimuli.TimeSeriesStimulus`), added to the derivatives:
     $\dot x_{v,i} = f_{v,i}(x) + u_{v,i}(t)$. It minimises
 
     $$J(u) = w_p\,P(x[u]) + \frac{w_2}{2}\int_{t_0}^{t_1}\!\sum_{v,i} u_{v,i}^2\,dt
@@ -94,9 +94,9 @@ def optimal_control(
     subject to $\ell \le u \le h$ and $u = 0$ outside the mask, where the
     precision $P$ is a distance of the simulation $x[u]$ to a target (a trajectory,
     an FC, a synchrony, or any differentiable function of the
-    [`neuromass.Solution`][]; see [`neuromass.control.AbstractPrecision`][]), $E$
-    the energy ([`neuromass.control.Energy`][]) and $S$ the sparsity
-    ([`neuromass.control.Sparsity`][]). The cost is written as its formula:
+    `neuromass.Solution`; see `neuromass.control.AbstractPrecision`), $E$
+    the energy (`neuromass.control.Energy`) and $S$ the sparsity
+    (`neuromass.control.Sparsity`). The cost is written as its formula:
     `TargetTrajectory(target, variable="x") + w2 * Energy() + w1 * Sparsity()`.
 
     **The iteration.** Step $s$ takes the gradient of the smooth part
@@ -110,7 +110,7 @@ def optimal_control(
       F(u_s))\big)\Big),$$
 
     the chain `optax.chain(optimizer, soft_threshold(...), project_box(...))`
-    ([`neuromass.control.soft_threshold`][], [`neuromass.control.project_box`][]).
+    (`neuromass.control.soft_threshold`, `neuromass.control.project_box`).
     With `optax.sgd(eta)` and `prox_step=eta` this is the proximal gradient method
     (ISTA, FISTA with Nesterov momentum); with an adaptive optimiser such as Adam
     the threshold uses the same nominal step. The whole step is one compiled
@@ -122,24 +122,24 @@ def optimal_control(
     realisations at every step (`jax.random.fold_in(key, step)`: stochastic
     gradient descent on the expected cost).
 
-    **Returns the best control, not the last**, as [`neuromass.fit`][] does: the
+    **Returns the best control, not the last**, as `neuromass.fit` does: the
     one with the lowest finite cost seen (`trace.best_step`). Steps whose cost or
     gradient is NaN/inf are skipped (no update) and reported by a
     `RuntimeWarning`.
 
     **Arguments:**
 
-    - `model`: an [`neuromass.Network`][] (delays, noise and monitors allowed) or a
+    - `model`: an `neuromass.Network` (delays, noise and monitors allowed) or a
       node model.
-    - `cost`: a [`neuromass.control.Cost`][] or a single term.
-    - `control`: a [`neuromass.control.ControlGrid`][]: the grid spacing, the
+    - `cost`: a `neuromass.control.Cost` or a single term.
+    - `control`: a `neuromass.control.ControlGrid`: the grid spacing, the
       controlled variables and regions (mask), the bounds and the initial control.
     - `optimizer`: an `optax.GradientTransformation`, e.g. `optax.adam(1e-2)`;
       optimisers that need the cost's value or a line search (`optax.lbfgs()`)
       get `value`, `grad` and `value_fn`.
     - `steps`: the number of iterations, `>= 1`.
     - `prox_step`: the step size $\eta$ of the sparsity's proximal step (required
-      with a [`neuromass.control.Sparsity`][] term): the optimiser's learning rate.
+      with a `neuromass.control.Sparsity` term): the optimiser's learning rate.
     - `key`: the noise key(s), see above (None without noise).
     - `resample`: draw new noise at every step (default False).
     - `background`: a fixed stimulus added to the control (default none).
@@ -147,16 +147,16 @@ def optimal_control(
       step with the control at which that step's cost was evaluated; returning
       `True` stops early.
     - `progress`: show a progress bar with the current and best cost.
-    - `**simulate_kwargs`: the arguments of [`neuromass.simulate`][]: `t1` and `dt`
+    - `**simulate_kwargs`: the arguments of `neuromass.simulate`: `t1` and `dt`
       at least, and any other (`t0`, `y0`, `save_every`, `transient`, `solver`,
       `monitors`, `noise`, `interpolation`, `stimulus_evaluation`, ...).
 
     **Returns:**
 
     `(stimulus, trace)`: the best control, a
-    [`neuromass.stimuli.TimeSeriesStimulus`][] with samples `(K, N, V)` on the
+    `neuromass.stimuli.TimeSeriesStimulus` with samples `(K, N, V)` on the
     controlled `variables` (pass it to `nm.simulate(..., stimulus=stimulus)`, with
-    `background +` it if there is one), and a [`neuromass.control.ControlTrace`][].
+    `background +` it if there is one), and a `neuromass.control.ControlTrace`.
 
     !!! example "Switching a bistable Wilson-Cowan node up"
 

@@ -42,7 +42,7 @@ def _as_keys(key):
 
 class ControlProblem(eqx.Module):
     r"""A control problem: a model, a cost and a control grid laid on one
-    simulation. [`neuromass.control.optimal_control`][] builds one and descends
+    simulation. `neuromass.control.optimal_control` builds one and descends
     its cost; build it yourself to evaluate the cost of a control, its gradient
     (`jax.grad` of `problem.value`), or the controlled simulation.
 
@@ -57,15 +57,15 @@ class ControlProblem(eqx.Module):
 
     **Arguments:**
 
-    - `model`: an [`neuromass.Network`][] or a node model, with or without delays
+    - `model`: an `neuromass.Network` or a node model, with or without delays
       and noise.
-    - `cost`: a [`neuromass.control.Cost`][] or a single term.
-    - `control`: a [`neuromass.control.ControlGrid`][].
+    - `cost`: a `neuromass.control.Cost` or a single term.
+    - `control`: a `neuromass.control.ControlGrid`.
     - `key`: None without noise; one key (the same noise realisation for every
       evaluation), or a batch of keys, e.g. `jax.random.split(key, 8)`, whose
       costs are averaged.
     - `background`: a fixed stimulus added to the control (default none).
-    - `**simulate_kwargs`: the arguments of [`neuromass.simulate`][] (`t1` and
+    - `**simulate_kwargs`: the arguments of `neuromass.simulate` (`t1` and
       `dt` at least; not `stimulus` or `key`).
 
     **Attributes:** `model`, `cost`, `layout` (the control's times, mask and

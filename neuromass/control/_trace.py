@@ -7,8 +7,8 @@ from ..stimuli import TimeSeriesStimulus
 
 
 class ControlTrace(eqx.Module):
-    r"""The record of a [`neuromass.control.optimal_control`][] run (host-side
-    NumPy arrays), as [`neuromass.FitTrace`][] is of a fit.
+    r"""The record of a `neuromass.control.optimal_control` run (host-side
+    NumPy arrays), as `neuromass.FitTrace` is of a fit.
 
     Step $s$ evaluates the cost and its gradient at the control $u_s$, then
     updates it to $u_{s+1}$ (unless the step is skipped). Everything indexed by

@@ -11,7 +11,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, PyTree
 
 from .._fit import AbstractConstraint
 from ..metrics import fc as _fc, upper_triangle
-from ..sweep import apply_point
+from ..sweeps import apply_point
 from ._prior import resolve_priors, sample_shape
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from jaxtyping import PyTree
 
 from .._fit import AbstractConstraint, Bounded, Positive
-from ..sweep import DistributionAxis, UniformAxis, apply_point
+from ..sweeps import DistributionAxis, UniformAxis, apply_point
 
 
 def _numpyro():

@@ -11,7 +11,7 @@ import numpy as np
 from jaxtyping import Array, PRNGKeyArray, PyTree
 
 from .._fit import AbstractConstraint
-from ..sweep import DistributionAxis, Space, sweep
+from ..sweeps import DistributionAxis, Space, sweep
 from ._names import element_pattern, flat_columns
 from ._prior import resolve_priors, sample_shape
 

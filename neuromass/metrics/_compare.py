@@ -146,7 +146,7 @@ def log_spectrum_mse(
     r"""Mean squared difference of two power spectra on a logarithmic scale.
 
         With $P^a_{fi}$, $P^b_{fi}$ the power of region $i$ at frequency $f$ (e.g. from
-        [`psd`][neuromass.metrics.psd], restricted to a band of interest), $F$
+        `neuromass.metrics.psd`, restricted to a band of interest), $F$
         frequencies and $n$ regions,
 
         $$
@@ -158,7 +158,7 @@ def log_spectrum_mse(
         Comparing logarithms weighs a peak's position and shape rather than its
         height alone, and scales every frequency alike. A loss for fitting spectra; on
         the Jansen-Rit problem of the fitting guide its landscape in the coupling was
-        smoother than that of [`fc_mse`][neuromass.metrics.fc_mse] (the gradient had
+        smoother than that of `neuromass.metrics.fc_mse` (the gradient had
         the sign of the loss's slope at 10 of 10 points, against 9 of 10). Units:
         dimensionless (squared natural logarithms).
 

@@ -27,10 +27,10 @@ def plot_fit(
 ) -> Any:
     """Draw the loss path(s) of a fit from its trace.
 
-    - A [`neuromass.FitTrace`][]: the loss at every step, the best step marked.
-    - A [`neuromass.MultiStartTrace`][]: one line per start, the start that reached
+    - A `neuromass.FitTrace`: the loss at every step, the best step marked.
+    - A `neuromass.MultiStartTrace`: one line per start, the start that reached
         the lowest loss drawn bold.
-    - A [`neuromass.GlobalTrace`][]: every candidate's loss per generation (dots)
+    - A `neuromass.GlobalTrace`: every candidate's loss per generation (dots)
         and the best so far (line).
     - A hybrid fit's `MultiStartTrace`: its global phase (generations), then the
         gradient refinement of each candidate (steps), on one horizontal axis.
@@ -39,7 +39,7 @@ def plot_fit(
 
     **Arguments:**
 
-    - `trace`: the trace returned by [`neuromass.fit`][].
+    - `trace`: the trace returned by `neuromass.fit`.
     - `ax`: the matplotlib Axes to draw on; a new figure when `None`.
     - `log`: a logarithmic loss axis; default when the losses are positive and
         span more than a factor 30.
@@ -139,17 +139,17 @@ def plot_landscape(
     xlabel: str | None = None,
     ylabel: str | None = None,
 ) -> Any:
-    """Draw a loss landscape from [`neuromass.landscape`][].
+    """Draw a loss landscape from `neuromass.landscape`.
 
     One axis: the loss against the parameter; with the landscape's gradients
     (`gradient=True`) each grid point also gets a short tangent of the slope the
     gradient reports, so you see at a glance where it follows the curve and where
     it points along small-scale ripples instead. Two axes: a heatmap
-    ([`neuromass.viz.heatmap`][]).
+    (`neuromass.viz.heatmap`).
 
     **Arguments:**
 
-    - `landscape`: a [`neuromass.Landscape`][].
+    - `landscape`: a `neuromass.Landscape`.
     - `ax`: the matplotlib Axes to draw on; a new figure when `None`.
     - `mark`: `{path: value}` of a point to mark with a star (e.g. the true
         parameters of a simulated target).

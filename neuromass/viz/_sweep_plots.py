@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..sweep import SweepResult
+from ..sweeps import SweepResult
 from ._common import axes_or_new
 
 
@@ -89,13 +89,13 @@ def heatmap(
 
     Cells are centred on the real axis values (cell edges halfway between
     neighbouring values), so unevenly spaced axes are drawn to scale;
-    log-spaced axes (e.g. `neuromass.sweep.LogGridAxis`) get a log scale.
+    log-spaced axes (e.g. `neuromass.sweeps.LogGridAxis`) get a log scale.
     An axis of at most 12 values gets one tick per value, at the centre of its
     cell. Non-finite points (status `"nonfinite"`, `"error"`, or missing) are blank.
 
     **Arguments:**
 
-    - `result`: a `neuromass.sweep.SweepResult` of a product space.
+    - `result`: a `neuromass.sweeps.SweepResult` of a product space.
     - `value`: the name of a scalar output.
     - `x`: the axis path along the horizontal; `y`: along the vertical. With two
         axes they default to the second and the first (`y` = rows of `grid`).
@@ -119,7 +119,7 @@ def heatmap(
     !!! example
 
         ```python
-        from neuromass.sweep import GridAxis, Space, sweep
+        from neuromass.sweeps import GridAxis, Space, sweep
         from neuromass.viz import heatmap
 
         space = Space({"a": GridAxis(0.0, 1.0, 5), "k": GridAxis(0.0, 2.0, 9)})
@@ -228,7 +228,7 @@ def line(
 
     **Arguments:**
 
-    - `result`: a `neuromass.sweep.SweepResult`.
+    - `result`: a `neuromass.sweeps.SweepResult`.
     - `value`: the name of a scalar output.
     - `x`: the parameter path on the horizontal axis; default: the only axis.
     - `ax`: the matplotlib Axes to draw on; a new figure when `None`.
@@ -246,7 +246,7 @@ def line(
 
         ```python
         import jax.numpy as jnp
-        from neuromass.sweep import GridAxis, Space, sweep
+        from neuromass.sweeps import GridAxis, Space, sweep
         from neuromass.viz import line
 
         res = sweep(lambda p: {"amp": jnp.sqrt(p["a"])},

@@ -12,7 +12,7 @@ class AutodiffDelayAdjoint(AbstractDelayAdjoint):
     `jax.jacfwd`) as well as reverse mode.
 
     **Arguments:** `checkpoint` and `gradient_horizon`, see
-    [`neuromass.AbstractDelayAdjoint`][].
+    `neuromass.AbstractDelayAdjoint`.
 
     !!! example
 

@@ -1,13 +1,13 @@
 """How reverse-mode differentiation goes back through a delayed simulation: delay
 adjoints, passed as `simulate(..., delay_adjoint=...)`.
 
-- [`neuromass.PulledDelayAdjoint`][] (default): for a coupling linear in the delayed
+- `neuromass.PulledDelayAdjoint` (default): for a coupling linear in the delayed
   value (`Linear`, `Diffusive`, ...), Euler or Heun and nearest or linear reads, a
   hand-written adjoint of the delay history that *pulls* each state's cotangent from
   the later reads that used it, through its out-edges (`_pulled`, `_blocked`): no
   scatter-add into the history, several times faster than plain AD. Reverse mode
   only. Other couplings and solvers fall back to plain AD.
-- [`neuromass.AutodiffDelayAdjoint`][]: plain JAX AD through the loop, which also
+- `neuromass.AutodiffDelayAdjoint`: plain JAX AD through the loop, which also
   supports forward mode (`jax.jvp`, `jax.jacfwd`).
 
 The forward solution is the same either way. Both take the options of long

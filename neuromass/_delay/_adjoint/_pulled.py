@@ -28,7 +28,7 @@ class PulledDelayAdjoint(AbstractDelayAdjoint):
     plain AD.
 
     **Arguments:** `checkpoint` and `gradient_horizon`, see
-    [`neuromass.AbstractDelayAdjoint`][].
+    `neuromass.AbstractDelayAdjoint`.
 
     !!! example
 

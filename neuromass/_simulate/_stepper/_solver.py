@@ -8,7 +8,7 @@ from ._base import AbstractStepper
 
 class SolverStepper(AbstractStepper):
     """Always step with the Diffrax solver's own `step` (the reference for
-    [`neuromass.TableauStepper`][]; slower on small networks). The solver evaluates
+    `neuromass.TableauStepper`; slower on small networks). The solver evaluates
     the drift at the stage times it chooses, so the delayed reads are interpolated
     at each of them.
 

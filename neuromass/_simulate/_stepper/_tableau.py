@@ -16,7 +16,7 @@ class TableauStepper(AbstractStepper):
     \; y_n + \textstyle\sum_{j<s} a_{sj} k_j\big)\; [+\, g\, \Delta W_n]$$
 
     (as Diffrax applies a tableau to an SDE's `MultiTerm`). Other solvers (EulerHeun,
-    SRA1, ShARK, ...) are stepped by their own `step` ([`neuromass.SolverStepper`][]).
+    SRA1, ShARK, ...) are stepped by their own `step` (`neuromass.SolverStepper`).
 
     The unrolled tableau avoids the generic stage loop of `solver.step`, which costs
     more than the whole vector field of a small network, and lets the loop know each

@@ -1,10 +1,14 @@
 """Parameter sweeps: axes, spaces, executors, resumable stores and tidy results.
 
+The module is `neuromass.sweeps`; its function `sweep` is also `neuromass.sweep`
+(`nm.sweep(fn, space)`). Until 0.x the module was `neuromass.sweep`, which shared
+its name with the function (`import neuromass.sweep as s` gave the function).
+
 !!! example
 
     ```python
     import jax.numpy as jnp
-    from neuromass.sweep import GridAxis, Space, sweep
+    from neuromass.sweeps import GridAxis, Space, sweep
 
     space = Space({"k": GridAxis(0.0, 1.5, 16), "a": GridAxis(-0.2, 0.4, 8)})
     res = sweep(lambda p: {"v": jnp.tanh(p["k"]) + p["a"]}, space, progress=False)

@@ -137,7 +137,7 @@ def sweep(
     """Evaluate `fn` at every point of `space`.
 
     The points are split into chunks of `batch_size`; the executor evaluates each
-    chunk (by default `neuromass.sweep.ParallelExecution`, sharded over the
+    chunk (by default `neuromass.sweeps.ParallelExecution`, sharded over the
     devices). Only one chunk's inputs and outputs are in device memory at a time.
 
     **Bit-identical results.** Every executor evaluates points through one
@@ -171,7 +171,7 @@ def sweep(
     **Failures.** A point whose outputs contain NaN or inf gets status
     `"nonfinite"` and is kept like the others. If a chunk raises:
 
-    - `on_error="raise"` (default): a `neuromass.sweep.SweepError` is raised
+    - `on_error="raise"` (default): a `neuromass.sweeps.SweepError` is raised
       naming the chunk and its parameter values, with the original exception as
       its cause and `.partial` holding every finished point. Other chunks still in
       flight are cancelled.
@@ -204,16 +204,16 @@ def sweep(
     **Arguments:**
 
     - `fn`: `fn(point)` or `fn(point, key=...)` returning arrays/numbers.
-    - `space`: a `neuromass.sweep.Space`, or a tree of axes (then
+    - `space`: a `neuromass.sweeps.Space`, or a tree of axes (then
         `Space(space)`, product mode).
     - `batch_size`: points per chunk: the unit of the store, of progress and of
         error reports (default: the executor's, else 64, at most `len(space)`),
         rounded up to a multiple of the points of one compiled call (`lanes` ×
-        devices with `neuromass.sweep.ParallelExecution`), so that no call runs
+        devices with `neuromass.sweeps.ParallelExecution`), so that no call runs
         partly empty. It does not change results.
-    - `executor`: `neuromass.sweep.ParallelExecution` (default),
-        `neuromass.sweep.SequentialExecution` or
-        `neuromass.sweep.DaskExecution`.
+    - `executor`: `neuromass.sweeps.ParallelExecution` (default),
+        `neuromass.sweeps.SequentialExecution` or
+        `neuromass.sweeps.DaskExecution`.
     - `store`: a directory for finished chunks, to make the sweep resumable.
     - `progress`: show a tqdm progress bar (points/s, ETA). It reads
         "sweep (compiling…)" until the first chunk is done: that chunk compiles
@@ -235,13 +235,13 @@ def sweep(
 
     **Returns:**
 
-    A `neuromass.sweep.SweepResult` with one row per point, in space order.
+    A `neuromass.sweeps.SweepResult` with one row per point, in space order.
 
     !!! example
 
         ```python
         import jax.numpy as jnp
-        from neuromass.sweep import GridAxis, Space, sweep
+        from neuromass.sweeps import GridAxis, Space, sweep
 
         def fn(p):
             return {"r": jnp.sqrt(p["x"] ** 2 + p["y"] ** 2)}

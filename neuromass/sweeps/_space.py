@@ -108,13 +108,13 @@ def apply_point(model: PyTree, point: PyTree) -> PyTree:
     Every leaf of `point` is addressed by its path: dict keys and attribute names
     joined by dots, so `{"k": 0.3, "node.a": -0.1}` and `{"node": {"a": -0.1}}` both
     name attributes of `model`. Each is set with `eqx.tree_at`; the input model is
-    not modified. This is how `neuromass.sweep.sweep` applies a point when given
+    not modified. This is how `neuromass.sweep` applies a point when given
     `model=`, so a sweep over a network needs no builder function.
 
     **Arguments:**
 
     - `model`: any PyTree of `eqx.Module`s, dicts, lists and tuples.
-    - `point`: one point of a `neuromass.sweep.Space` (or any tree whose leaf
+    - `point`: one point of a `neuromass.sweeps.Space` (or any tree whose leaf
         paths name attributes of `model`).
 
     **Returns:**
@@ -129,7 +129,7 @@ def apply_point(model: PyTree, point: PyTree) -> PyTree:
 
         ```python
         import equinox as eqx
-        from neuromass.sweep import apply_point
+        from neuromass.sweeps import apply_point
 
         class Node(eqx.Module):
             a: float
@@ -174,7 +174,7 @@ class Space(eqx.Module):
     """A set of parameter points: a tree of axes and fixed values.
 
     The tree may be any nesting of dicts, lists, tuples and `eqx.Module`s. Its
-    leaves are either axes (instances of `neuromass.sweep.GridAxis` and friends)
+    leaves are either axes (instances of `neuromass.sweeps.GridAxis` and friends)
     or fixed values that are the same at every point. Each point of the space is the
     same tree with every axis replaced by one of its values.
 
@@ -190,7 +190,7 @@ class Space(eqx.Module):
       same size, unless `truncate=True`, which keeps the shortest length.
 
     A key in a dict may be a dotted path such as `"node.a"`: the points then work
-    with `neuromass.sweep.apply_point` (or `space.apply`) to set attributes of a
+    with `neuromass.sweeps.apply_point` (or `space.apply`) to set attributes of a
     model.
 
     Random axes draw their values once, when the space is built, from `key`
@@ -201,7 +201,7 @@ class Space(eqx.Module):
 
         ```python
         import jax
-        from neuromass.sweep import GridAxis, Space, UniformAxis
+        from neuromass.sweeps import GridAxis, Space, UniformAxis
 
         space = Space(
             {"k": GridAxis(0.0, 1.0, 4), "noise": UniformAxis(0.0, 0.1, 3), "dt": 0.1},
@@ -410,7 +410,7 @@ class Space(eqx.Module):
     def apply(self, model: PyTree, point: PyTree) -> PyTree:
         """`apply_point(model, point)`: set the attributes named by the point's paths.
 
-        See `neuromass.sweep.apply_point`.
+        See `neuromass.sweeps.apply_point`.
         """
         return apply_point(model, point)
 

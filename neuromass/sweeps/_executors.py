@@ -22,7 +22,7 @@ _DISTRIBUTED_HINT = 'pip install "neuromass[distributed]"'
 
 
 class AbstractExecution(eqx.Module):
-    """Base class of the executors given to `neuromass.sweep.sweep`.
+    """Base class of the executors given to `neuromass.sweep`.
 
     An executor receives the chunks of a sweep (arrays of flat point indices) and
     yields each chunk's outputs as NumPy arrays, in any order. Results must not
@@ -77,7 +77,7 @@ class SequentialExecution(AbstractExecution):
     """Evaluate one point at a time: for debugging and for functions that do not vmap.
 
     With `jit=True` (default) each point is one call of the sweep's compiled
-    program (the same one `neuromass.sweep.ParallelExecution` runs, `lanes`
+    program (the same one `neuromass.sweeps.ParallelExecution` runs, `lanes`
     rows wide, the point in its own lane), so the results are the same bytes as
     with any other executor; a call costs about as much as `lanes` points. With
     `jit=False` the function runs eagerly, one point at a time, so `print`,
@@ -88,7 +88,7 @@ class SequentialExecution(AbstractExecution):
     !!! example
 
         ```python
-        from neuromass.sweep import GridAxis, SequentialExecution, Space, sweep
+        from neuromass.sweeps import GridAxis, SequentialExecution, Space, sweep
 
         space = Space({"x": GridAxis(0.0, 1.0, 5)})
         res = sweep(lambda p: {"y": p["x"] ** 2}, space,
@@ -142,7 +142,7 @@ class ParallelExecution(AbstractExecution):
     devices.
 
     The sweep's program vmaps over `lanes` points per device (see
-    `neuromass.sweep.sweep`); a chunk of `batch_size` points is evaluated by as
+    `neuromass.sweep`); a chunk of `batch_size` points is evaluated by as
     many calls of it as the chunk spans groups of `lanes * n_devices` consecutive
     point indices, dispatched together. The program is compiled once. With several
     devices (`devices=None` uses `jax.devices()`), each call is sharded over a
@@ -162,7 +162,7 @@ class ParallelExecution(AbstractExecution):
 
         ```python
         import jax
-        from neuromass.sweep import GridAxis, ParallelExecution, Space, sweep
+        from neuromass.sweeps import GridAxis, ParallelExecution, Space, sweep
 
         space = Space({"x": GridAxis(0.0, 1.0, 1000)})
         res = sweep(lambda p: {"y": p["x"] ** 2}, space,
@@ -247,7 +247,7 @@ class DaskExecution(AbstractExecution):
     """Send chunks to a `dask.distributed` cluster.
 
     Each chunk becomes one task; a worker runs it through the same compiled
-    program of `lanes` rows as `neuromass.sweep.ParallelExecution` (one device
+    program of `lanes` rows as `neuromass.sweeps.ParallelExecution` (one device
     per worker), so results are the same bytes as a local run on the same
     platform. The function, model and fixed values are
     sent to every worker once (`client.scatter`); the function must be picklable by
@@ -262,7 +262,7 @@ class DaskExecution(AbstractExecution):
 
         ```python
         from dask.distributed import Client, LocalCluster
-        from neuromass.sweep import DaskExecution, GridAxis, Space, sweep
+        from neuromass.sweeps import DaskExecution, GridAxis, Space, sweep
 
         with LocalCluster(n_workers=4, threads_per_worker=1) as cluster:
             with Client(cluster) as client:

@@ -53,7 +53,7 @@ def _need_key(cls: str, key: PRNGKeyArray | None) -> PRNGKeyArray:
 
 
 class AbstractAxis(eqx.Module):
-    """Base class for the axes of a `neuromass.sweep.Space`.
+    """Base class for the axes of a `neuromass.sweeps.Space`.
 
     An axis is a one-dimensional family of `size` values for one parameter. The
     values may be scalars or arrays (a per-region vector, a connectivity matrix...):
@@ -90,7 +90,7 @@ class GridAxis(AbstractAxis):
     !!! example
 
         ```python
-        from neuromass.sweep import GridAxis
+        from neuromass.sweeps import GridAxis
 
         GridAxis(0.0, 1.0, 5).values()               # [0., 0.25, 0.5, 0.75, 1.]
         GridAxis(0.0, 1.0, 3, shape=(4,)).values()   # shape (3, 4)
@@ -129,12 +129,12 @@ class LogGridAxis(AbstractAxis):
     """`n` logarithmically spaced values from `low` to `high` (both > 0, included).
 
     Useful for rates, time constants and noise amplitudes spanning decades.
-    `shape=` broadcasts each value as for `neuromass.sweep.GridAxis`.
+    `shape=` broadcasts each value as for `neuromass.sweeps.GridAxis`.
 
     !!! example
 
         ```python
-        from neuromass.sweep import LogGridAxis
+        from neuromass.sweeps import LogGridAxis
 
         LogGridAxis(1e-3, 1e-1, 3).values()   # [0.001, 0.01, 0.1]
         ```
@@ -185,16 +185,16 @@ LogGridAxis.__init__.__doc__ = """**Arguments:**
 class UniformAxis(AbstractAxis):
     """`n` values drawn independently and uniformly from `[low, high)`.
 
-    Needs a key (given to `neuromass.sweep.Space`); the same key gives the same
+    Needs a key (given to `neuromass.sweeps.Space`); the same key gives the same
     values. With `shape=`, *one* value is drawn per point and broadcast to that shape
-    (use `neuromass.sweep.DistributionAxis` with `independent=True` to draw every
+    (use `neuromass.sweeps.DistributionAxis` with `independent=True` to draw every
     element separately).
 
     !!! example
 
         ```python
         import jax
-        from neuromass.sweep import UniformAxis
+        from neuromass.sweeps import UniformAxis
 
         UniformAxis(0.0, 0.1, 8).values(jax.random.key(0))   # shape (8,)
         ```
@@ -240,7 +240,7 @@ class DataAxis(AbstractAxis):
 
         ```python
         import numpy as np
-        from neuromass.sweep import DataAxis
+        from neuromass.sweeps import DataAxis
 
         DataAxis([0.1, 0.2, 0.5]).size                 # 3
         DataAxis(np.stack([np.eye(4), np.ones((4, 4))])).values().shape  # (2, 4, 4)
@@ -295,7 +295,7 @@ class DistributionAxis(AbstractAxis):
         ```python
         import jax
         import numpyro.distributions as dist
-        from neuromass.sweep import DistributionAxis
+        from neuromass.sweeps import DistributionAxis
 
         axis = DistributionAxis(dist.LogNormal(0.0, 0.5), n=100)
         axis.values(jax.random.key(0)).shape        # (100,)

@@ -31,7 +31,7 @@ def _require(module: str, what: str):
 
 
 class SweepResult(eqx.Module):
-    """The outcome of `neuromass.sweep.sweep`, one row per point.
+    """The outcome of `neuromass.sweep`, one row per point.
 
     - `index`: each point's flat index in the unsliced space (for a product space,
       its position in the C-ordered grid);
@@ -52,7 +52,7 @@ class SweepResult(eqx.Module):
 
         ```python
         import jax.numpy as jnp
-        from neuromass.sweep import GridAxis, Space, sweep
+        from neuromass.sweeps import GridAxis, Space, sweep
 
         space = Space({"a": GridAxis(0.0, 1.0, 3), "b": GridAxis(1.0, 2.0, 2)})
         res = sweep(lambda p: {"s": p["a"] * p["b"]}, space, progress=False)
@@ -229,7 +229,7 @@ class SweepResult(eqx.Module):
         Arrays are stored as NumPy arrays and the names and layout as a JSON
         string inside the same file; nothing is pickled. The archive's comment
         holds the SHA-256 of the file's bytes, which `load` verifies. Read it back
-        with `neuromass.sweep.SweepResult.load`.
+        with `neuromass.sweeps.SweepResult.load`.
         """
         from .._io._npz import write_npz
 
@@ -327,7 +327,7 @@ class SweepError(RuntimeError):
 
     **Attributes:**
 
-    - `partial`: a `neuromass.sweep.SweepResult` with every point finished
+    - `partial`: a `neuromass.sweeps.SweepResult` with every point finished
       before the failure (and those loaded from the store). With a `store`, those
       chunks are also on disk and a re-run resumes from them.
     - `chunk`: the number of the failing chunk.
