@@ -121,3 +121,45 @@ def test_weights_sweep_matches_fresh_networks(save_every):
     for i, wi in enumerate(stack):
         fresh = nm.simulate(net.replace(weights=wi), **kw)["x"]
         np.testing.assert_allclose(res.outputs["x"][i], fresh, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "stimulus, path, value, message",
+    [
+        (
+            nm.stimuli.RegionStimulus(jnp.ones(N), nm.equations.PulseTrain(tau=1.0)),
+            lambda s: s.temporal.tau,
+            -1.0,
+            r"`PulseTrain\(tau=...\)` must be >= 0",
+        ),
+        (
+            nm.stimuli.RegionStimulus(
+                jnp.ones(N), nm.equations.PulseTrain(T=5.0, tau=1.0)
+            ),
+            lambda s: s.temporal.T,
+            -5.0,
+            r"`PulseTrain\(T=...\)` must be > 0",
+        ),
+        (
+            nm.stimuli.RegionStimulus(jnp.ones(N), nm.equations.Sinusoid()),
+            lambda s: s.weights,
+            jnp.array([1.0, jnp.nan, 1.0, 1.0]),
+            r"RegionStimulus \(`weights`\) is NaN",
+        ),
+        (
+            nm.stimuli.TimeSeriesStimulus(jnp.linspace(0.0, 4.0, 5), jnp.ones((5, N))),
+            lambda s: s.times,
+            jnp.linspace(0.0, 2.0, 5),
+            "does not cover the simulated interval",
+        ),
+    ],
+    ids=["pulse-width", "pulse-period", "weights", "coverage"],
+)
+def test_traced_stimulus_values_are_checked(stimulus, path, value, message):
+    """A stimulus's values set inside `jit` are checked as its constructor checks
+    them (the same values outside `jit` are refused when it is built)."""
+    net = _net()
+    run = eqx.filter_jit(lambda s: nm.simulate(net, stimulus=s, **KW)["x"])
+    assert np.all(np.isfinite(run(stimulus)))
+    with pytest.raises(Exception, match=message):
+        run(eqx.tree_at(path, stimulus, jnp.asarray(value)))

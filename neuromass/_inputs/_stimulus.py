@@ -1,6 +1,7 @@
 """Stimuli as inputs to the vector field."""
 
 import equinox as eqx
+from jaxtyping import Array, Float
 
 from ._base import AbstractInput, Contribution
 
@@ -16,11 +17,14 @@ class StimulusInput(AbstractInput):
       step's stages (`simulate(stimulus_evaluation="step")`): with Heun,
       $X_{n+1} = X_n + \tfrac{\Delta t}{2}(f(X_n) + f(\tilde X)) + \Delta t\,S(t_n)$,
       the update of tvb-library's integrators. Default: at every stage time.
+    - `span`: the simulated interval `[t0, t1]` (ms), which the stimulus must cover
+      (checked at run time when its times are traced).
     """
 
     stimulus: object
     variables: tuple[str, ...] = eqx.field(static=True)
     held: bool = eqx.field(static=True, default=False)
+    span: Float[Array, "2"] | None = None
 
     def drift(self, t, state, stage) -> Contribution:
         when = stage.tn if self.held else t
@@ -28,3 +32,14 @@ class StimulusInput(AbstractInput):
 
     def check(self, node, n: int) -> None:
         self.stimulus.check(node, n, self.variables)
+
+    def checked(self) -> "StimulusInput":
+        """The input with the stimulus's run-time checks
+        (`neuromass.stimuli.AbstractStimulus.checked`)."""
+        t0, t1 = (None, None) if self.span is None else self.span
+        return StimulusInput(
+            self.stimulus.checked(t0, t1),
+            self.variables,
+            held=self.held,
+            span=self.span,
+        )

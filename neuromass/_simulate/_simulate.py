@@ -274,7 +274,10 @@ def simulate(
         stimulus.check_covers(t0, t1)
         extra_inputs += (
             StimulusInput(
-                stimulus, net.coupled_vars, held=stimulus_evaluation == "step"
+                stimulus,
+                net.coupled_vars,
+                held=stimulus_evaluation == "step",
+                span=jnp.asarray([t0, t1]),
             ),
         )
     for inp in extra_inputs:

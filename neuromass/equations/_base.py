@@ -1,6 +1,7 @@
 """The equation contract and the helpers its implementations share."""
 
 import abc
+import contextvars
 import dataclasses
 import functools
 import inspect
@@ -42,10 +43,21 @@ def concrete(x) -> np.ndarray | None:
         return None
 
 
+# While `AbstractEquation.checked` runs the checks, `require` records the rules of
+# the traced fields here instead of testing them.
+_TRACED_RULES: contextvars.ContextVar = contextvars.ContextVar("rules", default=None)
+
+
 def require(obj, name: str, ok, rule: str, fix: str) -> None:
     """Raise a `ValueError` naming `type(obj)(name=...)` when the concrete value of
-    the field `name` fails the elementwise test `ok` (skipped when traced)."""
+    the field `name` fails the elementwise test `ok` (skipped when traced: then
+    `AbstractEquation.checked` tests it at run time)."""
     value = concrete(getattr(obj, name))
+    rules = _TRACED_RULES.get()
+    if rules is not None:
+        if value is None and getattr(obj, name) is not None:
+            rules.append((name, ok, rule, fix))
+        return
     if value is None:
         return
     if not np.all(ok(value)):
@@ -161,6 +173,40 @@ class AbstractEquation(eqx.Module):
                 [jnp.broadcast_to(v, shape) for v in values],
             )
         return equation.evaluate(jnp.broadcast_to(var, shape))
+
+    def checked(self) -> "AbstractEquation":
+        """This equation with run-time checks (`eqx.error_if`) of its traced
+        parameters: the rules its constructor checks on concrete values (e.g. a
+        `PulseTrain` period > 0), for values set inside `jit`/`vmap`/`grad` (with
+        `eqx.tree_at`, or swept), and every parameter finite. The error names the
+        parameter."""
+        rules: list = []
+        token = _TRACED_RULES.set(rules)
+        try:
+            for cls in type(self).__mro__:
+                check = cls.__dict__.get("__check_init__")
+                if check is not None:
+                    check(self)
+        finally:
+            _TRACED_RULES.reset(token)
+        cls = type(self).__name__
+        out = self
+        for f in dataclasses.fields(self):
+            value = getattr(out, f.name)
+            if eqx.is_inexact_array(value):
+                rules.append(
+                    (f.name, jnp.isfinite, "finite", "Give it a finite value.")
+                )
+        for name, ok, rule, fix in rules:
+            value = getattr(out, name)
+            value = eqx.error_if(
+                value,
+                ~jnp.all(ok(value)),
+                f"`{cls}({name}=...)` must be {rule} (a traced value, e.g. set with "
+                f"`eqx.tree_at` or swept). {fix}",
+            )
+            out = eqx.tree_at(lambda e, name=name: getattr(e, name), out, value)
+        return out
 
     @abc.abstractmethod
     def evaluate(self, var: Float[Array, "..."]) -> Float[Array, "..."]:

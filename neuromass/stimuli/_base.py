@@ -88,6 +88,51 @@ class AbstractStimulus(eqx.Module):
         """Raise a `ValueError` naming the fix if the stimulus does not cover
         `[t0, t1]` (ms)."""
 
+    def checked(self, t0, t1) -> "AbstractStimulus":
+        """This stimulus with run-time checks (`eqx.error_if`) of its traced values,
+        for values set inside `jit`/`vmap`/`grad` where the constructor's checks
+        cannot see them: every weight, sample and parameter finite, each equation's
+        own rules (`neuromass.equations.AbstractEquation.checked`), and the
+        coverage of `[t0, t1]` (ms; not checked when None). The errors name the
+        field."""
+        from ..equations import AbstractEquation
+
+        def is_equation(x):
+            return isinstance(x, AbstractEquation)
+
+        out = jax.tree.map(
+            lambda x: x.checked() if is_equation(x) else x,
+            self,
+            is_leaf=is_equation,
+        )
+        cls = type(self).__name__
+
+        def finite(path, x):
+            if not eqx.is_inexact_array(x):
+                return x
+            return eqx.error_if(
+                x,
+                ~jnp.all(jnp.isfinite(x)),
+                f"A value of the {cls} (`{jax.tree_util.keystr(path)[1:]}`) is NaN or "
+                "infinite (a traced value, e.g. set with `eqx.tree_at` or swept); "
+                "give it finite values.",
+            )
+
+        out = jax.tree_util.tree_map_with_path(finite, out, is_leaf=is_equation)
+        covered = True if t0 is None else out.covers(t0, t1)
+        if isinstance(covered, bool):
+            return out
+        leaves, treedef = jax.tree.flatten(out)
+        first = next(i for i, x in enumerate(leaves) if eqx.is_array(x))
+        leaves[first] = eqx.error_if(
+            leaves[first],
+            ~covered,
+            f"The {cls} does not cover the simulated interval (its traced times "
+            "were set, e.g. with `eqx.tree_at`, or swept); give samples over the "
+            "whole interval from the start to `t1`.",
+        )
+        return jax.tree.unflatten(treedef, leaves)
+
     def __add__(self, other):
         if not isinstance(other, AbstractStimulus):
             return NotImplemented
