@@ -2,8 +2,6 @@
 history (one class per file)."""
 
 from ._autodiff import AutodiffDelayAdjoint as AutodiffDelayAdjoint
-from ._base import (
-    AbstractDelayAdjoint as AbstractDelayAdjoint,
-    get_delay_adjoint as get_delay_adjoint,
-)
+from ._base import AbstractDelayAdjoint as AbstractDelayAdjoint
+from ._choose import get_delay_adjoint as get_delay_adjoint
 from ._pulled import PulledDelayAdjoint as PulledDelayAdjoint
