@@ -406,3 +406,45 @@ def test_bad_time_series():
         S.TimeSeriesStimulus(ok_times, jnp.ones((3, 2)).at[1, 1].set(jnp.nan))
     with pytest.raises(ValueError, match="has 2 slices"):
         S.TimeSeriesStimulus(ok_times, jnp.ones((3, 2, 2)), variables=("x",))
+
+
+@pytest.mark.parametrize("evaluation", ["stage", "step"])
+def test_tabulated_table_equals_evaluation_in_the_vector_field(
+    x64, monkeypatch, evaluation
+):
+    """A `TimeSeriesStimulus` is tabulated for a stretch of steps ahead of the loop
+    (`AbstractInput.tabulate`); the trajectory and the gradient with respect to its
+    samples equal those of the same table evaluated at each stage inside the
+    vector field, to round-off."""
+    rng = np.random.default_rng(3)
+    net = nm.Network(
+        nm.models.Hopf(a=-0.05),
+        rng.random((4, 4)),
+        lengths=rng.uniform(5.0, 20.0, (4, 4)),
+        speed=5.0,
+        coupling="diffusive",
+        k=0.2,
+    )
+    y0 = net.node.initial_state(4, key=jax.random.key(1))
+    stim = nm.stimuli.TimeSeriesStimulus(
+        jnp.linspace(0.0, 12.0, 25), jnp.asarray(rng.normal(size=(25, 4)))
+    )
+
+    def run(samples):
+        s = eqx.tree_at(lambda s: s.samples, stim, samples)
+        sol = nm.simulate(
+            net, t1=12.0, dt=0.1, y0=y0, stimulus=s, stimulus_evaluation=evaluation
+        )
+        return sol["x"]
+
+    def both(samples):
+        x = run(samples)
+        g = jax.grad(lambda v: jnp.sum(run(v) ** 2))(samples)
+        return np.asarray(x), np.asarray(g)
+
+    x_tab, g_tab = both(stim.samples)
+    monkeypatch.setattr(nm.stimuli.TimeSeriesStimulus, "tabulated", False)
+    x_inner, g_inner = both(stim.samples)
+    np.testing.assert_allclose(x_tab, x_inner, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(g_tab, g_inner, rtol=1e-12, atol=1e-14)
+    assert np.abs(g_tab).max() > 1e-3

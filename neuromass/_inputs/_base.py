@@ -9,6 +9,7 @@ kind.
 """
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
@@ -42,12 +43,38 @@ class Stage(eqx.Module):
     reader of the delay history for that step (None without a delayed input).
 
     Inputs that follow The Virtual Brain's semantics of holding a value over a step
-    evaluate it at `tn` instead of the stage time."""
+    evaluate it at `tn` instead of the stage time.
+
+    `given` holds what an input tabulated ahead for this step (its
+    `AbstractInput.tabulate` at the step's offsets `offsets`), or None."""
 
     tn: Float[Array, ""]
     step: Int[Array, ""]
     reader: object = None
     c: float | None = eqx.field(static=True, default=None)
+    given: object = None
+    offsets: tuple[float, ...] | None = eqx.field(static=True, default=None)
+
+    def for_input(self, i: int) -> "Stage":
+        """This stage as input `i` of the system sees it (its own `given`)."""
+        if self.given is None:
+            return self
+        return Stage(
+            tn=self.tn,
+            step=self.step,
+            reader=self.reader,
+            c=self.c,
+            given=self.given[i],
+            offsets=self.offsets,
+        )
+
+    def given_at(self, c: float):
+        """The tabulated values at offset `c` (steps) of this step (None when
+        nothing was tabulated for this stage)."""
+        if self.given is None or self.offsets is None or c is None:
+            return None
+        k = self.offsets.index(float(c))
+        return jax.tree.map(lambda x: x[k], self.given)
 
     @staticmethod
     def free(t) -> "Stage":
@@ -74,6 +101,17 @@ class AbstractInput(eqx.Module):
 
     def diffusion(self, t, state: State) -> State | None:
         """The diagonal diffusion `{variable: (N,)}` it adds (noise), or None."""
+        return None
+
+    def tabulate(self, times: Float[Array, "steps offsets"]):
+        """What `drift` needs at the stage times `times`, computed ahead of the
+        steps, or None (the default: `drift` computes everything itself).
+
+        A known function of time (a stimulus table) is cheaper to differentiate
+        when its values for a stretch of steps are computed at once, outside the
+        loop over the steps: its cotangent is then gathered once per stretch
+        instead of once per step. The loop passes the result's slice of each step
+        in `Stage.given` (`Stage.given_at(c)`)."""
         return None
 
     def extra_state(self, node) -> tuple[str, ...]:

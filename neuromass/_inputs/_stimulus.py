@@ -27,8 +27,20 @@ class StimulusInput(AbstractInput):
     span: Float[Array, "2"] | None = None
 
     def drift(self, t, state, stage) -> Contribution:
+        given = stage.given_at(0.0 if self.held else stage.c)
+        if given is not None:
+            return Contribution(derivative=given)
         when = stage.tn if self.held else t
         return Contribution(derivative=self.stimulus.by_variable(when, self.variables))
+
+    def tabulate(self, times):
+        """The stimulus at the stage times `times`, when it is a table of samples
+        (`neuromass.stimuli.TimeSeriesStimulus`, as optimal control builds): the
+        gradient with respect to its samples is then gathered per stretch of
+        steps. Equations are evaluated in `drift`."""
+        if not self.stimulus.tabulated:
+            return None
+        return self.stimulus.by_variable(times, self.variables)
 
     def check(self, node, n: int) -> None:
         self.stimulus.check(node, n, self.variables)

@@ -48,8 +48,8 @@ class System(eqx.Module):
     def contributions(self, t, state: State, stage: Stage) -> Contribution:
         """The sum of the inputs' contributions at time `t` (`state` bounded)."""
         coupling, inputs, derivative, local = {}, {}, {}, None
-        for inp in self.inputs:
-            c = inp.drift(t, state, stage)
+        for i, inp in enumerate(self.inputs):
+            c = inp.drift(t, state, stage.for_input(i))
             _add(coupling, c.coupling)
             _add(inputs, c.inputs)
             _add(derivative, c.derivative)
@@ -70,6 +70,12 @@ class System(eqx.Module):
         d = dict(d)
         _add(d, c.derivative)
         return d
+
+    def tabulate(self, times) -> tuple | None:
+        """Each input's `AbstractInput.tabulate` at the stage times `times`
+        (`(steps, offsets)`), or None when no input tabulates."""
+        given = tuple(inp.tabulate(times) for inp in self.inputs)
+        return None if all(g is None for g in given) else given
 
     def diffusion(self, t, state: State) -> State | None:
         """The diagonal diffusion of every state variable, or None without noise."""

@@ -88,6 +88,13 @@ class AbstractStimulus(eqx.Module):
         """Raise a `ValueError` naming the fix if the stimulus does not cover
         `[t0, t1]` (ms)."""
 
+    @property
+    def tabulated(self) -> bool:
+        """Whether the stimulus is a table of samples, which a simulation reads
+        for a stretch of steps at once (cheaper to differentiate; see
+        `neuromass.AbstractInput.tabulate`). Default False."""
+        return False
+
     def checked(self, t0, t1) -> "AbstractStimulus":
         """This stimulus with run-time checks (`eqx.error_if`) of its traced values,
         for values set inside `jit`/`vmap`/`grad` where the constructor's checks
@@ -314,6 +321,10 @@ class SumStimulus(AbstractStimulus):
         if all(isinstance(c, bool) for c in covered):
             return all(covered)
         return jnp.all(jnp.stack([jnp.asarray(c) for c in covered]))
+
+    @property
+    def tabulated(self) -> bool:
+        return any(stim.tabulated for stim in self.stimuli)
 
     def check_covers(self, t0, t1):
         for stim in self.stimuli:

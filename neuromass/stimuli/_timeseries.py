@@ -159,6 +159,11 @@ class TimeSeriesStimulus(AbstractPatternStimulus):
             return self.times[0], self.times[-1], 0.0
         return float(t[0]), float(t[-1]), 1e-9 * float(t[-1] - t[0])
 
+    @property
+    def tabulated(self) -> bool:
+        """True: a simulation reads the samples for a stretch of steps at once."""
+        return True
+
     def covers(self, t0: float, t1: float) -> bool:
         """Whether `[t0, t1]` (ms) lies within `[times[0], times[-1]]` (up to a
         round-off of 1e-9 of the sampled span). A traced boolean when the times or

@@ -126,6 +126,9 @@ class StepBody(AbstractBody):
     def advance(self, core: LoopState, noise) -> LoopState:
         cfg, system = self.config, self.system
         dt = cfg.dt
+        given = offsets = None
+        if isinstance(noise, Drawn):
+            noise, given, offsets = noise.noise, noise.given, _tabulated_at(cfg)
         step, y = core.step, core.y
         tn = cfg.grid.t0 + step.astype(_dtype(y)) * dt
         hs, reader = self._reader(core.history, step, tn)
@@ -135,7 +138,9 @@ class StepBody(AbstractBody):
             reader = HeldReader(regional)
 
         def stage_of(c):
-            return Stage(tn=tn, step=step, reader=reader, c=c)
+            return Stage(
+                tn=tn, step=step, reader=reader, c=c, given=given, offsets=offsets
+            )
 
         y1, solver_state = cfg.stepper.step(
             cfg.solver, system, tn, y, dt, stage_of, core.solver_state, noise
@@ -160,7 +165,21 @@ class StepBody(AbstractBody):
         return jax.lax.scan(one, (core, monitors), noise, length=steps)[0]
 
     def draw(self, start, count):
-        return draw_noise(self.key, self.config, self.names, start, count)
+        """The noise of `count` steps from step `start`, with what the inputs
+        tabulate ahead for them (`Drawn`) when an input does."""
+        noise = draw_noise(self.key, self.config, self.names, start, count)
+        offsets = _tabulated_at(self.config)
+        if offsets is None:
+            return noise
+        cfg = self.config
+        steps = start + jnp.arange(count, dtype=start.dtype)
+        dtype = cfg.dtype
+        tn = cfg.grid.t0 + steps.astype(dtype) * cfg.dt
+        times = jnp.stack([tn + c * cfg.dt for c in offsets], axis=-1)
+        given = self.system.tabulate(times)
+        if given is None:
+            return noise
+        return Drawn(noise=noise, given=given)
 
     def rejoin(self, core, cut):
         if self.history is None:
@@ -173,6 +192,25 @@ class StepBody(AbstractBody):
             solver_state=core.solver_state,
             coupling=core.coupling,
         )
+
+
+class Drawn(eqx.Module):
+    """The per-step inputs of a stretch of steps when an input tabulates ahead:
+    the noise increments (or None) and each input's tabulated values
+    (`System.tabulate`), with a leading step axis."""
+
+    noise: object
+    given: tuple
+
+
+def _tabulated_at(cfg) -> tuple[float, ...] | None:
+    """The stage offsets (steps) at which inputs are tabulated ahead: the
+    stepper's, with 0 (the start of the step, for values held over it); None when
+    the stages are not known at trace time (a solver's own `step`)."""
+    offsets = cfg.stepper.offsets(cfg.solver)
+    if offsets is None:
+        return None
+    return tuple(sorted({0.0, *map(float, offsets)}))
 
 
 def draw_noise(key, cfg, names, start, count):
