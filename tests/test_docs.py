@@ -321,7 +321,7 @@ def test_docstrings_read_well_in_help():
     import importlib
     import inspect
 
-    link = re.compile(r"\]\[[\w.]*\]")
+    link = re.compile(r"\[`[\w.()]+`\]\[[\w.]*\]")  # [`name`][] or [`x`][target]
     bad = []
     for name in _API_NAMESPACES:
         module = importlib.import_module(name)

@@ -2,6 +2,7 @@
 
 import abc
 from collections.abc import Sequence
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -88,6 +89,10 @@ class AbstractStimulus(eqx.Module):
         """Raise a `ValueError` naming the fix if the stimulus does not cover
         `[t0, t1]` (ms)."""
 
+    #: Fields whose values may be infinite (e.g. the distance to an unreachable
+    #: vertex); `checked` refuses only NaN there.
+    may_be_infinite: ClassVar[tuple[str, ...]] = ()
+
     @property
     def tabulated(self) -> bool:
         """Whether the stimulus is a table of samples, which a simulation reads
@@ -117,12 +122,16 @@ class AbstractStimulus(eqx.Module):
         def finite(path, x):
             if not eqx.is_inexact_array(x):
                 return x
+            name = jax.tree_util.keystr(path)[1:]
+            if name in self.may_be_infinite:
+                bad, what = jnp.isnan(x), "NaN"
+            else:
+                bad, what = ~jnp.isfinite(x), "NaN or infinite"
             return eqx.error_if(
                 x,
-                ~jnp.all(jnp.isfinite(x)),
-                f"A value of the {cls} (`{jax.tree_util.keystr(path)[1:]}`) is NaN or "
-                "infinite (a traced value, e.g. set with `eqx.tree_at` or swept); "
-                "give it finite values.",
+                jnp.any(bad),
+                f"A value of the {cls} (`{name}`) is {what} (a traced value, e.g. "
+                "set with `eqx.tree_at` or swept); give it finite values.",
             )
 
         out = jax.tree_util.tree_map_with_path(finite, out, is_leaf=is_equation)

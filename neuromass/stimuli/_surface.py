@@ -53,6 +53,7 @@ class SurfaceStimulus(AbstractPatternStimulus):
     """
 
     distances: Float[Array, "foci vertices"]
+    may_be_infinite: ClassVar[tuple[str, ...]] = ("distances",)
     spatial: Callable
     temporal: Callable
     variables: tuple[str, ...] | None = eqx.field(static=True)
