@@ -43,6 +43,7 @@ def _close(a, b, rtol=1e-9):
         assert float(jnp.max(jnp.abs(x - y))) <= rtol * scale
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "interpolation, solver",
     [("linear", diffrax.Heun()), ("nearest", diffrax.Euler())],
@@ -93,6 +94,7 @@ def test_pulled_adjoint_equals_autodiff(x64, getkey, interpolation, solver):
     assert float(g["pulled"][1][0]) == pytest.approx(float(fd), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_pulled_adjoint_history_horizon_checkpoint(x64):
     """An array history, truncated backpropagation and checkpointing: the history's
     gradient (the pulled reads before the first step) and the others agree."""
@@ -120,6 +122,7 @@ def test_pulled_adjoint_history_horizon_checkpoint(x64):
     assert float(jnp.max(jnp.abs(g["pulled"][1][1]))) > 0.0  # the history matters
 
 
+@pytest.mark.slow
 def test_forward_mode_needs_autodiff(x64):
     """`jax.jvp` works with `delay_adjoint="autodiff"`; the pulled adjoint defines
     reverse mode only."""
@@ -144,6 +147,7 @@ def test_forward_mode_needs_autodiff(x64):
         nm.simulate(net, t1=1.0, dt=0.1, delay_adjoint="magic")
 
 
+@pytest.mark.slow
 def test_pulled_adjoint_under_vmap(x64):
     """Per-member gradients of a vmapped (ensemble) loss equal the single ones."""
     net = _network()

@@ -61,6 +61,7 @@ def _assert_close(a, b, atol=2e-5):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol, rtol=0)
 
 
+@pytest.mark.slow
 def test_blocked_equals_stepwise(count_blocks, getkey):
     """Euler with noise, a transient and two monitors (one streaming, one periodic),
     in blocks of 5 steps. (Heun's forward pass: `test_blocked_adjoint`.)"""
@@ -81,6 +82,7 @@ def test_blocked_equals_stepwise(count_blocks, getkey):
     _assert_close(blocked, stepwise)
 
 
+@pytest.mark.slow
 def test_block_size():
     """S divides the output period and the transient and is at most the shortest
     lag (13 steps here); without a whole number of shared steps, no blocking."""
@@ -138,6 +140,7 @@ def test_degree_bands_minimise_padding():
     assert cost == best
 
 
+@pytest.mark.slow
 def test_sweep_as_one_loop(count_blocks, getkey):
     """vmap over k, the weights, a node parameter, the initial state and the noise
     keys (one loop with the sweep trailing the ring) equals the points one by one."""
@@ -173,6 +176,7 @@ def test_sweep_as_one_loop(count_blocks, getkey):
         _assert_close(nested[j, i], one(ks[i], x0[j]))
 
 
+@pytest.mark.slow
 def test_swept_speed(count_blocks):
     """Delays swept with `eqx.tree_at`: per-point blocked loops, sized by the
     network's `min_delay`; a faster speed than it allows is a clear error."""
@@ -191,6 +195,7 @@ def test_swept_speed(count_blocks):
         jax.block_until_ready(jax.jit(run)(base, jnp.asarray(10.0)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("adjoint", ["pulled", "autodiff"])
 def test_gradients(adjoint):
     """Gradients under vmap, either way round, are those of single runs; forward
@@ -214,6 +219,7 @@ def test_gradients(adjoint):
         np.testing.assert_allclose(t, one, rtol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "options",
     [
@@ -273,6 +279,7 @@ def test_blocked_adjoint(count_blocks, getkey, options):
     _assert_close(blocked, reference, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_eager_gradient_keeps_only_needed_residuals():
     """A plain (eager) `jax.vjp` runs the blocked loop's forward rule as a program of
     its own, so what it keeps is what it writes out: with respect to `k` alone it
@@ -298,6 +305,7 @@ def test_eager_gradient_keeps_only_needed_residuals():
     np.testing.assert_allclose(eager, jitted, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_linear_interpolation_blocked(count_blocks):
     """Linear reads in blocks (two grid taps per edge, `tap_weights`): the forward
     pass and the gradients of the blocked pulled adjoint with respect to

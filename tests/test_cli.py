@@ -107,6 +107,7 @@ def test_models_lists_the_catalogue(capsys):
         assert name in out
 
 
+@pytest.mark.slow
 def test_simulate_example(workdir, capsys, monkeypatch):
     import matplotlib.figure
 
@@ -152,6 +153,7 @@ def test_simulate_example(workdir, capsys, monkeypatch):
     assert "compiling the simulation" in out and "warning" not in err
 
 
+@pytest.mark.slow
 def test_in_strength_warning(workdir, capsys):
     """A connectome whose in-strength is above 10 (here 20 for every region, the
     row sums of the weights) is reported with the fixes; the same weights
@@ -176,6 +178,7 @@ def _read_csv(path):
         return list(csv.DictReader(fh))
 
 
+@pytest.mark.slow
 def test_sweep_example_resumes(workdir, capsys):
     code, out, err = _run(capsys, "sweep", SWEEP_SPEC, *TINY_SWEEP)
     assert code == 0, err
@@ -514,6 +517,7 @@ variables = ["x"]
 """
 
 
+@pytest.mark.slow
 def test_simulate_with_a_stimulus(workdir, capsys):
     spec = workdir / "spec.toml"
     spec.write_text(BASE + STIMULATED)

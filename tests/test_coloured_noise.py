@@ -25,6 +25,7 @@ def _run(noise, t1=2000.0, key=0):
     )
 
 
+@pytest.mark.slow
 def test_stationary_statistics_match_theory():
     """2000 ms of 8 independent processes (~3,000 correlation times): the variance
     within 8 % of sigma^2, the autocorrelation at lags tau/2, tau, 2 tau within 0.05
@@ -50,6 +51,7 @@ def test_stationary_statistics_match_theory():
     assert v.var() == pytest.approx(SIGMA**2 * TAU / (1 + TAU), rel=0.12)
 
 
+@pytest.mark.slow
 def test_tree_at_of_noise_fields_equals_fresh():
     base = nm.noise.OrnsteinUhlenbeck(TAU, SIGMA)
     changed = eqx.tree_at(lambda n: (n.tau, n.sigma), base, (2.0, 0.1))

@@ -42,6 +42,7 @@ def _riccati(A, B, Q, R, F, T, x0):
     return P, loop.sol, u
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("x64")
 def test_linear_network_matches_the_riccati_solution():
     # dx = (gamma I + k W) x + u on two coupled linear nodes; J = 1/2 int |x|^2 +
@@ -109,6 +110,7 @@ def _delayed_hopf(noise=None):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("x64")
 @pytest.mark.parametrize("case", ["delayed, noisy", "no delays"])
 def test_gradient_matches_central_differences(case):
@@ -153,6 +155,7 @@ def test_gradient_matches_central_differences(case):
 
 
 # ----------------------------------------------------- (c) a bistable WC node
+@pytest.mark.slow
 def test_switches_a_bistable_wilson_cowan_node_up():
     node = nm.models.WilsonCowan()  # TVB's defaults: rest E = 0, and E ~ 0.46
     up = nm.simulate(node, t1=300.0, dt=0.1, save_every=1.0, y0={"E": 0.6, "I": 0.2})
@@ -193,6 +196,7 @@ def test_soft_threshold_and_projection_transforms():
         C.soft_threshold(0.1).update(p, optax.EmptyState())
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("x64")
 def test_sparse_control_satisfies_the_l1_optimality_conditions():
     # A convex problem (linear node, quadratic precision and energy, L1 sparsity):
@@ -255,6 +259,7 @@ def test_sparse_control_satisfies_the_l1_optimality_conditions():
     assert np.all(np.asarray(stim.samples) == 0.0)
 
 
+@pytest.mark.slow
 def test_bounds_and_mask_hold_at_every_step():
     net = _delayed_hopf()
     mask = np.array([True, False, True])
@@ -279,6 +284,7 @@ def test_bounds_and_mask_hold_at_every_step():
     assert stim.variables == ("x",) and stim.samples.shape == (41, 3, 1)
 
 
+@pytest.mark.slow
 def test_noise_averaged_over_keys_and_resampled():
     net = _delayed_hopf(nm.noise.Additive(0.05))
     keys = jax.random.split(jax.random.key(0), 3)
@@ -304,6 +310,7 @@ def test_noise_averaged_over_keys_and_resampled():
     assert np.all(np.isfinite(trace.cost)) and not trace.skipped.any()
 
 
+@pytest.mark.slow
 def test_background_stimulus_is_added():
     net = _delayed_hopf()
     sim = dict(t1=20.0, dt=0.1, save_every=1.0)

@@ -101,6 +101,7 @@ def _runnable_pages():
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", _runnable_pages(), ids=_page_id)
 def test_page_runs(page, tmp_path, monkeypatch):
     text = page.read_text()

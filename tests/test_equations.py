@@ -186,6 +186,7 @@ def _fd(f, x, h=1e-6):
     return (f(x + h) - f(x - h)) / (2 * h)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["onset", "T", "tau", "amp"])
 def test_smooth_pulse_train_gradients(x64, name):
     base = {"onset": 30.0, "T": 42.0, "tau": 13.0, "amp": 1.5, "sharpness": 0.8}
@@ -229,6 +230,7 @@ SWEEPS = [
 SWEEP_IDS = [f"{c[0].__name__}-{c[1]}" for c in SWEEPS]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls, name, values, fixed", SWEEPS, ids=SWEEP_IDS)
 def test_tree_at_and_vmap(x64, cls, name, values, fixed):
     t = jnp.linspace(-20.0, 150.0, 341)

@@ -260,6 +260,7 @@ def test_one_atomic_writer_for_every_file(sol, tmp_path, monkeypatch):
 WORKER = pathlib.Path(__file__).with_name("_fuzz_worker.py")
 
 
+@pytest.mark.slow
 def test_flipped_bytes_are_caught(sol, tmp_path):
     """Flip one byte (every 37th, and the first 64 and last 160 bytes) of a saved
     Solution (.npz and .nc), a Connectome and a SweepResult: each load raises an

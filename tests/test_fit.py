@@ -513,6 +513,7 @@ def _fit_coupling(start, fc_of, target, optimizer, steps):
     return fitted, trace
 
 
+@pytest.mark.slow
 def test_recover_global_coupling_of_delayed_hopf_from_fc():
     """FC of a noisy delayed Hopf network at k = 0.2 (fixed noise key): fitting k
     from 0.05 recovers 0.2, the only zero of the loss."""
@@ -556,6 +557,7 @@ def test_recover_global_coupling_of_delayed_hopf_from_fc():
     assert trace.params.weights is None and trace.params.node.a is None
 
 
+@pytest.mark.slow
 def test_recover_global_coupling_of_delayed_hopf_from_bold_fc():
     """FC of the BOLD signal (Balloon-Windkessel monitor, TR 0.5 s) of a noisy
     delayed Hopf network at k = 0.02 (fixed noise key): the gradient flows through
@@ -607,6 +609,7 @@ def test_recover_global_coupling_of_delayed_hopf_from_bold_fc():
     assert trace.n_skipped == 0 and np.all(trace.params.k > 0)
 
 
+@pytest.mark.slow
 def test_recover_per_region_frequencies_from_spectra():
     """Three weakly coupled Hopf oscillators at 0.2, 0.3, 0.4 rad/ms: their spectral
     centroids identify each region's omega; the fit starts all at 0.3."""

@@ -63,6 +63,7 @@ def _single_from(start_a, start_b, steps=40, **kw):
 
 
 # ----------------------------------------------------------------- multi-start
+@pytest.mark.slow
 def test_multistart_equals_single_start_fits():
     """Every start follows the path a single-start fit from its starting point
     takes: same losses and parameters at every step (to float32 round-off: the
@@ -103,6 +104,7 @@ def test_multistart_equals_single_start_fits():
     np.testing.assert_allclose(float(quadratic(m)), trace.best_loss, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_multistart_equals_single_start_in_x64(x64):
     """In double precision the two agree to 1e-12."""
     model = {"a": jnp.asarray(0.0), "b": jnp.full(3, 0.25), "c": jnp.arange(2.0)}
@@ -143,6 +145,7 @@ def test_multistart_equals_single_start_in_x64(x64):
         np.testing.assert_allclose(single.loss, trace.loss[i], rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.slow
 def test_drawn_starts_are_a_latin_hypercube_inside_the_bounds():
     kw = dict(
         params=lambda m: (m["a"], m["b"]),
@@ -196,6 +199,7 @@ def test_starts_from_a_space():
     np.testing.assert_allclose(trace.starts["b"], [[1.0] * 3, [2.0] * 3])
 
 
+@pytest.mark.slow
 def test_multistart_resumes_from_its_store(tmp_path):
     """A chunked multi-start writes each finished chunk of starts; a rerun loads
     them (nothing is recompiled), and recomputes only a missing chunk, with the
@@ -242,6 +246,7 @@ def test_multistart_resumes_from_its_store(tmp_path):
     np.testing.assert_array_equal(seq.loss, first.loss)
 
 
+@pytest.mark.slow
 def test_multistart_of_a_delayed_network():
     """A network (delays, noise key in the loss) goes through the sweep engine:
     each start equals a single-start fit from it."""
@@ -362,6 +367,7 @@ def test_multistart_warns_about_skipped_steps():
 
 
 # ---------------------------------------------------------------------- CMA-ES
+@pytest.mark.slow
 def test_cmaes_finds_the_global_minimum_of_rastrigin():
     """From a local minimum of the 2-D Rastrigin function (global minimum 0 at
     the origin, local minima near every integer point), within its usual box.
@@ -396,6 +402,7 @@ def test_cmaes_finds_the_global_minimum_of_rastrigin():
     assert trace.sigma[-1] < 0.05
 
 
+@pytest.mark.slow
 def test_cmaes_honours_the_constraints():
     """The minimum of x + y is at the lower corner of the box: every candidate
     stays inside it (the search runs in the unconstrained coordinates), and the
@@ -423,6 +430,7 @@ def test_cmaes_honours_the_constraints():
     np.testing.assert_allclose(fitted["s"], 0.5, atol=0.05)
 
 
+@pytest.mark.slow
 def test_hybrid_refines_the_best_candidates():
     fitted, trace = nm.fit(
         {"x": jnp.array([3.0, -3.0])},
@@ -448,6 +456,7 @@ def test_hybrid_refines_the_best_candidates():
     assert trace.best_loss < 1e-3
 
 
+@pytest.mark.slow
 def test_global_search_resumes_from_its_store(tmp_path):
     traced = []
 
@@ -627,6 +636,7 @@ def test_landscape_values_and_slopes_equal_direct_evaluations():
     assert fd.shape == (5, 9) and np.sign(fd[0, 0]) == -1
 
 
+@pytest.mark.slow
 def test_landscape_of_a_network_matches_direct_simulations():
     conn = nm.datasets.load_connectome()
     key = jax.random.key(3)
@@ -706,6 +716,7 @@ def test_ensemble_loss():
 
 
 # ------------------------------------------------------------------------ plots
+@pytest.mark.slow
 def test_plots(tmp_path):
     pytest.importorskip("matplotlib")
     import matplotlib.pyplot as plt

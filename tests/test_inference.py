@@ -29,6 +29,7 @@ def _two_region_net(**kw):
 
 
 # ---------------------------------------------------------------------------- NUTS
+@pytest.mark.slow
 def test_nuts_against_quadrature_conjugate_and_prior():
     """One NUTS run on a 3-region delayed Hopf network, three parameters with known
     posteriors (they are independent by construction):
@@ -175,6 +176,7 @@ def test_likelihoods_against_scipy():
 
 
 # ------------------------------------------------------------------------ SBI
+@pytest.mark.slow
 def test_sbi_conjugate_posterior_and_sbc():
     """NPE through `simulate_table` (sweep) and flowjax on a problem with a known
     posterior: log k ~ N(m0, s0), features y_i = log k + N(0, s) (i = 1..3).

@@ -214,6 +214,7 @@ def test_homogenisation_matches_tvb_local_connectivity(kernel_name, x64):
         assert b.data.min() < 0 < b.data.max()
 
 
+@pytest.mark.slow
 @needs_gdist
 def test_gradient_wrt_kernel_width_matches_finite_differences(x64):
     cortex = _grid_cortex(10, 2.0)
@@ -347,6 +348,7 @@ def test_sparse_matrix_is_a_pytree_with_static_pattern():
     np.testing.assert_allclose(L @ np.arange(4.0), [1.0, 2.0, 3.0, 0.0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n, density", [(60, 0.1), (300, 0.12)])  # unrolled, blocked
 @pytest.mark.parametrize("batch", [(), (3,)])
 def test_custom_reverse_rule_matches_the_transpose(n, density, batch, x64):

@@ -147,6 +147,7 @@ def _tvb_dfuns(model):
     return {k: (lambda *a, f=f, **kw: np.array(f(*a, **kw))) for k, f in out.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", LOCAL_MODELS)
 def test_local_coupling_matches_tvb_dfun(name, x64):
     rng = np.random.default_rng(sum(map(ord, name)) + 17)
@@ -190,6 +191,7 @@ def test_local_coupling_matches_tvb_dfun(name, x64):
                 )  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", LOCAL_MODELS)
 def test_no_local_coupling_is_bit_identical(name, x64):
     """`local=None` (region networks) is the vector field without the keyword, bit
@@ -225,6 +227,7 @@ def _tvb_reads_local_coupling(tvb_cls):
     return False
 
 
+@pytest.mark.slow
 def test_every_model_takes_the_local_coupling_where_tvb_does():
     names = nm.models.list_models().names()
     assert set(names) == set(TVB_COUNTERPART), set(names) ^ set(TVB_COUNTERPART)
@@ -270,6 +273,7 @@ SURFACE_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SURFACE_CASES))
 def test_surface_network_local_coupling_end_to_end(name, x64):
     """The local coupling of a surface network reaches the model as TVB's sparse

@@ -437,6 +437,7 @@ def test_synchrony_gradients_are_finite(x64, rng):
 # ----------------------------------------------------- transformations, gradients
 
 
+@pytest.mark.slow
 def test_jit_and_vmap_agree_with_batched_calls(rng):
     x = rng.standard_normal((3, 120, 4)).astype(np.float32)
     np.testing.assert_allclose(jax.jit(metrics.fc)(x), metrics.fc(x), atol=1e-6)
@@ -524,6 +525,7 @@ def test_public_api_is_documented():
         assert f"[`neuromass.metrics.{name}`][]" in guide, name
 
 
+@pytest.mark.slow
 def test_docs_page_examples_run():
     page = pathlib.Path(__file__).parents[1] / "docs" / "metrics.md"
     blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)

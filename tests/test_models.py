@@ -26,6 +26,7 @@ def _random_state(node, n, rng):
 
 
 # ----------------------------------------------------------------------- contract
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", ALL_MODELS, ids=lambda c: c.__name__)
 def test_node_contract(cls, x64):
     node = cls()
@@ -75,6 +76,7 @@ def test_node_contract(cls, x64):
         assert part in doc, part
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", ALL_MODELS, ids=lambda c: c.__name__)
 def test_per_region_parameters_broadcast(cls, x64):
     """An (N,) parameter gives region i the dynamics of the scalar value p[i]."""
@@ -188,6 +190,7 @@ def _dominant_frequency(x, dt_ms):
     return f[np.argmax(np.abs(np.fft.rfft(x)) ** 2)]
 
 
+@pytest.mark.slow
 def test_jansen_rit_alpha_rhythm(x64):
     # Jansen & Rit (1995): firing threshold v0 = 6 mV (TVB's default is 5.52 mV)
     sol = nm.simulate(
@@ -198,6 +201,7 @@ def test_jansen_rit_alpha_rhythm(x64):
     assert 9.0 <= _dominant_frequency(v, 1.0) <= 12.5
 
 
+@pytest.mark.slow
 def test_wong_wang_bistability(x64):
     """Strong recurrence: low and high activity states from different initial
     conditions; default recurrence: a single (low) state."""
@@ -234,6 +238,7 @@ def test_montbrio_up_and_down_states(x64):
     assert np.all(ys["r"] >= 0.0)
 
 
+@pytest.mark.slow
 def test_kuramoto_synchronises_above_critical_coupling(x64):
     n, gamma, omega0 = 16, 0.01, 0.06
     omega = omega0 + gamma * np.linspace(-1.0, 1.0, n)  # uniform, half-width gamma
@@ -262,6 +267,7 @@ def test_kuramoto_synchronises_above_critical_coupling(x64):
     assert r_above > 0.9
 
 
+@pytest.mark.slow
 def test_epileptor_switches_between_interictal_and_seizure(x64):
     sol = nm.simulate(nm.models.Epileptor(), t1=5000.0, dt=0.1, save_every=1.0)
     x1, z = np.asarray(sol["x1"])[:, 0], np.asarray(sol["z"])[:, 0]
@@ -330,6 +336,7 @@ def _load_example_model():
 RateNode = _load_example_model()
 
 
+@pytest.mark.slow
 def test_user_defined_model_simulates_sweeps_and_differentiates(x64):
     rng = np.random.default_rng(5)
     n = 4

@@ -49,6 +49,7 @@ def test_subsample_average_projection_match_numpy():
     assert sol["eeg"].shape == (60, 3)
 
 
+@pytest.mark.slow
 def test_streaming_statistics_match_numpy(getkey):
     net = _net(noise=nm.noise.Additive(0.05))
     mons = [nm.monitors.OnlineFC("x", every=0.5), nm.monitors.RunningStats("y")]
@@ -215,6 +216,7 @@ def _loss_fn(net, **kw):
     return loss
 
 
+@pytest.mark.slow
 def test_checkpoint_gives_the_same_gradient(x64):
     net = _net()
     k = jnp.asarray(0.3)
@@ -249,6 +251,7 @@ def test_runs_too_short_for_a_second_sample(getkey):
     assert sol.monitors["bold"].ts.shape == (0,)
 
 
+@pytest.mark.slow
 def test_result_does_not_depend_on_the_loop_blocking(getkey):
     # the noise of step n depends only on (key, n): saving more often changes the
     # blocking of the loop, not the trajectory

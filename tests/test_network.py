@@ -126,6 +126,7 @@ def test_external_inputs_enter_the_named_variable(x64):
         nm.simulate(bad, t1=1.0, dt=0.1)
 
 
+@pytest.mark.slow
 def test_single_node_and_heterogeneous_parameters(x64):
     a = jnp.array([0.04, 0.09, 0.16])
     net = nm.Network(nm.models.Hopf(a=a, omega=0.3), np.zeros((3, 3)))

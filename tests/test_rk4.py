@@ -52,6 +52,7 @@ def test_fourth_order_on_an_ode_with_an_analytic_solution(x64):
     assert errors["RK4"][-1] < 1e-9
 
 
+@pytest.mark.slow
 def test_fourth_order_through_simulate(x64):
     """A linear network without delays, x' = (gamma I + k W) x, simulated with
     `solver=nm.RK4()`: the error against expm falls as dt^4."""

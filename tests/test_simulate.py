@@ -34,6 +34,7 @@ def _random_net(n=6, seed=0, speed=2.0, k=0.2, node=None, **kw):
 
 
 # ------------------------------------------------------------- non-delayed systems
+@pytest.mark.slow
 @pytest.mark.parametrize("controller", [None, "pid"])
 def test_linear_network_matches_matrix_exponential(x64, controller):
     n = 5
@@ -82,6 +83,7 @@ def _eigen_dde(tau):
     return lam
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "solver, interp, order",
     [(diffrax.Heun(), "linear", 2.0), (diffrax.Tsit5(), "cubic", 4.0)],
@@ -176,6 +178,7 @@ def test_nearest_reproduces_integer_step_ring_buffer(x64):
     np.testing.assert_allclose(np.asarray(sol["y"][-1]), y, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_zero_delays_are_instantaneous(x64):
     net, w, _ = _random_net(n=4, seed=2)
     inst = net.replace(delays=np.zeros_like(w))
@@ -208,6 +211,7 @@ def test_delay_shorter_than_dt_refused():
         nm.simulate(net, t1=1.0, dt=0.1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "solver",
     [
@@ -265,6 +269,7 @@ def _ou_network(theta, sigma, delayed):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "solver, delayed",
     [
@@ -378,6 +383,7 @@ def test_jansen_rit_network_runs():
     assert np.all(np.isfinite(v)) and v.std() > 0.1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "solver, noisy",
     [
@@ -410,6 +416,7 @@ class _GenericDiffusive(nm.coupling.AbstractCoupling):
         return gx
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "solver, interp",
     [
@@ -428,6 +435,7 @@ def test_linear_coupling_fast_path_matches_general_path(x64, solver, interp):
     )
 
 
+@pytest.mark.slow
 def test_symmetric_start_warns():
     """A deterministic network whose regions all start in the default state and
     whose coupling cannot tell them apart warns (every region would follow the

@@ -104,6 +104,7 @@ def test_time_series_matches_numpy_interp(x64):
     np.testing.assert_array_equal(stim.values(times[0]), values[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_evenly_spaced_time_series_matches_numpy_interp(dtype):
     # evenly spaced samples are found by arithmetic (with a correction of one
@@ -140,6 +141,7 @@ def test_time_series_per_variable(x64):
     assert stim.values(jnp.asarray(times[:4])).shape == (4, 3, 2)
 
 
+@pytest.mark.slow
 def test_time_series_gradients(x64):
     times = jnp.array([0.0, 10.0, 25.0, 40.0])
     samples = jnp.asarray(np.random.default_rng(2).normal(size=(4, 2)))
@@ -302,6 +304,7 @@ def test_tree_at_equals_fresh_objects(x64):
     )
 
 
+@pytest.mark.slow
 def test_vmap_over_weights_and_onsets(x64):
     t = jnp.linspace(0.0, 150.0, 61)
     weights = jnp.asarray(np.random.default_rng(3).normal(size=(5, 4)))
@@ -330,6 +333,7 @@ def test_vmap_over_weights_and_onsets(x64):
     np.testing.assert_allclose(out, loop, rtol=1e-14, atol=1e-15)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["weights", "onset", "amp", "samples"])
 def test_gradients_match_finite_differences(x64, name):
     t = jnp.linspace(0.0, 120.0, 49)

@@ -130,6 +130,7 @@ FIELDS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("field", sorted(FIELDS))
 def test_tree_at_equals_fresh(field):
     net = _net()
@@ -161,6 +162,7 @@ def test_vmap_sweep_equals_loop():
         np.testing.assert_allclose(batched[i], run(k, s), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, path, x",
     [

@@ -8,6 +8,7 @@ import sys
 
 import jax
 import numpy as np
+import pytest
 
 import neuromass
 
@@ -75,6 +76,7 @@ print("RESULT" + json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_parallel_execution_on_two_host_devices(tmp_path):
     script = tmp_path / "devices.py"
     script.write_text(SCRIPT.format(x64=jax.config.jax_enable_x64))

@@ -407,6 +407,7 @@ def _noisy_point(net, key):
     }
 
 
+@pytest.mark.slow
 def test_bit_identical_across_batch_sizes_and_executors():
     """The same point gives the same bytes whatever the batch size (1, 3, 16) and
     the executor, with noise and a diverging point. XLA compiles a vmapped mean

@@ -424,6 +424,7 @@ def _wait_for(condition, proc, what, timeout=120):
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_sweep_then_resume_is_identical(tmp_path):
     store = str(tmp_path / "store")
     proc = _start(tmp_path, store, 4)
@@ -456,6 +457,7 @@ def test_sigkill_mid_sweep_then_resume_is_identical(tmp_path):
     assert not [n for n in os.listdir(store) if n.startswith(".tmp-")]
 
 
+@pytest.mark.slow
 def test_second_writer_is_refused_while_the_first_runs(tmp_path):
     """Two processes on one store, batch sizes 4 and 1: the second is refused with
     a message naming the first; the store then holds each point once."""
@@ -538,6 +540,7 @@ def _model_sweep(store, net, fn=_mean_x, **kw):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "change, message",
     [

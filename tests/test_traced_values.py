@@ -35,6 +35,7 @@ def _run_traced(net, path, value, **kw):
     return run(jnp.asarray(value))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "value, message",
     [(np.nan, "NaN or infinite"), (-5.0, "negative"), (0.5, "longer than")],
@@ -72,6 +73,7 @@ def test_nan_speed_in_a_sweep_is_an_error_point():
         nm.sweep(fn, bad, model=net, progress=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "path, value, message",
     [
@@ -102,6 +104,7 @@ def test_node_parameter_set_to_a_string_is_named():
         nm.simulate(net, **KW)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("save_every", [0.1, 0.5])
 def test_weights_sweep_matches_fresh_networks(save_every):
     """A weights sweep (`DataAxis` of matrices) on a delayed network runs with any
@@ -123,6 +126,7 @@ def test_weights_sweep_matches_fresh_networks(save_every):
         np.testing.assert_allclose(res.outputs["x"][i], fresh, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "stimulus, path, value, message",
     [

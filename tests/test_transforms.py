@@ -92,6 +92,7 @@ CHANGED_IN = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "case, noisy",
     [("nearest-blocked", True), ("nearest-stepwise", False), ("linear-stepwise", True)],
@@ -131,6 +132,7 @@ def test_tree_at_diagonal_and_bad_values(x64):
         run(eqx.tree_at(lambda n: n.speed, base, 500.0), "linear-stepwise")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["nearest-blocked", "linear-stepwise"])
 def test_vmap_equals_fresh(x64, case):
     """k, a node parameter, the weights (with a new edge), the speed and the noise
@@ -171,6 +173,7 @@ def test_vmap_equals_fresh(x64, case):
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["nearest-blocked", "linear-stepwise"])
 def test_traced_values_beyond_bounds_are_errors(case):
     """Traced delays longer than `max_delay` or shorter than `min_delay`, or a traced
@@ -191,6 +194,7 @@ def test_traced_values_beyond_bounds_are_errors(case):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["nearest-blocked", "linear-stepwise"])
 def test_grad_equals_finite_differences(x64, case):
     """Gradients with respect to k, a per-region parameter, the weights (with an
@@ -251,6 +255,7 @@ def test_grad_equals_finite_differences(x64, case):
         assert abs(fd) > 1e-8, name  # the direction matters
 
 
+@pytest.mark.slow
 def test_sweep_widens_bounds(x64):
     """`nm.sweep(..., model=net)` over speeds below the network's and weights with
     new edges runs every point as a fresh network (the bounds are widened from the
@@ -324,6 +329,7 @@ def test_built_networks_share_one_program(caplog):
     assert replaced == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["nearest-blocked", "linear-stepwise"])
 def test_eager_equals_jitted_bit_for_bit(case):
     """A plain call and the same call inside the user's `jit` (the network traced as
@@ -339,6 +345,7 @@ def test_eager_equals_jitted_bit_for_bit(case):
     np.testing.assert_array_equal(np.asarray(eager), np.asarray(traced_k))
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::neuromass.SymmetricStartWarning")
 def test_compiled_programs_are_bounded(monkeypatch):
     """Each new structure compiles a program of its own; only the latest

@@ -344,6 +344,7 @@ HISTORY_RANGES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(NETWORK_CASES))
 def test_delayed_network_matches_tvb_simulator(name, x64, tvb_float64_history):
     kind, cparams, dt, speed, (hparam, hvalue) = NETWORK_CASES[name]
@@ -647,6 +648,7 @@ RK4_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RK4_CASES))
 def test_rk4_delayed_network_matches_tvb(name, x64, tvb_float64_history):
     """`nm.RK4` is TVB's `RungeKutta4thOrderDeterministic`: a small delayed network

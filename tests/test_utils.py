@@ -63,6 +63,7 @@ def test_bounded_input_hard_clamp():
     assert g(0.5) == 1.0 and g(1.5) == 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sharpness", [5.0, 50.0])
 def test_bounded_input_smooth_clamp(sharpness, x64):
     x = jnp.linspace(-3.0, 3.0, 601)
