@@ -120,6 +120,28 @@ class AbstractNetwork(eqx.Module):
         """The number of nodes (the length of every state variable)."""
 
     @abc.abstractmethod
+    def _replaced(self, args: dict, changes: dict) -> dict:
+        """The constructor arguments of `replace`: `args` (this network's, the
+        delays aside) with its delays (explicit, or lengths and speed) and
+        `changes` merged; new delays replace the old ones of either kind, and the
+        bounds `max_delay`, `min_delay`, `edge_mask` are kept only where given."""
+        if self.explicit_delays is not None:
+            args["delays"] = self.explicit_delays
+        elif self.lengths is not None:
+            args["lengths"], args["speed"] = self.lengths, self.speed
+        if "delays" in changes:
+            args.pop("lengths", None), args.pop("speed", None)
+        if "lengths" in changes or "speed" in changes:
+            args.pop("delays", None)
+        unknown = set(changes) - set(args)
+        unknown -= {"delays", "lengths", "speed", "max_delay", "min_delay", "edge_mask"}
+        if unknown:
+            raise ValueError(
+                f"Unknown {type(self).__name__} argument(s) {sorted(unknown)}."
+            )
+        args.update(changes)
+        return args
+
     def system(self, structure: DelayStructure | None = None, inputs=(), nodes=None):
         """The simulated system: the node with its inputs (see
         `neuromass.AbstractInput`); `structure`: the static structure of the delay
@@ -362,19 +384,7 @@ class Network(AbstractNetwork):
             inputs=self.inputs,
             labels=self.labels,
         )
-        if self.explicit_delays is not None:
-            args["delays"] = self.explicit_delays
-        elif self.lengths is not None:
-            args["lengths"], args["speed"] = self.lengths, self.speed
-        if "delays" in changes:
-            args.pop("lengths", None), args.pop("speed", None)
-        if "lengths" in changes or "speed" in changes:
-            args.pop("delays", None)
-        unknown = set(changes) - set(args)
-        unknown -= {"delays", "lengths", "speed", "max_delay", "min_delay", "edge_mask"}
-        if unknown:
-            raise ValueError(f"Unknown Network argument(s) {sorted(unknown)}.")
-        args.update(changes)
+        args = self._replaced(args, changes)
         node, weights = args.pop("node"), args.pop("weights")
         return Network(node, weights, **args)
 

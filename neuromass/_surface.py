@@ -246,19 +246,7 @@ class SurfaceNetwork(AbstractNetwork):
             noise=self.noise,
             inputs=self.inputs,
         )
-        if self.explicit_delays is not None:
-            args["delays"] = self.explicit_delays
-        elif self.lengths is not None:
-            args["lengths"], args["speed"] = self.lengths, self.speed
-        if "delays" in changes:
-            args.pop("lengths", None), args.pop("speed", None)
-        if "lengths" in changes or "speed" in changes:
-            args.pop("delays", None)
-        unknown = set(changes) - set(args)
-        unknown -= {"delays", "lengths", "speed", "max_delay", "min_delay", "edge_mask"}
-        if unknown:
-            raise ValueError(f"Unknown SurfaceNetwork argument(s) {sorted(unknown)}.")
-        args.update(changes)
+        args = self._replaced(args, changes)
         node, cortex, weights = (
             args.pop("node"),
             args.pop("cortex"),
