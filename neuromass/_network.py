@@ -119,7 +119,6 @@ class AbstractNetwork(eqx.Module):
     def n_nodes(self) -> int:
         """The number of nodes (the length of every state variable)."""
 
-    @abc.abstractmethod
     def _replaced(self, args: dict, changes: dict) -> dict:
         """The constructor arguments of `replace`: `args` (this network's, the
         delays aside) with its delays (explicit, or lengths and speed) and
@@ -142,6 +141,7 @@ class AbstractNetwork(eqx.Module):
         args.update(changes)
         return args
 
+    @abc.abstractmethod
     def system(self, structure: DelayStructure | None = None, inputs=(), nodes=None):
         """The simulated system: the node with its inputs (see
         `neuromass.AbstractInput`); `structure`: the static structure of the delay
