@@ -12,6 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .._arguments import check_arguments
+
 
 def _as_float(x):
     return jnp.asarray(x, dtype=jnp.result_type(float))
@@ -83,35 +85,10 @@ def _init_parameters(cls: type) -> tuple[tuple[str, ...], dict]:
 
 
 def _check_arguments(cls: type, args: tuple, kwargs: dict) -> None:
-    """A `TypeError` naming the parameter and the fix for a wrong keyword or a value
-    that is not a number (rather than the bare errors of the generated `__init__`
-    and of `jnp.asarray`)."""
     names, converters = _init_parameters(cls)
-    unknown = [k for k in kwargs if k not in names]
-    if unknown:
-        raise TypeError(
-            f"{cls.__name__} has no parameter {', '.join(map(repr, unknown))}; its "
-            f"parameters are {', '.join(names) or 'none'}."
-        )
-    if len(args) > len(names):
-        raise TypeError(
-            f"{cls.__name__} takes at most {len(names)} parameters ({', '.join(names)})"
-            f"; got {len(args)} positional arguments."
-        )
-    given = dict(zip(names, args)) | kwargs
-    for name, converter in converters.items():
-        value = given.get(name)
-        if name not in given or isinstance(
-            value, float | int | np.ndarray | np.generic | jax.Array
-        ):
-            continue  # converted as usual (tracers included)
-        try:
-            converter(value)
-        except (TypeError, ValueError) as e:
-            raise TypeError(
-                f"`{cls.__name__}({name}=...)` must be a number or an array of "
-                f"numbers (e.g. one per region); got {value!r} ({e})."
-            ) from None
+    check_arguments(
+        cls, args, kwargs, names, converters, shape_hint="e.g. one per region"
+    )
 
 
 class AbstractEquation(eqx.Module):

@@ -9,9 +9,9 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float
 
+from .._arguments import check_arguments
 from .._custom_types import CouplingInput, Key, State
 from .._expression import parse_expression
 
@@ -36,31 +36,7 @@ def _init_parameters(cls: type) -> tuple[tuple[str, ...], bool, dict]:
 
 def _check_arguments(cls: type, args: tuple, kwargs: dict) -> None:
     names, var_kw, converters = _init_parameters(cls)
-    unknown = [k for k in kwargs if k not in names]
-    if unknown and not var_kw:
-        raise TypeError(
-            f"{cls.__name__} has no parameter {', '.join(map(repr, unknown))}; its "
-            f"parameters are {', '.join(names) or 'none'}."
-        )
-    if len(args) > len(names):
-        raise TypeError(
-            f"{cls.__name__} takes at most {len(names)} parameters ({', '.join(names)})"
-            f"; got {len(args)} positional arguments."
-        )
-    given = dict(zip(names, args)) | kwargs
-    for name, converter in converters.items():
-        value = given.get(name)
-        if name not in given or isinstance(
-            value, float | int | np.ndarray | np.generic | jax.Array
-        ):
-            continue  # converted as usual (tracers included)
-        try:
-            converter(value)
-        except (TypeError, ValueError) as e:
-            raise TypeError(
-                f"`{cls.__name__}({name}=...)` must be a number or an array of "
-                f"numbers (one per region); got {value!r} ({e})."
-            ) from None
+    check_arguments(cls, args, kwargs, names, converters, var_kw=var_kw)
 
 
 def observable_of(node) -> str:
