@@ -98,6 +98,69 @@ def test_coloured_noise_tau_checked():
         _run_traced(net, lambda n: n.noise.tau, 0.0, key=jax.random.key(0))
 
 
+def _positive_parameters():
+    from neuromass.models._params import positive_parameters
+
+    return [(c, p) for c in _model_classes() for p in positive_parameters(c())]
+
+
+def _model_classes():
+    return [getattr(nm.models, name) for name in nm.models.list_models().names()]
+
+
+def test_time_constants_are_declared_positive():
+    """Every parameter named `tau...` of every model has the domain > 0, and the
+    rates of Jansen-Rit (a, b) and Zetterberg-Jansen (ke, ki) too."""
+    import dataclasses
+
+    declared = set((c.__name__, p) for c, p in _positive_parameters())
+    classes = _model_classes()
+    assert len(classes) == 29
+    for cls in classes:
+        for f in dataclasses.fields(cls):
+            if f.name.startswith("tau"):
+                assert (cls.__name__, f.name) in declared, (cls, f.name)
+    for p in ("a", "b"):
+        assert ("JansenRit", p) in declared
+    for p in ("ke", "ki"):
+        assert ("ZetterbergJansen", p) in declared
+
+
+@pytest.mark.parametrize("value", [-10.0, 0.0, np.nan])
+def test_positive_parameter_out_of_domain_refused_when_built(value):
+    pairs = _positive_parameters()
+    assert len(pairs) >= 30
+    for cls, p in pairs:
+        with pytest.raises(
+            ValueError, match=rf"`{cls.__name__}\({p}=\.\.\.\)` must be > 0"
+        ):
+            cls(**{p: value})
+        with pytest.raises(
+            ValueError, match=rf"`{cls.__name__}\({p}=\.\.\.\)` must be > 0"
+        ):
+            cls().replace(**{p: value})
+    # per-region values: one bad region is enough
+    with pytest.raises(ValueError, match="tau_e"):
+        nm.models.WilsonCowan(tau_e=np.array([10.0, -1.0, 10.0]))
+
+
+def test_positive_parameter_out_of_domain_traced_is_an_error():
+    """A time constant set to a negative value with `tree_at` inside `jit` (which no
+    constructor sees) stops the run naming it; a positive one runs."""
+    net = nm.Network(
+        nm.models.WilsonCowan(), np.ones((3, 3)) * 0.1, noise=nm.noise.Additive(0.01)
+    )
+
+    @eqx.filter_jit
+    def run(tau):
+        m = eqx.tree_at(lambda n: n.node.tau_e, net, tau)
+        return nm.simulate(m, t1=2.0, dt=0.1, key=jax.random.key(0))["E"]
+
+    with pytest.raises(Exception, match=r"Parameter `tau_e` of WilsonCowan is not a"):
+        run(jnp.asarray(-10.0))
+    assert np.isfinite(np.asarray(run(jnp.asarray(12.0)))).all()
+
+
 def test_node_parameter_set_to_a_string_is_named():
     net = eqx.tree_at(lambda n: n.node.a, _net(), "abc")
     with pytest.raises(TypeError, match=r"Parameter `a` of Hopf"):

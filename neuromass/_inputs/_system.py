@@ -92,7 +92,8 @@ class System(eqx.Module):
 
     def checked(self) -> "System":
         """The system with run-time checks (`eqx.error_if`) that its traced values
-        are within their domains: every node parameter finite, and each input's
+        are within their domains: every node parameter finite (and > 0 where it is
+        declared `param(..., positive=True)`), and each input's
         own checks (`AbstractInput.checked`). The errors name the field."""
         node = self.node
         names = [
@@ -101,16 +102,29 @@ class System(eqx.Module):
             if eqx.is_inexact_array(getattr(node, f.name))
         ]
         if names:
+            from ..models._params import positive_parameters
+
             cls = type(node).__name__
-            values = [
-                eqx.error_if(
-                    getattr(node, name),
-                    ~jnp.all(jnp.isfinite(getattr(node, name))),
+            positive = positive_parameters(node)
+
+            def check(name):
+                x = getattr(node, name)
+                if name in positive:
+                    return eqx.error_if(
+                        x,
+                        ~jnp.all((x > 0) & jnp.isfinite(x)),
+                        f"Parameter `{name}` of {cls} is not a finite value > 0 (a "
+                        "traced value, e.g. set with `eqx.tree_at`, swept or fitted); "
+                        "it is a time constant or rate: give it a finite value > 0.",
+                    )
+                return eqx.error_if(
+                    x,
+                    ~jnp.all(jnp.isfinite(x)),
                     f"Parameter `{name}` of {cls} is NaN or infinite (a traced value, "
                     "e.g. set with `eqx.tree_at` or swept); give it a finite value.",
                 )
-                for name in names
-            ]
+
+            values = [check(name) for name in names]
             node = eqx.tree_at(lambda n: [getattr(n, x) for x in names], node, values)
         return System(node, tuple(inp.checked() for inp in self.inputs))
 

@@ -9,6 +9,7 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from .._arguments import check_arguments
@@ -37,6 +38,24 @@ def _init_parameters(cls: type) -> tuple[tuple[str, ...], bool, dict]:
 def _check_arguments(cls: type, args: tuple, kwargs: dict) -> None:
     names, var_kw, converters = _init_parameters(cls)
     check_arguments(cls, args, kwargs, names, converters, var_kw=var_kw)
+
+
+def _check_positive(node) -> None:
+    """A `ValueError` naming the parameter when a concrete value of a parameter
+    declared `param(..., positive=True)` is not > 0."""
+    from ._params import positive_parameters
+
+    for name in positive_parameters(node):
+        value = getattr(node, name)
+        if isinstance(value, jax.core.Tracer):
+            continue
+        bad = ~(np.asarray(value) > 0)
+        if np.any(bad):
+            shown = np.asarray(value)[bad].ravel()[0]
+            raise ValueError(
+                f"`{type(node).__name__}({name}=...)` must be > 0 (a time constant "
+                f"or rate); got {shown}. Give a positive value."
+            )
 
 
 def observable_of(node) -> str:
@@ -125,6 +144,12 @@ class AbstractNode(eqx.Module):
             _check_arguments(cls, args, kwargs)
         return super().__new__(cls)
 
+    def __check_init__(self):
+        # Parameters declared `param(..., positive=True)` (time constants, rates):
+        # a concrete value out of the domain is refused here and in `replace`;
+        # traced values are checked at run time (`System.checked`).
+        _check_positive(self)
+
     @abc.abstractmethod
     def vector_field(
         self,
@@ -195,12 +220,14 @@ class AbstractNode(eqx.Module):
                 f"valid parameters are {sorted(valid)}."
             )
         names = list(changes)
-        return eqx.tree_at(
+        out = eqx.tree_at(
             lambda m: [getattr(m, n) for n in names],
             self,
             [changes[n] for n in names],
             is_leaf=lambda x: x is None,
         )
+        _check_positive(out)
+        return out
 
     def parameters(self) -> dict[str, object]:
         """The parameters of this node as a `{name: value}` dict."""

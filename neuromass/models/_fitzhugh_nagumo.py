@@ -72,7 +72,7 @@ class FitzHughNagumo(AbstractNode):
 
     a: jnp.ndarray = param(0.7)
     b: jnp.ndarray = param(0.8)
-    tau: jnp.ndarray = param(12.5)
+    tau: jnp.ndarray = param(12.5, positive=True)
     I: jnp.ndarray = param(0.0)  # noqa: E741
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "W")

@@ -73,7 +73,7 @@ class Generic2dOscillator(AbstractNode):
         states in theoretical models of nerve membrane. *Biophys. J.* 1, 445–466.
     """
 
-    tau: jnp.ndarray = param(1.0)
+    tau: jnp.ndarray = param(1.0, positive=True)
     I: jnp.ndarray = param(0.0)  # noqa: E741
     a: jnp.ndarray = param(-2.0)
     b: jnp.ndarray = param(-10.0)

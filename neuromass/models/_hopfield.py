@@ -61,8 +61,8 @@ class Hopfield(AbstractNode):
         3088–3092.
     """
 
-    taux: jnp.ndarray = param(1.0)
-    tauT: jnp.ndarray = param(5.0)
+    taux: jnp.ndarray = param(1.0, positive=True)
+    tauT: jnp.ndarray = param(5.0, positive=True)
     dynamic: jnp.ndarray = _flag(False)
 
     state_names: ClassVar[tuple[str, ...]] = ("x", "theta")

@@ -82,8 +82,8 @@ class JansenRit(AbstractNode):
 
     A: jnp.ndarray = param(3.25)
     B: jnp.ndarray = param(22.0)
-    a: jnp.ndarray = param(0.1)
-    b: jnp.ndarray = param(0.05)
+    a: jnp.ndarray = param(0.1, positive=True)
+    b: jnp.ndarray = param(0.05, positive=True)
     v0: jnp.ndarray = param(5.52)
     nu_max: jnp.ndarray = param(0.0025)
     r: jnp.ndarray = param(0.56)
@@ -214,8 +214,8 @@ class ZetterbergJansen(AbstractNode):
 
     He: jnp.ndarray = param(3.25)
     Hi: jnp.ndarray = param(22.0)
-    ke: jnp.ndarray = param(0.1)
-    ki: jnp.ndarray = param(0.05)
+    ke: jnp.ndarray = param(0.1, positive=True)
+    ki: jnp.ndarray = param(0.05, positive=True)
     e0: jnp.ndarray = param(0.0025)
     rho_2: jnp.ndarray = param(6.0)
     rho_1: jnp.ndarray = param(0.56)

@@ -94,7 +94,7 @@ class KIonEx(AbstractNode):
     R_plus: jnp.ndarray = param(-0.5)
     Vstar: jnp.ndarray = param(-31.0)
     Cm: jnp.ndarray = param(1.0)
-    tau_n: jnp.ndarray = param(4.0)
+    tau_n: jnp.ndarray = param(4.0, positive=True)
     gamma: jnp.ndarray = param(0.04)
     epsilon: jnp.ndarray = param(0.001)
 

@@ -129,7 +129,7 @@ class LarterBreakspear(AbstractNode):
     VL: jnp.ndarray = param(-0.5)
     VNa: jnp.ndarray = param(0.53)
     d_K: jnp.ndarray = param(0.3)
-    tau_K: jnp.ndarray = param(1.0)
+    tau_K: jnp.ndarray = param(1.0, positive=True)
     d_Na: jnp.ndarray = param(0.15)
     d_Ca: jnp.ndarray = param(0.15)
     aei: jnp.ndarray = param(2.0)

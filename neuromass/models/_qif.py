@@ -75,7 +75,7 @@ class MontbrioPazoRoxin(AbstractNode):
         networks of spiking neurons. *Phys. Rev. X* 5, 021028.
     """
 
-    tau: jnp.ndarray = param(1.0)
+    tau: jnp.ndarray = param(1.0, positive=True)
     I: jnp.ndarray = param(0.0)  # noqa: E741
     Delta: jnp.ndarray = param(1.0)
     J: jnp.ndarray = param(15.0)
@@ -345,8 +345,8 @@ class GastSchmidtKnosche_SD(AbstractNode):
         *Neural Comput.* 32, 1615–1634.
     """
 
-    tau: jnp.ndarray = param(1.0)
-    tau_A: jnp.ndarray = param(10.0)
+    tau: jnp.ndarray = param(1.0, positive=True)
+    tau_A: jnp.ndarray = param(10.0, positive=True)
     alpha: jnp.ndarray = param(0.5)
     I: jnp.ndarray = param(0.0)  # noqa: E741
     Delta: jnp.ndarray = param(2.0)
@@ -433,8 +433,8 @@ class GastSchmidtKnosche_SF(AbstractNode):
         *Neural Comput.* 32, 1615–1634.
     """
 
-    tau: jnp.ndarray = param(1.0)
-    tau_A: jnp.ndarray = param(10.0)
+    tau: jnp.ndarray = param(1.0, positive=True)
+    tau_A: jnp.ndarray = param(10.0, positive=True)
     alpha: jnp.ndarray = param(10.0)
     I: jnp.ndarray = param(0.0)  # noqa: E741
     Delta: jnp.ndarray = param(2.0)
@@ -544,12 +544,12 @@ class DumontGutkin(AbstractNode):
     I_e: jnp.ndarray = param(0.0)
     Delta_e: jnp.ndarray = param(1.0)
     eta_e: jnp.ndarray = param(-5.0)
-    tau_e: jnp.ndarray = param(10.0)
+    tau_e: jnp.ndarray = param(10.0, positive=True)
     I_i: jnp.ndarray = param(0.0)
     Delta_i: jnp.ndarray = param(1.0)
     eta_i: jnp.ndarray = param(-5.0)
-    tau_i: jnp.ndarray = param(10.0)
-    tau_s: jnp.ndarray = param(1.0)
+    tau_i: jnp.ndarray = param(10.0, positive=True)
+    tau_s: jnp.ndarray = param(1.0, positive=True)
     J_ee: jnp.ndarray = param(0.0)
     J_ei: jnp.ndarray = param(10.0)
     J_ie: jnp.ndarray = param(0.0)

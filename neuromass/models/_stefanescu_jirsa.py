@@ -140,7 +140,7 @@ class ReducedSetFitzHughNagumo(AbstractNode):
         neurons. *PLoS Comput. Biol.* 4, e1000219.
     """
 
-    tau: jnp.ndarray = param(3.0)
+    tau: jnp.ndarray = param(3.0, positive=True)
     a: jnp.ndarray = param(0.45)
     b: jnp.ndarray = param(0.9)
     K11: jnp.ndarray = param(0.5)
