@@ -115,7 +115,8 @@ class System(eqx.Module):
                         ~jnp.all((x > 0) & jnp.isfinite(x)),
                         f"Parameter `{name}` of {cls} is not a finite value > 0 (a "
                         "traced value, e.g. set with `eqx.tree_at`, swept or fitted); "
-                        "it is a time constant or rate: give it a finite value > 0.",
+                        "its domain is > 0 (a time constant or rate, declared "
+                        "`param(..., positive=True)`): give it a finite value > 0.",
                     )
                 return eqx.error_if(
                     x,

@@ -54,7 +54,8 @@ def _check_positive(node) -> None:
             shown = np.asarray(value)[bad].ravel()[0]
             raise ValueError(
                 f"`{type(node).__name__}({name}=...)` must be > 0 (a time constant "
-                f"or rate); got {shown}. Give a positive value."
+                f"or rate, declared `param(..., positive=True)`); got {shown}. Give a "
+                "positive value."
             )
 
 
